@@ -1,0 +1,38 @@
+"""flama-core: the compiled core of Flama.
+
+Routing, JSON, urlencoded and multipart forms, header parsing and streaming compression, implemented in Rust.
+"""
+
+from flama.core._native import __version__
+from flama.core.exceptions import (
+    ClientDisconnected,
+    CodecError,
+    CoreError,
+    DecompressionLimitExceeded,
+    FormError,
+    JSONDecodeError,
+    JSONEncodeError,
+    MalformedBody,
+    MissingBoundary,
+    NonFiniteFloatError,
+    PayloadTooLarge,
+    RouteTemplateError,
+    URLBuildError,
+)
+
+__all__ = [
+    "ClientDisconnected",
+    "CodecError",
+    "CoreError",
+    "DecompressionLimitExceeded",
+    "FormError",
+    "JSONDecodeError",
+    "JSONEncodeError",
+    "MalformedBody",
+    "MissingBoundary",
+    "NonFiniteFloatError",
+    "PayloadTooLarge",
+    "RouteTemplateError",
+    "URLBuildError",
+    "__version__",
+]

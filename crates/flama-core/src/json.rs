@@ -1,0 +1,1 @@
+//! JSON writing primitives shared by the Python encoder binding: string escaping and number formatting.

@@ -1,0 +1,1 @@
+//! TODO(skeleton): filled by the multipart work.

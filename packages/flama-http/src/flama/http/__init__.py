@@ -1,0 +1,5 @@
+"""The ASGI foundation of Flama: requests, responses, routing, the application, dependency injection, schemas and OpenAPI."""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]
