@@ -1,0 +1,58 @@
+# The one task runner: CI (.ci/run), pre-commit and people call these targets.
+SHELL := /bin/bash
+export PATH := $(HOME)/.local/bin:$(HOME)/.cargo/bin:$(PATH)
+export UV_PYTHON_DOWNLOADS := never
+CRATE := crates/flama-core
+RUN := uv run --no-sync
+PY_SOURCES := crates/flama-core/python packages/*/src
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := route_template multipart urlencoded cookies accept_encoding
+
+.PHONY: install build format lint typecheck test test-fast bench fuzz demo rust-lint rust-test clean
+
+install: ## the locked workspace, editable, with the Rust core built
+	./scripts/bootstrap
+
+build: ## every distribution's wheel (and sdist) into dist/
+	rm -rf dist && uv build --all-packages --wheel --out-dir dist
+
+format:
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+	cd $(CRATE) && cargo fmt
+
+lint: rust-lint
+	$(RUN) ruff format --check .
+	$(RUN) ruff check .
+	$(RUN) codespell crates/flama-core/src crates/flama-core/python packages tests benchmarks README.md
+
+rust-lint:
+	cd $(CRATE) && cargo fmt --check
+	cd $(CRATE) && cargo clippy --all-targets --locked -- -D warnings
+	cd $(CRATE) && cargo clippy --all-targets --locked --features python -- -D warnings
+
+rust-test:
+	cd $(CRATE) && cargo test --locked
+
+typecheck: ## mypy strict per distribution, tests and benchmarks, and stubtest against the binary
+	./scripts/typecheck
+
+test: install ## the README's test command: installs what is missing, then runs the whole suite
+	$(RUN) pytest
+
+test-fast: ## the suite without the slow wheel/venv builds
+	$(RUN) pytest -m "not slow"
+
+bench: ## instruction counts (callgrind) against peers, written to benchmarks/RESULTS.md
+	$(RUN) python -m benchmarks run
+
+fuzz: ## every fuzz target for FUZZ_SECONDS seconds (nightly toolchain + cargo-fuzz)
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cd $(CRATE)/fuzz && for t in $(FUZZ_TARGETS); do \
+		cargo +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; done
+
+demo: install ## the README's main command: serve the demo app on http://127.0.0.1:8000
+	$(RUN) python examples/hello.py
+
+clean:
+	rm -rf dist .venv $(CRATE)/target benchmarks/.venvs benchmarks/.work
