@@ -64,9 +64,7 @@ class TestCaseWheels:
 
 
 class TestCaseInstallModes:
-    def test_all_wheels_in_one_venv(
-        self, wheels: dict[str, Path], venv_factory: Callable[[list[Path]], Path]
-    ) -> None:
+    def test_all_wheels_in_one_venv(self, wheels: dict[str, Path], venv_factory: Callable[[list[Path]], Path]) -> None:
         python = venv_factory(list(wheels.values()))
         script = textwrap.dedent(
             """
@@ -84,7 +82,9 @@ class TestCaseInstallModes:
         assert "flama.core 0.1.0" in versions
         assert "flama.chat_ui 0.1.0" in versions
 
-    def test_core_alone_in_a_bare_venv(self, wheels: dict[str, Path], venv_factory: Callable[[list[Path]], Path]) -> None:
+    def test_core_alone_in_a_bare_venv(
+        self, wheels: dict[str, Path], venv_factory: Callable[[list[Path]], Path]
+    ) -> None:
         python = venv_factory([wheels["flama-core"]])
         script = textwrap.dedent(
             """

@@ -1,0 +1,75 @@
+"""Loopback load test: uvicorn (uvloop + httptools, one worker) serving an app, wrk as the client.
+
+Only 127.0.0.1 is ever targeted; the run is bounded by ``seconds`` and stops by itself.
+"""
+
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RATE = re.compile(r"Requests/sec:\s+([\d.]+)")
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_up(url: str, timeout: float = 30.0) -> None:
+    """Poll ``url`` until the server answers."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def load_test(app: str, path: str = "/", *, seconds: int = 10, connections: int = 64) -> float:
+    """Requests per second wrk reaches against ``app`` served by uvicorn on loopback."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--port",
+            str(port),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}{path}"
+        wait_until_up(url)
+        output = subprocess.run(
+            ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", url],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 30,
+        ).stdout
+        found = RATE.search(output)
+        if found is None:
+            raise RuntimeError(f"wrk printed no rate:\n{output}")
+        return float(found.group(1))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
