@@ -11,9 +11,8 @@ static EXCEPTIONS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
 /// The exception class `name` of `flama.core.exceptions`.
 fn exception_class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyType>> {
-    let module = EXCEPTIONS.get_or_try_init(py, || {
-        py.import("flama.core.exceptions").map(Bound::unbind)
-    })?;
+    let module =
+        EXCEPTIONS.get_or_try_init(py, || py.import("flama.core.exceptions").map(Bound::unbind))?;
     Ok(module.bind(py).getattr(name)?.cast_into::<PyType>()?)
 }
 
