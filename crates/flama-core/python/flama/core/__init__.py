@@ -3,7 +3,15 @@
 Routing, JSON, urlencoded and multipart forms, header parsing and streaming compression, implemented in Rust.
 """
 
-from flama.core._native import __version__
+from flama.core._native import (
+    MethodNotAllowed,
+    MountMatch,
+    NotFound,
+    RouteMatch,
+    Router,
+    __version__,
+    template_params,
+)
 from flama.core.exceptions import (
     ClientDisconnected,
     CodecError,
@@ -29,10 +37,16 @@ __all__ = [
     "JSONDecodeError",
     "JSONEncodeError",
     "MalformedBody",
+    "MethodNotAllowed",
     "MissingBoundary",
+    "MountMatch",
     "NonFiniteFloatError",
+    "NotFound",
     "PayloadTooLarge",
+    "RouteMatch",
     "RouteTemplateError",
+    "Router",
     "URLBuildError",
     "__version__",
+    "template_params",
 ]
