@@ -108,7 +108,10 @@ fn write_python_layout(out: &mut Vec<u8>, printed: &str) {
         _ => (false, bytes),
     };
     let (mantissa, exponent) = match body.iter().position(|&b| b == b'e' || b == b'E') {
-        Some(at) => (&body[..at], parse_exponent(body.get(at + 1..).unwrap_or_default())),
+        Some(at) => (
+            &body[..at],
+            parse_exponent(body.get(at + 1..).unwrap_or_default()),
+        ),
         None => (body, 0),
     };
     // Collect the significant digits and the position of the decimal point within them.
@@ -117,14 +120,14 @@ fn write_python_layout(out: &mut Vec<u8>, printed: &str) {
     let mut point: i32 = -1;
     for &byte in mantissa {
         if byte == b'.' {
-            point = count as i32;
+            point = i32::try_from(count).unwrap_or(i32::MAX);
         } else if let Some(slot) = digits.get_mut(count) {
             *slot = byte;
             count += 1;
         }
     }
     if point < 0 {
-        point = count as i32;
+        point = i32::try_from(count).unwrap_or(i32::MAX);
     }
     // Strip leading zeros (e.g. `0.001`), moving the point with them.
     let mut first = 0_usize;
@@ -146,7 +149,6 @@ fn write_python_layout(out: &mut Vec<u8>, printed: &str) {
     }
     // The value is 0.d1d2d3... * 10^(point + exponent); Python's exponent is for the d1.d2d3... form.
     let decimal_exponent = point + exponent - 1;
-    let length = significant.len() as i32;
     if (-4..16).contains(&decimal_exponent) {
         if decimal_exponent < 0 {
             out.extend_from_slice(b"0.");
@@ -155,10 +157,10 @@ fn write_python_layout(out: &mut Vec<u8>, printed: &str) {
             }
             out.extend_from_slice(significant);
         } else {
-            let integer_digits = (decimal_exponent + 1) as usize;
-            if length as usize <= integer_digits {
+            let integer_digits = usize::try_from(decimal_exponent + 1).unwrap_or(0);
+            if significant.len() <= integer_digits {
                 out.extend_from_slice(significant);
-                for _ in 0..(integer_digits - length as usize) {
+                for _ in significant.len()..integer_digits {
                     out.push(b'0');
                 }
                 out.extend_from_slice(b".0");
@@ -193,7 +195,9 @@ fn parse_exponent(text: &[u8]) -> i32 {
     };
     let mut value: i32 = 0;
     for &digit in digits {
-        value = value.saturating_mul(10).saturating_add(i32::from(digit.wrapping_sub(b'0') % 10));
+        value = value
+            .saturating_mul(10)
+            .saturating_add(i32::from(digit.wrapping_sub(b'0') % 10));
     }
     sign * value
 }
@@ -217,7 +221,12 @@ pub fn write_base64(out: &mut Vec<u8>, data: &[u8]) {
     match *chunks.remainder() {
         [a] => {
             let group = u32::from(a) << 16;
-            out.extend_from_slice(&[BASE64[(group >> 18) as usize & 63], BASE64[(group >> 12) as usize & 63], b'=', b'=']);
+            out.extend_from_slice(&[
+                BASE64[(group >> 18) as usize & 63],
+                BASE64[(group >> 12) as usize & 63],
+                b'=',
+                b'=',
+            ]);
         }
         [a, b] => {
             let group = u32::from(a) << 16 | u32::from(b) << 8;
@@ -237,7 +246,9 @@ pub fn write_base64(out: &mut Vec<u8>, data: &[u8]) {
 /// `0 <= seconds < 86400`, `0 <= microseconds < 1_000_000`): `"P1DT2H3M4.5S"`, `"-PT1S"`, `"PT0S"`.
 /// Days are never folded into months or years, whose length varies.
 pub fn write_duration(out: &mut Vec<u8>, days: i64, seconds: i64, microseconds: i64) {
-    let total = i128::from(days) * 86_400_000_000 + i128::from(seconds) * 1_000_000 + i128::from(microseconds);
+    let total = i128::from(days) * 86_400_000_000
+        + i128::from(seconds) * 1_000_000
+        + i128::from(microseconds);
     let magnitude = total.unsigned_abs();
     let micros = (magnitude % 1_000_000) as u32;
     let whole_seconds = magnitude / 1_000_000;
@@ -274,7 +285,10 @@ pub fn write_duration(out: &mut Vec<u8>, days: i64, seconds: i64, microseconds: 
                     *slot = b'0' + (rest % 10) as u8;
                     rest /= 10;
                 }
-                let end = fraction.iter().rposition(|&d| d != b'0').map_or(0, |at| at + 1);
+                let end = fraction
+                    .iter()
+                    .rposition(|&d| d != b'0')
+                    .map_or(0, |at| at + 1);
                 out.push(b'.');
                 out.extend_from_slice(&fraction[..end]);
             }
@@ -332,6 +346,50 @@ fn write_padded(out: &mut Vec<u8>, value: u32, width: usize) {
     out.extend_from_slice(digits);
 }
 
+/// One step of the location of a value inside the document being encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathSegment {
+    /// An array element.
+    Index(usize),
+    /// An object member, by its key text.
+    Key(String),
+}
+
+/// Render a location JSONPath-style: `$`, then `.name` for identifier-like keys, `["other key"]` for the rest
+/// and `[3]` for indexes, e.g. `$.items[3].when`.
+#[must_use]
+pub fn render_path(segments: &[PathSegment]) -> String {
+    let mut out = Vec::with_capacity(1 + segments.len() * 8);
+    out.push(b'$');
+    for segment in segments {
+        match segment {
+            PathSegment::Index(index) => {
+                out.push(b'[');
+                write_u64(&mut out, *index as u64);
+                out.push(b']');
+            }
+            PathSegment::Key(key) if is_identifier(key) => {
+                out.push(b'.');
+                out.extend_from_slice(key.as_bytes());
+            }
+            PathSegment::Key(key) => {
+                out.push(b'[');
+                write_str(&mut out, key);
+                out.push(b']');
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn is_identifier(key: &str) -> bool {
+    let mut bytes = key.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 /// The output buffer plus the layout state: compact (`indent` `None`) or pretty-printed with `\n` and `indent`
 /// spaces per level. Separators are `,` and `:` when compact, `,` and `: ` when indented.
 #[derive(Debug)]
@@ -346,7 +404,11 @@ impl Writer {
     /// A writer with room for `capacity` bytes; `indent` is clamped to [`MAX_INDENT`].
     #[must_use]
     pub fn new(indent: Option<usize>, capacity: usize) -> Self {
-        Self { buf: Vec::with_capacity(capacity), indent: indent.map(|n| n.min(MAX_INDENT)), level: 0 }
+        Self {
+            buf: Vec::with_capacity(capacity),
+            indent: indent.map(|n| n.min(MAX_INDENT)),
+            level: 0,
+        }
     }
 
     /// Open an array (`b'['`) or object (`b'{'`).
@@ -445,7 +507,7 @@ mod tests {
             (123_456.789, "123456.789"),
             (1e15, "1000000000000000.0"),
             (1e16, "1e+16"),
-            (1.2345678901234567e16, "1.2345678901234568e+16"),
+            (1.234_567_890_123_456_7e16, "1.2345678901234568e+16"),
             (1e22, "1e+22"),
             (1e100, "1e+100"),
             (f64::MAX, "1.7976931348623157e+308"),
@@ -486,7 +548,11 @@ mod tests {
                 continue;
             }
             let text = float(value);
-            assert_eq!(text.parse::<f64>().unwrap().to_bits(), value.to_bits(), "{text}");
+            assert_eq!(
+                text.parse::<f64>().unwrap().to_bits(),
+                value.to_bits(),
+                "{text}"
+            );
         }
     }
 
@@ -526,7 +592,10 @@ mod tests {
         assert_eq!(duration(-1, 86399, 0), "\"-PT1S\"");
         assert_eq!(duration(-1, 0, 0), "\"-P1D\"");
         assert_eq!(duration(-2, 86_399, 999_999), "\"-P1DT0.000001S\"");
-        assert_eq!(duration(999_999_999, 86_399, 999_999), "\"P999999999DT23H59M59.999999S\"");
+        assert_eq!(
+            duration(999_999_999, 86_399, 999_999),
+            "\"P999999999DT23H59M59.999999S\""
+        );
         assert_eq!(duration(-999_999_999, 0, 0), "\"-P999999999D\"");
         assert!(duration(i64::MIN, i64::MIN, i64::MIN).starts_with("\"-P"));
     }
@@ -550,10 +619,27 @@ mod tests {
     }
 
     #[test]
+    fn paths() {
+        assert_eq!(render_path(&[]), "$");
+        let path = [
+            PathSegment::Key("items".into()),
+            PathSegment::Index(3),
+            PathSegment::Key("when".into()),
+            PathSegment::Key("a b\"".into()),
+            PathSegment::Key("1x".into()),
+            PathSegment::Key(String::new()),
+        ];
+        assert_eq!(render_path(&path), r#"$.items[3].when["a b\""]["1x"][""]"#);
+    }
+
+    #[test]
     fn writer_layouts() {
         for (indent, expected) in [
             (None, "{\"a\":[1,2],\"b\":[]}"),
-            (Some(2), "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": []\n}"),
+            (
+                Some(2),
+                "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": []\n}",
+            ),
             (Some(0), "{\n\"a\": [\n1,\n2\n],\n\"b\": []\n}"),
         ] {
             let mut writer = Writer::new(indent, 0);

@@ -3,7 +3,7 @@
 Routing, JSON, urlencoded and multipart forms, header parsing and streaming compression, implemented in Rust.
 """
 
-from flama.core._native import __version__
+from flama.core._native import __version__, json_decode, json_encode
 from flama.core.exceptions import (
     ClientDisconnected,
     CodecError,
@@ -35,4 +35,6 @@ __all__ = [
     "RouteTemplateError",
     "URLBuildError",
     "__version__",
+    "json_decode",
+    "json_encode",
 ]
