@@ -11,15 +11,16 @@ __version__: str
 
 # ---- json ----
 
+# Any JSON-able object goes in and any decoded value comes out: `Any` is the honest type for both.
 def json_encode(
-    obj: Any,
+    obj: Any,  # noqa: ANN401
     *,
     sort_keys: bool = False,
     indent: int | None = None,
     non_finite: Literal["error", "null"] = "error",
     default: Callable[[Any], Any] | None = None,
 ) -> bytes: ...
-def json_decode(data: bytes | bytearray | memoryview | str) -> Any: ...
+def json_decode(data: bytes | bytearray | memoryview | str) -> Any: ...  # noqa: ANN401
 
 # ---- forms ----
 
