@@ -10,6 +10,8 @@ from flama.core._native import (
     RouteMatch,
     Router,
     __version__,
+    json_decode,
+    json_encode,
     template_params,
 )
 from flama.core.exceptions import (
@@ -49,4 +51,6 @@ __all__ = [
     "URLBuildError",
     "__version__",
     "template_params",
+    "json_decode",
+    "json_encode",
 ]

@@ -1,7 +1,7 @@
 # The hand-written stub of the private native module; `python -m mypy.stubtest flama.core._native` checks it
 # against the binary. Public names are re-exported (and documented) by `flama.core`.
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Literal, final
 
 __all__ = [
@@ -11,8 +11,11 @@ __all__ = [
     "RouteMatch",
     "Router",
     "__version__",
+    "json_decode",
+    "json_encode",
     "template_params",
 ]
+
 __version__: str
 
 # ---- routing ----
@@ -76,6 +79,17 @@ class Router:
 def template_params(template: str) -> list[tuple[str, str]]: ...
 
 # ---- json ----
+
+# Any JSON-able object goes in and any decoded value comes out: `Any` is the honest type for both.
+def json_encode(
+    obj: Any,  # noqa: ANN401
+    *,
+    sort_keys: bool = False,
+    indent: int | None = None,
+    non_finite: Literal["error", "null"] = "error",
+    default: Callable[[Any], Any] | None = None,
+) -> bytes: ...
+def json_decode(data: bytes | bytearray | memoryview | str) -> Any: ...  # noqa: ANN401
 
 # ---- forms ----
 
