@@ -3,7 +3,14 @@
 Routing, JSON, urlencoded and multipart forms, header parsing and streaming compression, implemented in Rust.
 """
 
-from flama.core._native import __version__
+from flama.core._native import (
+    MultipartParser,
+    PartEnd,
+    PartStart,
+    __version__,
+    parse_boundary,
+    parse_urlencoded,
+)
 from flama.core.exceptions import (
     ClientDisconnected,
     CodecError,
@@ -30,9 +37,14 @@ __all__ = [
     "JSONEncodeError",
     "MalformedBody",
     "MissingBoundary",
+    "MultipartParser",
     "NonFiniteFloatError",
+    "PartEnd",
+    "PartStart",
     "PayloadTooLarge",
     "RouteTemplateError",
     "URLBuildError",
     "__version__",
+    "parse_boundary",
+    "parse_urlencoded",
 ]
