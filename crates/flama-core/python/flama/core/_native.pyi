@@ -7,14 +7,21 @@ from typing import Any, ClassVar, Literal, final
 __all__ = [
     "MethodNotAllowed",
     "MountMatch",
+    "MultipartParser",
     "NotFound",
+    "PartEnd",
+    "PartStart",
     "RouteMatch",
     "Router",
     "__version__",
     "json_decode",
     "json_encode",
+    "parse_boundary",
+    "parse_urlencoded",
     "template_params",
 ]
+
+from typing import final
 
 __version__: str
 
@@ -92,6 +99,31 @@ def json_encode(
 def json_decode(data: bytes | bytearray | memoryview | str) -> Any: ...  # noqa: ANN401
 
 # ---- forms ----
+
+def parse_urlencoded(data: bytes, *, max_fields: int | None = None) -> list[tuple[str, str]]: ...
+def parse_boundary(content_type: str) -> bytes: ...
+
+@final
+class PartStart:
+    @property
+    def name(self) -> str: ...
+    @property
+    def filename(self) -> str | None: ...
+    @property
+    def content_type(self) -> str | None: ...
+    @property
+    def headers(self) -> list[tuple[str, str]]: ...
+
+@final
+class PartEnd: ...
+
+@final
+class MultipartParser:
+    def __new__(
+        cls, boundary: bytes, *, max_header_size: int = 16384, max_parts: int | None = None
+    ) -> MultipartParser: ...
+    def feed(self, chunk: bytes) -> list[PartStart | bytes | PartEnd]: ...
+    def finish(self) -> None: ...
 
 # ---- headers ----
 
