@@ -9,7 +9,9 @@
 
 use std::fmt;
 
-use brotli::enc::encode::{BrotliEncoderOperation, BrotliEncoderParameter, BrotliEncoderStateStruct};
+use brotli::enc::encode::{
+    BrotliEncoderOperation, BrotliEncoderParameter, BrotliEncoderStateStruct,
+};
 use brotli::enc::StandardAlloc;
 use brotli::{BrotliDecompressStream, BrotliResult, BrotliState};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
@@ -56,7 +58,9 @@ impl Encoding {
             .iter()
             .find(|(known, _)| known.eq_ignore_ascii_case(name))
             .map(|(_, encoding)| *encoding)
-            .ok_or_else(|| Error::UnknownEncoding { name: name.to_owned() })
+            .ok_or_else(|| Error::UnknownEncoding {
+                name: name.to_owned(),
+            })
     }
 
     /// The canonical name.
@@ -78,7 +82,10 @@ impl Encoding {
         match self {
             Self::Gzip | Self::Deflate | Self::Xz => (0, 9),
             Self::Brotli => (0, 11),
-            Self::Zstd => (*zstd::compression_level_range().start(), *zstd::compression_level_range().end()),
+            Self::Zstd => (
+                *zstd::compression_level_range().start(),
+                *zstd::compression_level_range().end(),
+            ),
             Self::Bzip2 => (1, 9),
         }
     }
@@ -103,7 +110,10 @@ impl Encoding {
         match i32::try_from(level) {
             Ok(level) if (min..=max).contains(&level) => Ok(level),
             _ => Err(Error::InvalidArgument {
-                reason: format!("{} level must be between {min} and {max}, got {level}", self.name()),
+                reason: format!(
+                    "{} level must be between {min} and {max}, got {level}",
+                    self.name()
+                ),
             }),
         }
     }
@@ -116,11 +126,16 @@ impl fmt::Display for Encoding {
 }
 
 fn corrupt(encoding: Encoding, reason: impl fmt::Display) -> Error {
-    Error::CorruptData { codec: encoding.name(), reason: reason.to_string() }
+    Error::CorruptData {
+        codec: encoding.name(),
+        reason: reason.to_string(),
+    }
 }
 
 fn finished_error(encoding: Encoding, what: &str) -> Error {
-    Error::InvalidArgument { reason: format!("the {encoding} {what} is already finished") }
+    Error::InvalidArgument {
+        reason: format!("the {encoding} {what} is already finished"),
+    }
 }
 
 /// Make sure `out` has at least `want` bytes of spare capacity.
@@ -163,7 +178,10 @@ pub struct Compressor {
 
 impl fmt::Debug for Compressor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Compressor").field("encoding", &self.encoding).field("finished", &self.finished).finish()
+        f.debug_struct("Compressor")
+            .field("encoding", &self.encoding)
+            .field("finished", &self.finished)
+            .finish()
     }
 }
 
@@ -182,16 +200,22 @@ impl Compressor {
                 state.set_parameter(BrotliEncoderParameter::BROTLI_PARAM_LGWIN, 22);
                 Engine::Brotli(Box::new(state))
             }
-            Encoding::Zstd => {
-                Engine::Zstd(zstd::stream::raw::Encoder::new(level).map_err(|err| corrupt(encoding, err))?)
+            Encoding::Zstd => Engine::Zstd(
+                zstd::stream::raw::Encoder::new(level).map_err(|err| corrupt(encoding, err))?,
+            ),
+            Encoding::Bzip2 => {
+                Engine::Bzip2(bzip2::Compress::new(bzip2::Compression::new(unsigned), 0))
             }
-            Encoding::Bzip2 => Engine::Bzip2(bzip2::Compress::new(bzip2::Compression::new(unsigned), 0)),
             Encoding::Xz => Engine::Xz(
                 liblzma::stream::Stream::new_easy_encoder(unsigned, liblzma::stream::Check::Crc64)
                     .map_err(|err| corrupt(encoding, err))?,
             ),
         };
-        Ok(Self { encoding, engine, finished: false })
+        Ok(Self {
+            encoding,
+            engine,
+            finished: false,
+        })
     }
 
     /// The coding this compressor produces.
@@ -221,16 +245,23 @@ impl Compressor {
             return Err(finished_error(self.encoding, "compressor"));
         }
         let encoding = self.encoding;
-        let failed = |err: &dyn fmt::Display| corrupt(encoding, format_args!("compression failed: {err}"));
+        let failed =
+            |err: &dyn fmt::Display| corrupt(encoding, format_args!("compression failed: {err}"));
         match &mut self.engine {
             Engine::Zlib(engine) => {
-                let mode = if flush == Flush::Sync { FlushCompress::Sync } else { FlushCompress::None };
+                let mode = if flush == Flush::Sync {
+                    FlushCompress::Sync
+                } else {
+                    FlushCompress::None
+                };
                 let mut consumed = 0;
                 loop {
                     let rest = chunk.get(consumed..).unwrap_or_default();
                     reserve(out, room_for(rest.len()));
                     let before = engine.total_in();
-                    engine.compress_vec(rest, out, mode).map_err(|err| failed(&err))?;
+                    engine
+                        .compress_vec(rest, out, mode)
+                        .map_err(|err| failed(&err))?;
                     consumed += usize::try_from(engine.total_in() - before).unwrap_or(usize::MAX);
                     // Done once all input is taken and the flush left output room unused.
                     if consumed >= chunk.len() && out.len() < out.capacity() {
@@ -248,7 +279,8 @@ impl Compressor {
                 loop {
                     brotli_step(engine, op, chunk, &mut consumed, out)
                         .map_err(|()| failed(&"the brotli encoder refused the input"))?;
-                    if consumed >= chunk.len() && (flush == Flush::No || !engine.has_more_output()) {
+                    if consumed >= chunk.len() && (flush == Flush::No || !engine.has_more_output())
+                    {
                         return Ok(());
                     }
                 }
@@ -258,7 +290,9 @@ impl Compressor {
                 while input.pos() < chunk.len() {
                     reserve(out, room_for(chunk.len() - input.pos()));
                     let mut output = OutBuffer::around_pos(out, out.len());
-                    engine.run(&mut input, &mut output).map_err(|err| failed(&err))?;
+                    engine
+                        .run(&mut input, &mut output)
+                        .map_err(|err| failed(&err))?;
                 }
                 if flush == Flush::Sync {
                     loop {
@@ -277,14 +311,17 @@ impl Compressor {
                     let rest = chunk.get(consumed..).unwrap_or_default();
                     reserve(out, room_for(rest.len()));
                     let before = engine.total_in();
-                    engine.compress_vec(rest, out, bzip2::Action::Run).map_err(|err| failed(&err))?;
+                    engine
+                        .compress_vec(rest, out, bzip2::Action::Run)
+                        .map_err(|err| failed(&err))?;
                     consumed += usize::try_from(engine.total_in() - before).unwrap_or(usize::MAX);
                 }
                 if flush == Flush::Sync {
                     loop {
                         reserve(out, 4096);
-                        let status =
-                            engine.compress_vec(&[], out, bzip2::Action::Flush).map_err(|err| failed(&err))?;
+                        let status = engine
+                            .compress_vec(&[], out, bzip2::Action::Flush)
+                            .map_err(|err| failed(&err))?;
                         if status == bzip2::Status::RunOk {
                             break;
                         }
@@ -298,7 +335,9 @@ impl Compressor {
                     let rest = chunk.get(consumed..).unwrap_or_default();
                     reserve(out, room_for(rest.len()));
                     let before = engine.total_in();
-                    engine.process_vec(rest, out, liblzma::stream::Action::Run).map_err(|err| failed(&err))?;
+                    engine
+                        .process_vec(rest, out, liblzma::stream::Action::Run)
+                        .map_err(|err| failed(&err))?;
                     consumed += usize::try_from(engine.total_in() - before).unwrap_or(usize::MAX);
                 }
                 if flush == Flush::Sync {
@@ -324,11 +363,14 @@ impl Compressor {
         }
         self.finished = true;
         let encoding = self.encoding;
-        let failed = |err: &dyn fmt::Display| corrupt(encoding, format_args!("compression failed: {err}"));
+        let failed =
+            |err: &dyn fmt::Display| corrupt(encoding, format_args!("compression failed: {err}"));
         match &mut self.engine {
             Engine::Zlib(engine) => loop {
                 reserve(out, 1024);
-                if engine.compress_vec(&[], out, FlushCompress::Finish).map_err(|err| failed(&err))?
+                if engine
+                    .compress_vec(&[], out, FlushCompress::Finish)
+                    .map_err(|err| failed(&err))?
                     == flate2::Status::StreamEnd
                 {
                     return Ok(());
@@ -337,21 +379,33 @@ impl Compressor {
             Engine::Brotli(engine) => {
                 let mut consumed = 0;
                 while !engine.is_finished() {
-                    brotli_step(engine, BrotliEncoderOperation::BROTLI_OPERATION_FINISH, &[], &mut consumed, out)
-                        .map_err(|()| failed(&"the brotli encoder could not finish"))?;
+                    brotli_step(
+                        engine,
+                        BrotliEncoderOperation::BROTLI_OPERATION_FINISH,
+                        &[],
+                        &mut consumed,
+                        out,
+                    )
+                    .map_err(|()| failed(&"the brotli encoder could not finish"))?;
                 }
                 Ok(())
             }
             Engine::Zstd(engine) => loop {
                 reserve(out, 1024);
                 let mut output = OutBuffer::around_pos(out, out.len());
-                if engine.finish(&mut output, true).map_err(|err| failed(&err))? == 0 {
+                if engine
+                    .finish(&mut output, true)
+                    .map_err(|err| failed(&err))?
+                    == 0
+                {
                     return Ok(());
                 }
             },
             Engine::Bzip2(engine) => loop {
                 reserve(out, 4096);
-                if engine.compress_vec(&[], out, bzip2::Action::Finish).map_err(|err| failed(&err))?
+                if engine
+                    .compress_vec(&[], out, bzip2::Action::Finish)
+                    .map_err(|err| failed(&err))?
                     == bzip2::Status::StreamEnd
                 {
                     return Ok(());
@@ -359,7 +413,9 @@ impl Compressor {
             },
             Engine::Xz(engine) => loop {
                 reserve(out, 4096);
-                if engine.process_vec(&[], out, liblzma::stream::Action::Finish).map_err(|err| failed(&err))?
+                if engine
+                    .process_vec(&[], out, liblzma::stream::Action::Finish)
+                    .map_err(|err| failed(&err))?
                     == liblzma::stream::Status::StreamEnd
                 {
                     return Ok(());
@@ -429,28 +485,40 @@ impl Decoder {
             Encoding::Gzip => Self::Zlib(Decompress::new_gzip(15)),
             Encoding::Deflate => Self::Zlib(Decompress::new(true)),
             Encoding::Brotli => {
-                let mut state =
-                    BrotliDecoder::new(StandardAlloc::default(), StandardAlloc::default(), StandardAlloc::default());
+                let mut state = BrotliDecoder::new(
+                    StandardAlloc::default(),
+                    StandardAlloc::default(),
+                    StandardAlloc::default(),
+                );
                 // Standard brotli only: large-window streams could ask for a 1 GiB ring buffer.
                 state.large_window = false;
                 Self::Brotli(Box::new(state))
             }
-            Encoding::Zstd => Self::Zstd(zstd::stream::raw::Decoder::new().map_err(|err| corrupt(encoding, err))?),
+            Encoding::Zstd => {
+                Self::Zstd(zstd::stream::raw::Decoder::new().map_err(|err| corrupt(encoding, err))?)
+            }
             Encoding::Bzip2 => Self::Bzip2(bzip2::Decompress::new(false)),
             Encoding::Xz => Self::Xz(
-                liblzma::stream::Stream::new_auto_decoder(XZ_MEMLIMIT, 0).map_err(|err| corrupt(encoding, err))?,
+                liblzma::stream::Stream::new_auto_decoder(XZ_MEMLIMIT, 0)
+                    .map_err(|err| corrupt(encoding, err))?,
             ),
         })
     }
 
     /// Decode from `input` into `output`: (bytes read, bytes written, whether the stream ended).
-    fn step(&mut self, encoding: Encoding, input: &[u8], output: &mut [u8]) -> Result<(usize, usize, bool)> {
+    fn step(
+        &mut self,
+        encoding: Encoding,
+        input: &[u8],
+        output: &mut [u8],
+    ) -> Result<(usize, usize, bool)> {
         let delta = |after: u64, before: u64| usize::try_from(after - before).unwrap_or(usize::MAX);
         match self {
             Self::Zlib(decoder) => {
                 let (read, written) = (decoder.total_in(), decoder.total_out());
-                let status =
-                    decoder.decompress(input, output, FlushDecompress::None).map_err(|err| corrupt(encoding, err))?;
+                let status = decoder
+                    .decompress(input, output, FlushDecompress::None)
+                    .map_err(|err| corrupt(encoding, err))?;
                 Ok((
                     delta(decoder.total_in(), read),
                     delta(decoder.total_out(), written),
@@ -481,13 +549,17 @@ impl Decoder {
             Self::Zstd(decoder) => {
                 let mut source = InBuffer::around(input);
                 let mut sink = OutBuffer::around(output);
-                let hint = decoder.run(&mut source, &mut sink).map_err(|err| corrupt(encoding, err))?;
+                let hint = decoder
+                    .run(&mut source, &mut sink)
+                    .map_err(|err| corrupt(encoding, err))?;
                 // A zero hint means a frame ended and everything it holds has been written out.
                 Ok((source.pos(), sink.pos(), hint == 0))
             }
             Self::Bzip2(decoder) => {
                 let (read, written) = (decoder.total_in(), decoder.total_out());
-                let status = decoder.decompress(input, output).map_err(|err| corrupt(encoding, err))?;
+                let status = decoder
+                    .decompress(input, output)
+                    .map_err(|err| corrupt(encoding, err))?;
                 Ok((
                     delta(decoder.total_in(), read),
                     delta(decoder.total_out(), written),
@@ -496,12 +568,15 @@ impl Decoder {
             }
             Self::Xz(decoder) => {
                 let (read, written) = (decoder.total_in(), decoder.total_out());
-                let status = decoder.process(input, output, liblzma::stream::Action::Run).map_err(|err| match err {
-                    liblzma::stream::Error::MemLimit => {
-                        corrupt(encoding, "the stream needs a dictionary larger than 256 MiB")
-                    }
-                    other => corrupt(encoding, other),
-                })?;
+                let status = decoder
+                    .process(input, output, liblzma::stream::Action::Run)
+                    .map_err(|err| match err {
+                        liblzma::stream::Error::MemLimit => corrupt(
+                            encoding,
+                            "the stream needs a dictionary larger than 256 MiB",
+                        ),
+                        other => corrupt(encoding, other),
+                    })?;
                 Ok((
                     delta(decoder.total_in(), read),
                     delta(decoder.total_out(), written),
@@ -609,7 +684,10 @@ impl Decompressor {
                         self.started = false;
                     }
                     Encoding::Deflate | Encoding::Brotli => {
-                        return Err(corrupt(self.encoding, "trailing data after the end of the stream"));
+                        return Err(corrupt(
+                            self.encoding,
+                            "trailing data after the end of the stream",
+                        ));
                     }
                 }
             }
@@ -659,7 +737,10 @@ impl Decompressor {
             State::Open => {
                 self.state = State::Closed;
                 self.started = false;
-                Err(corrupt(self.encoding, "truncated stream: the input ended before the end of the stream"))
+                Err(corrupt(
+                    self.encoding,
+                    "truncated stream: the input ended before the end of the stream",
+                ))
             }
         }
     }
