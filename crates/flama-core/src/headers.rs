@@ -301,19 +301,16 @@ pub fn parse_content_type(value: &str) -> (String, Vec<(String, String)>) {
         };
         let after = after.trim_start_matches([' ', '\t']);
         let parsed = if let Some(quoted) = after.strip_prefix('"') {
-            match read_quoted(quoted) {
-                Some((text, tail)) => {
-                    // Anything between the closing quote and the next `;` is junk.
-                    rest = tail
-                        .find(';')
-                        .and_then(|at| tail.get(at..))
-                        .unwrap_or_default();
-                    Some(text)
-                }
-                None => {
-                    rest = "";
-                    None
-                }
+            if let Some((text, tail)) = read_quoted(quoted) {
+                // Anything between the closing quote and the next `;` is junk.
+                rest = tail
+                    .find(';')
+                    .and_then(|at| tail.get(at..))
+                    .unwrap_or_default();
+                Some(text)
+            } else {
+                rest = "";
+                None
             }
         } else {
             let (token, tail) = after
