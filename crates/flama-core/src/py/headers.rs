@@ -37,6 +37,11 @@ fn datetime_timestamp(py: Python<'_>, value: &Bound<'_, PyDateTime>) -> PyResult
     name, value = "", *, max_age = None, expires = None, path = Some("/"), domain = None, secure = false,
     httponly = false, samesite = Some("lax"), partitioned = false
 ))]
+// PyO3 cannot render the `Some(..)` defaults itself.
+#[pyo3(
+    text_signature = "(name, value='', *, max_age=None, expires=None, path='/', domain=None, secure=False, \
+                      httponly=False, samesite='lax', partitioned=False)"
+)]
 #[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)] // Mirrors the Python signature.
 fn build_set_cookie(
     py: Python<'_>,

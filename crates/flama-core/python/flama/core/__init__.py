@@ -3,7 +3,18 @@
 Routing, JSON, urlencoded and multipart forms, header parsing and streaming compression, implemented in Rust.
 """
 
-from flama.core._native import __version__
+from flama.core._native import (
+    Compressor,
+    Decompressor,
+    __version__,
+    build_set_cookie,
+    compress,
+    decompress,
+    negotiate_encoding,
+    parse_content_type,
+    parse_cookies,
+    supported_encodings,
+)
 from flama.core.exceptions import (
     ClientDisconnected,
     CodecError,
@@ -23,8 +34,10 @@ from flama.core.exceptions import (
 __all__ = [
     "ClientDisconnected",
     "CodecError",
+    "Compressor",
     "CoreError",
     "DecompressionLimitExceeded",
+    "Decompressor",
     "FormError",
     "JSONDecodeError",
     "JSONEncodeError",
@@ -35,4 +48,11 @@ __all__ = [
     "RouteTemplateError",
     "URLBuildError",
     "__version__",
+    "build_set_cookie",
+    "compress",
+    "decompress",
+    "negotiate_encoding",
+    "parse_content_type",
+    "parse_cookies",
+    "supported_encodings",
 ]
