@@ -29,6 +29,8 @@ pub enum Error {
     CorruptData { codec: &'static str, reason: String },
     /// Decompressed output would pass the caller's maximum.
     DecompressionLimit { maximum: u64 },
+    /// An argument is out of range or malformed (a compression level, a cookie attribute); Python's `ValueError`.
+    InvalidArgument { reason: String },
     /// An I/O error, e.g. while spooling an upload to a temporary file.
     Io(std::io::Error),
 }
@@ -56,6 +58,7 @@ impl fmt::Display for Error {
             Self::DecompressionLimit { maximum } => {
                 write!(f, "decompressed data exceeds the maximum of {maximum} bytes")
             }
+            Self::InvalidArgument { reason } => f.write_str(reason),
             Self::Io(err) => write!(f, "I/O error: {err}"),
         }
     }

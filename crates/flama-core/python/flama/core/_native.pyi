@@ -2,9 +2,14 @@
 # against the binary. Public names are re-exported (and documented) by `flama.core`.
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, ClassVar, Literal, final
 
+from typing_extensions import Self
+
 __all__ = [
+    "Compressor",
+    "Decompressor",
     "MethodNotAllowed",
     "MountMatch",
     "MultipartParser",
@@ -14,14 +19,22 @@ __all__ = [
     "RouteMatch",
     "Router",
     "__version__",
+    "build_set_cookie",
+    "compress",
+    "decompress",
     "json_decode",
     "json_encode",
+    "negotiate_encoding",
     "parse_boundary",
+    "parse_content_type",
+    "parse_cookies",
     "parse_urlencoded",
+    "supported_encodings",
     "template_params",
 ]
 
-from typing import final
+
+
 
 __version__: str
 
@@ -127,4 +140,42 @@ class MultipartParser:
 
 # ---- headers ----
 
+def parse_cookies(header: str) -> dict[str, str]: ...
+def build_set_cookie(
+    name: str,
+    value: str = "",
+    *,
+    max_age: int | None = None,
+    expires: datetime | str | int | None = None,
+    path: str | None = "/",
+    domain: str | None = None,
+    secure: bool = False,
+    httponly: bool = False,
+    samesite: Literal["lax", "strict", "none"] | None = "lax",
+    partitioned: bool = False,
+) -> str: ...
+def parse_content_type(value: str) -> tuple[str, dict[str, str]]: ...
+def negotiate_encoding(accept_encoding: str, available: Sequence[str]) -> str | None: ...
+
 # ---- codecs ----
+
+def supported_encodings() -> tuple[str, ...]: ...
+def compress(data: bytes, encoding: str, *, level: int | None = None) -> bytes: ...
+def decompress(data: bytes, encoding: str, *, max_size: int | None = None) -> bytes: ...
+@final
+class Compressor:
+    def __new__(cls, encoding: str, *, level: int | None = None) -> Self: ...
+    @property
+    def encoding(self) -> str: ...
+    def compress(self, chunk: bytes) -> bytes: ...
+    def finish(self) -> bytes: ...
+
+@final
+class Decompressor:
+    def __new__(cls, encoding: str, *, max_size: int | None = None) -> Self: ...
+    @property
+    def encoding(self) -> str: ...
+    @property
+    def eof(self) -> bool: ...
+    def decompress(self, chunk: bytes) -> bytes: ...
+    def finish(self) -> bytes: ...
