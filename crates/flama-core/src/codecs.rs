@@ -234,7 +234,10 @@ impl Compressor {
     #[allow(clippy::too_many_lines)] // One short loop per codec; splitting them apart would hide the pattern.
     fn write(&mut self, chunk: &[u8], flush: Flush, out: &mut Vec<u8>) -> Result<()> {
         if self.finished {
-            return Err(finished_error(self.encoding, "compressor is already finished"));
+            return Err(finished_error(
+                self.encoding,
+                "compressor is already finished",
+            ));
         }
         let encoding = self.encoding;
         let failed =
@@ -351,7 +354,10 @@ impl Compressor {
     /// End the stream, appending its last bytes to `out`.
     pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<()> {
         if self.finished {
-            return Err(finished_error(self.encoding, "compressor is already finished"));
+            return Err(finished_error(
+                self.encoding,
+                "compressor is already finished",
+            ));
         }
         self.finished = true;
         let encoding = self.encoding;
@@ -658,7 +664,10 @@ impl Decompressor {
 
     fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<()> {
         if self.state == State::Closed {
-            return Err(finished_error(self.encoding, "decompressor is closed: finish() was called or an error was raised"));
+            return Err(finished_error(
+                self.encoding,
+                "decompressor is closed: finish() was called or an error was raised",
+            ));
         }
         if self.scratch.is_empty() {
             self.scratch = vec![0; STEP];
@@ -721,7 +730,10 @@ impl Decompressor {
     pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<()> {
         let _ = out;
         match self.state {
-            State::Closed => Err(finished_error(self.encoding, "decompressor is closed: finish() was called or an error was raised")),
+            State::Closed => Err(finished_error(
+                self.encoding,
+                "decompressor is closed: finish() was called or an error was raised",
+            )),
             State::Ended => {
                 self.state = State::Closed;
                 Ok(())

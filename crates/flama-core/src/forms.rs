@@ -29,7 +29,10 @@ pub fn parse_urlencoded(data: &[u8], max_fields: Option<usize>) -> Result<Vec<Pa
         }
         if let Some(maximum) = max_fields {
             if pairs.len() >= maximum {
-                return Err(Error::PayloadTooLarge { limit: "max_fields", maximum: maximum as u64 });
+                return Err(Error::PayloadTooLarge {
+                    limit: "max_fields",
+                    maximum: maximum as u64,
+                });
             }
         }
         let (name, value) = match memchr(b'=', piece) {
@@ -54,17 +57,18 @@ pub fn decode_component(raw: &[u8]) -> Cow<'_, str> {
                 out.push(b' ');
                 index += 1;
             }
-            b'%' => match (raw.get(index + 1).and_then(hex_value), raw.get(index + 2).and_then(hex_value)) {
-                (Some(high), Some(low)) => {
+            b'%' => {
+                let high = raw.get(index + 1).copied().and_then(hex_value);
+                let low = raw.get(index + 2).copied().and_then(hex_value);
+                if let (Some(high), Some(low)) = (high, low) {
                     out.push(high << 4 | low);
                     index += 3;
-                }
-                // An invalid escape stays as it was written.
-                _ => {
+                } else {
+                    // An invalid escape stays as it was written.
                     out.push(b'%');
                     index += 1;
                 }
-            },
+            }
             _ => {
                 out.push(byte);
                 index += 1;
@@ -78,7 +82,7 @@ pub fn decode_component(raw: &[u8]) -> Cow<'_, str> {
 }
 
 /// The value of one hexadecimal digit.
-fn hex_value(digit: &u8) -> Option<u8> {
+fn hex_value(digit: u8) -> Option<u8> {
     match digit {
         b'0'..=b'9' => Some(digit - b'0'),
         b'a'..=b'f' => Some(digit - b'a' + 10),
@@ -100,12 +104,18 @@ mod tests {
     }
 
     fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
-        expected.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect()
+        expected
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect()
     }
 
     #[test]
     fn splits_and_decodes() {
-        assert_eq!(owned(b"a=1&b=2&a=3"), pairs(&[("a", "1"), ("b", "2"), ("a", "3")]));
+        assert_eq!(
+            owned(b"a=1&b=2&a=3"),
+            pairs(&[("a", "1"), ("b", "2"), ("a", "3")])
+        );
         assert_eq!(owned(b"&&a=1&&"), pairs(&[("a", "1")]));
         assert_eq!(owned(b"a&b="), pairs(&[("a", ""), ("b", "")]));
         assert_eq!(owned(b"a=b=c"), pairs(&[("a", "b=c")]));
@@ -121,16 +131,32 @@ mod tests {
     #[test]
     fn borrows_plain_components() {
         let parsed = parse_urlencoded(b"name=value&x=a+b", None).expect("no limit");
-        assert!(matches!(parsed[0], (Cow::Borrowed("name"), Cow::Borrowed("value"))));
+        assert!(matches!(
+            parsed[0],
+            (Cow::Borrowed("name"), Cow::Borrowed("value"))
+        ));
         assert!(matches!(&parsed[1].1, Cow::Owned(value) if value == "a b"));
     }
 
     #[test]
     fn limits_fields() {
-        assert_eq!(parse_urlencoded(b"a=1&&b=2", Some(2)).expect("within").len(), 2);
+        assert_eq!(
+            parse_urlencoded(b"a=1&&b=2", Some(2))
+                .expect("within")
+                .len(),
+            2
+        );
         let err = parse_urlencoded(b"a=1&b=2&c=3", Some(2)).expect_err("over");
-        assert!(matches!(err, Error::PayloadTooLarge { limit: "max_fields", maximum: 2 }));
+        assert!(matches!(
+            err,
+            Error::PayloadTooLarge {
+                limit: "max_fields",
+                maximum: 2
+            }
+        ));
         assert!(parse_urlencoded(b"a", Some(0)).is_err());
-        assert!(parse_urlencoded(b"&&", Some(0)).expect("only empty pairs").is_empty());
+        assert!(parse_urlencoded(b"&&", Some(0))
+            .expect("only empty pairs")
+            .is_empty());
     }
 }

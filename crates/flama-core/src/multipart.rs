@@ -186,7 +186,9 @@ impl MultipartParser {
                     self.state = State::Headers;
                 }
                 State::Epilogue => return Ok(()),
-                State::Failed => return Err(malformed("the parser already failed on an earlier chunk")),
+                State::Failed => {
+                    return Err(malformed("the parser already failed on an earlier chunk"))
+                }
             }
         }
         Ok(())
@@ -225,7 +227,9 @@ impl MultipartParser {
         // Hold back a tail that may begin a delimiter: it can only start at the last CR of the final bytes.
         let window = rest.len().saturating_sub(delimiter.len() - 1);
         let keep = match memrchr(b'\r', rest.get(window..).unwrap_or_default()) {
-            Some(offset) if delimiter.starts_with(rest.get(window + offset..).unwrap_or_default()) => {
+            Some(offset)
+                if delimiter.starts_with(rest.get(window + offset..).unwrap_or_default()) =>
+            {
                 rest.len() - window - offset
             }
             _ => 0,
@@ -234,7 +238,8 @@ impl MultipartParser {
         if in_body && data_end > 0 {
             events.push(Event::Data(Span::Chunk(pos..pos + data_end)));
         }
-        self.held.extend_from_slice(rest.get(data_end..).unwrap_or_default());
+        self.held
+            .extend_from_slice(rest.get(data_end..).unwrap_or_default());
         pos = chunk.len();
         pos
     }
@@ -253,10 +258,16 @@ impl MultipartParser {
         let rest = chunk.get(pos..).unwrap_or_default();
         // The header buffer starts with a virtual CRLF, which does not count against the limit.
         let cap = self.max_header_size.saturating_add(2);
-        let scope = rest.get(..cap.saturating_sub(self.header.len()).min(rest.len())).unwrap_or_default();
+        let scope = rest
+            .get(..cap.saturating_sub(self.header.len()).min(rest.len()))
+            .unwrap_or_default();
         // The end of the block may straddle the held bytes and this chunk: look at their joint first.
         let held = self.header.len().min(3);
-        let mut joint = self.header.get(self.header.len() - held..).unwrap_or_default().to_vec();
+        let mut joint = self
+            .header
+            .get(self.header.len() - held..)
+            .unwrap_or_default()
+            .to_vec();
         joint.extend_from_slice(scope.get(..3.min(scope.len())).unwrap_or_default());
         let taken = match memmem::find(&joint, END) {
             Some(index) => Some((index + END.len()).saturating_sub(held)),
@@ -264,18 +275,28 @@ impl MultipartParser {
         };
         let Some(taken) = taken else {
             if scope.len() < rest.len() {
-                return Err(Error::PayloadTooLarge { limit: "max_header_size", maximum: self.max_header_size as u64 });
+                return Err(Error::PayloadTooLarge {
+                    limit: "max_header_size",
+                    maximum: self.max_header_size as u64,
+                });
             }
             self.header.extend_from_slice(scope);
             return Ok(chunk.len());
         };
-        self.header.extend_from_slice(scope.get(..taken).unwrap_or_default());
-        let block = self.header.get(2..self.header.len() - END.len()).unwrap_or_default();
+        self.header
+            .extend_from_slice(scope.get(..taken).unwrap_or_default());
+        let block = self
+            .header
+            .get(2..self.header.len() - END.len())
+            .unwrap_or_default();
         let part = parse_part_headers(block)?;
         self.parts += 1;
         if let Some(maximum) = self.max_parts {
             if self.parts > maximum {
-                return Err(Error::PayloadTooLarge { limit: "max_parts", maximum: maximum as u64 });
+                return Err(Error::PayloadTooLarge {
+                    limit: "max_parts",
+                    maximum: maximum as u64,
+                });
             }
         }
         events.push(Event::PartStart(part));
@@ -286,7 +307,9 @@ impl MultipartParser {
 }
 
 fn malformed(reason: &str) -> Error {
-    Error::MalformedBody { reason: reason.to_owned() }
+    Error::MalformedBody {
+        reason: reason.to_owned(),
+    }
 }
 
 /// Whether `boundary` is 1 to 70 RFC 2046 `bchars`, not ending with a space.
@@ -294,13 +317,19 @@ fn malformed(reason: &str) -> Error {
 pub fn is_valid_boundary(boundary: &[u8]) -> bool {
     (1..=MAX_BOUNDARY_LEN).contains(&boundary.len())
         && boundary.last() != Some(&b' ')
-        && boundary.iter().all(|byte| byte.is_ascii_alphanumeric() || b"'()+_,-./:=? ".contains(byte))
+        && boundary
+            .iter()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"'()+_,-./:=? ".contains(byte))
 }
 
 /// The boundary of a `multipart/*` content type, e.g. `multipart/form-data; boundary=xyz`.
 pub fn parse_boundary(content_type: &str) -> Result<Vec<u8>> {
     let (_, params) = parse_parameters(content_type).ok_or(Error::MissingBoundary)?;
-    let boundary = params.into_iter().find(|(name, _)| name == "boundary").ok_or(Error::MissingBoundary)?.1;
+    let boundary = params
+        .into_iter()
+        .find(|(name, _)| name == "boundary")
+        .ok_or(Error::MissingBoundary)?
+        .1;
     if is_valid_boundary(boundary.as_bytes()) {
         Ok(boundary.into_bytes())
     } else {
@@ -328,8 +357,8 @@ fn parse_part_headers(block: &[u8]) -> Result<Part> {
     for (header, value) in &headers {
         match header.as_str() {
             "content-disposition" if name.is_none() => {
-                let (kind, params) =
-                    parse_parameters(value).ok_or_else(|| malformed("invalid Content-Disposition header"))?;
+                let (kind, params) = parse_parameters(value)
+                    .ok_or_else(|| malformed("invalid Content-Disposition header"))?;
                 if !kind.eq_ignore_ascii_case("form-data") {
                     return Err(malformed("a part's Content-Disposition must be form-data"));
                 }
@@ -353,12 +382,20 @@ fn parse_part_headers(block: &[u8]) -> Result<Part> {
         }
     }
     let name = name.ok_or_else(|| malformed("a part has no Content-Disposition header"))?;
-    Ok(Part { name, filename, content_type, headers })
+    Ok(Part {
+        name,
+        filename,
+        content_type,
+        headers,
+    })
 }
 
 /// One `name: value` header line.
 fn parse_header_line(line: &[u8]) -> Result<(String, String)> {
-    if line.first().is_some_and(|&byte| byte == b' ' || byte == b'\t') {
+    if line
+        .first()
+        .is_some_and(|&byte| byte == b' ' || byte == b'\t')
+    {
         return Err(malformed("folded part header lines are not supported"));
     }
     let colon = memchr(b':', line).ok_or_else(|| malformed("a part header line has no colon"))?;
@@ -416,7 +453,9 @@ fn parse_parameters(value: &str) -> Option<(&str, Vec<(String, String)>)> {
             }
             text
         } else {
-            let (text, tail) = tail.split_once(';').map_or((tail, ""), |(text, tail)| (text, tail));
+            let (text, tail) = tail
+                .split_once(';')
+                .map_or((tail, ""), |(text, tail)| (text, tail));
             rest = tail;
             text.trim_end_matches(OWS).to_owned()
         };
@@ -464,7 +503,11 @@ mod tests {
                         assert!(open, "data outside a part");
                         let bytes = span.bytes(chunk);
                         assert!(!bytes.is_empty(), "empty data event");
-                        parts.last_mut().expect("open part").1.extend_from_slice(bytes);
+                        parts
+                            .last_mut()
+                            .expect("open part")
+                            .1
+                            .extend_from_slice(bytes);
                     }
                     Event::PartEnd => {
                         assert!(open, "part ended outside a part");
@@ -503,46 +546,108 @@ mod tests {
     #[test]
     fn data_is_one_range_of_the_chunk() {
         let mut parser = MultipartParser::new(BOUNDARY, 100, None).expect("valid");
-        let events = parser.feed(b"--xYzZY\r\nContent-Disposition: form-data; name=a\r\n\r\n").expect("headers");
+        let events = parser
+            .feed(b"--xYzZY\r\nContent-Disposition: form-data; name=a\r\n\r\n")
+            .expect("headers");
         assert!(matches!(&events[..], [Event::PartStart(part)] if part.name == "a"));
-        assert_eq!(parser.feed(b"0123456789").expect("data"), vec![Event::Data(Span::Chunk(0..10))]);
-        assert_eq!(parser.feed(b"ab\r\n--xY").expect("data"), vec![Event::Data(Span::Chunk(0..2))]);
-        assert_eq!(parser.feed(b"q").expect("data"), vec![Event::Data(Span::Held(b"\r\n--xY".to_vec()))]
-            .into_iter()
-            .chain([Event::Data(Span::Chunk(0..1))])
-            .collect::<Vec<_>>());
-        assert_eq!(parser.feed(b"\r\n--xYzZY--").expect("end"), vec![Event::PartEnd]);
+        assert_eq!(
+            parser.feed(b"0123456789").expect("data"),
+            vec![Event::Data(Span::Chunk(0..10))]
+        );
+        assert_eq!(
+            parser.feed(b"ab\r\n--xY").expect("data"),
+            vec![Event::Data(Span::Chunk(0..2))]
+        );
+        assert_eq!(
+            parser.feed(b"q").expect("data"),
+            vec![Event::Data(Span::Held(b"\r\n--xY".to_vec()))]
+                .into_iter()
+                .chain([Event::Data(Span::Chunk(0..1))])
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(
+            parser.feed(b"\r\n--xYzZY--").expect("end"),
+            vec![Event::PartEnd]
+        );
         parser.finish().expect("complete");
     }
 
     #[test]
     fn empty_header_block_is_malformed_and_empty_part_is_fine() {
-        let err = parse_chunked(b"--xYzZY\r\n\r\ndata\r\n--xYzZY--", 7).expect_err("no disposition");
-        assert_eq!(err.to_string(), "malformed body: a part has no Content-Disposition header");
-        let parts =
-            parse_chunked(b"--xYzZY\r\ncontent-disposition: form-data; name=e\r\n\r\n\r\n--xYzZY--", 3).expect("ok");
+        let err =
+            parse_chunked(b"--xYzZY\r\n\r\ndata\r\n--xYzZY--", 7).expect_err("no disposition");
+        assert_eq!(
+            err.to_string(),
+            "malformed body: a part has no Content-Disposition header"
+        );
+        let parts = parse_chunked(
+            b"--xYzZY\r\ncontent-disposition: form-data; name=e\r\n\r\n\r\n--xYzZY--",
+            3,
+        )
+        .expect("ok");
         assert_eq!(parts[0].1, b"");
     }
 
     #[test]
     fn rejects_malformed_bodies() {
         let cases: &[(&[u8], &str)] = &[
-            (b"", "malformed body: no multipart boundary found in the body"),
-            (b"--xYzZY\r\nContent-Disposition: form-data; name=a\r\n\r\nabc", "malformed body: the body ended before the closing boundary"),
-            (b"--xYzZYz\r\n", "malformed body: unexpected bytes after a boundary"),
-            (b"--xYzZY-x", "malformed body: unexpected bytes after a boundary"),
-            (b"--xYzZY\rx", "malformed body: a boundary line must end with CRLF"),
-            (b"--xYzZY\r\nContent-Disposition: attachment; name=a\r\n\r\n", "malformed body: a part's Content-Disposition must be form-data"),
-            (b"--xYzZY\r\nContent-Disposition: form-data\r\n\r\n", "malformed body: a part's Content-Disposition has no name"),
-            (b"--xYzZY\r\nContent-Disposition: form-data; name=\"a\r\n\r\n", "malformed body: invalid Content-Disposition header"),
-            (b"--xYzZY\r\nno colon\r\n\r\n", "malformed body: a part header line has no colon"),
-            (b"--xYzZY\r\nA: b\r\n c\r\n\r\n", "malformed body: folded part header lines are not supported"),
-            (b"--xYzZY\r\nA: b\nB: c\r\n\r\n", "malformed body: part header lines must end with CRLF"),
-            (b"--xYzZY\r\nA b: c\r\n\r\n", "malformed body: invalid part header name"),
+            (
+                b"",
+                "malformed body: no multipart boundary found in the body",
+            ),
+            (
+                b"--xYzZY\r\nContent-Disposition: form-data; name=a\r\n\r\nabc",
+                "malformed body: the body ended before the closing boundary",
+            ),
+            (
+                b"--xYzZYz\r\n",
+                "malformed body: unexpected bytes after a boundary",
+            ),
+            (
+                b"--xYzZY-x",
+                "malformed body: unexpected bytes after a boundary",
+            ),
+            (
+                b"--xYzZY\rx",
+                "malformed body: a boundary line must end with CRLF",
+            ),
+            (
+                b"--xYzZY\r\nContent-Disposition: attachment; name=a\r\n\r\n",
+                "malformed body: a part's Content-Disposition must be form-data",
+            ),
+            (
+                b"--xYzZY\r\nContent-Disposition: form-data\r\n\r\n",
+                "malformed body: a part's Content-Disposition has no name",
+            ),
+            (
+                b"--xYzZY\r\nContent-Disposition: form-data; name=\"a\r\n\r\n",
+                "malformed body: invalid Content-Disposition header",
+            ),
+            (
+                b"--xYzZY\r\nno colon\r\n\r\n",
+                "malformed body: a part header line has no colon",
+            ),
+            (
+                b"--xYzZY\r\nA: b\r\n c\r\n\r\n",
+                "malformed body: folded part header lines are not supported",
+            ),
+            (
+                b"--xYzZY\r\nA: b\nB: c\r\n\r\n",
+                "malformed body: part header lines must end with CRLF",
+            ),
+            (
+                b"--xYzZY\r\nA b: c\r\n\r\n",
+                "malformed body: invalid part header name",
+            ),
         ];
         for (body, message) in cases {
             let err = parse_chunked(body, body.len()).expect_err("malformed");
-            assert_eq!(err.to_string(), *message, "{}", String::from_utf8_lossy(body));
+            assert_eq!(
+                err.to_string(),
+                *message,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 
@@ -557,13 +662,24 @@ mod tests {
             }
             parser.finish().expect("complete");
             let mut parser = MultipartParser::new(BOUNDARY, header_len - 1, None).expect("valid");
-            let err = body.chunks(size).try_for_each(|chunk| parser.feed(chunk).map(drop)).expect_err("too big");
-            assert!(matches!(err, Error::PayloadTooLarge { limit: "max_header_size", maximum } if maximum as usize == header_len - 1));
+            let err = body
+                .chunks(size)
+                .try_for_each(|chunk| parser.feed(chunk).map(drop))
+                .expect_err("too big");
+            assert!(
+                matches!(err, Error::PayloadTooLarge { limit: "max_header_size", maximum } if maximum as usize == header_len - 1)
+            );
             assert!(parser.feed(b"x").is_err(), "a failed parser stays failed");
         }
         let mut parser = MultipartParser::new(BOUNDARY, 100, Some(0)).expect("valid");
         let err = parser.feed(body).expect_err("too many parts");
-        assert!(matches!(err, Error::PayloadTooLarge { limit: "max_parts", maximum: 0 }));
+        assert!(matches!(
+            err,
+            Error::PayloadTooLarge {
+                limit: "max_parts",
+                maximum: 0
+            }
+        ));
     }
 
     #[test]
@@ -575,24 +691,45 @@ mod tests {
         .expect("valid");
         assert_eq!(part.name, "f\"q");
         assert_eq!(part.filename.as_deref(), Some("\u{20ac} rates.txt"));
-        assert_eq!(
-            part.headers[1],
-            ("x-extra".to_owned(), "kept".to_owned())
-        );
-        let part = parse_part_headers(b"Content-Disposition: form-data; name=f; filename*=iso-8859-1'en'%A3").expect("ok");
+        assert_eq!(part.headers[1], ("x-extra".to_owned(), "kept".to_owned()));
+        let part = parse_part_headers(
+            b"Content-Disposition: form-data; name=f; filename*=iso-8859-1'en'%A3",
+        )
+        .expect("ok");
         assert_eq!(part.filename.as_deref(), Some("\u{a3}"));
-        let part = parse_part_headers(b"Content-Disposition: form-data; name=f; filename*=koi8-r''x; filename=a").expect("ok");
+        let part = parse_part_headers(
+            b"Content-Disposition: form-data; name=f; filename*=koi8-r''x; filename=a",
+        )
+        .expect("ok");
         assert_eq!(part.filename.as_deref(), Some("a"));
     }
 
     #[test]
     fn parses_boundaries() {
-        assert_eq!(parse_boundary("multipart/form-data; boundary=abc").expect("ok"), b"abc");
-        assert_eq!(parse_boundary("multipart/form-data;charset=x;BOUNDARY=\"a b:c\"").expect("ok"), b"a b:c");
-        for bad in ["multipart/form-data", "multipart/form-data; boundary=", "multipart/form-data; boundary=\"a \"",
-            "multipart/form-data; boundary=a\u{e9}", "multipart/form-data; boundary=\"abc", &format!("m; boundary={}", "a".repeat(71))] {
-            assert!(matches!(parse_boundary(bad), Err(Error::MissingBoundary)), "{bad}");
+        assert_eq!(
+            parse_boundary("multipart/form-data; boundary=abc").expect("ok"),
+            b"abc"
+        );
+        assert_eq!(
+            parse_boundary("multipart/form-data;charset=x;BOUNDARY=\"a b:c\"").expect("ok"),
+            b"a b:c"
+        );
+        for bad in [
+            "multipart/form-data",
+            "multipart/form-data; boundary=",
+            "multipart/form-data; boundary=\"a \"",
+            "multipart/form-data; boundary=a\u{e9}",
+            "multipart/form-data; boundary=\"abc",
+            &format!("m; boundary={}", "a".repeat(71)),
+        ] {
+            assert!(
+                matches!(parse_boundary(bad), Err(Error::MissingBoundary)),
+                "{bad}"
+            );
         }
-        assert!(matches!(MultipartParser::new(b"a\rb", 10, None), Err(Error::MissingBoundary)));
+        assert!(matches!(
+            MultipartParser::new(b"a\rb", 10, None),
+            Err(Error::MissingBoundary)
+        ));
     }
 }

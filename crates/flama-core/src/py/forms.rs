@@ -54,6 +54,10 @@ struct PartEnd;
 
 #[pymethods]
 impl PartEnd {
+    #[allow(
+        clippy::unused_self,
+        reason = "Python's __repr__ protocol passes the instance"
+    )]
     fn __repr__(&self) -> &'static str {
         "PartEnd()"
     }
@@ -73,7 +77,13 @@ impl MultipartParser {
     // The default is spelled out so that Python's signature shows it; it equals DEFAULT_MAX_HEADER_SIZE.
     #[pyo3(signature = (boundary, *, max_header_size = 16384, max_parts = None))]
     fn new(boundary: &[u8], max_header_size: usize, max_parts: Option<usize>) -> PyResult<Self> {
-        Ok(Self { inner: Box::new(multipart::MultipartParser::new(boundary, max_header_size, max_parts)?) })
+        Ok(Self {
+            inner: Box::new(multipart::MultipartParser::new(
+                boundary,
+                max_header_size,
+                max_parts,
+            )?),
+        })
     }
 
     /// Feed a chunk; returns the events it completes: `PartStart`, `bytes` data runs and `PartEnd`.
