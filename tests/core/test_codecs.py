@@ -7,7 +7,6 @@ import zlib
 from collections.abc import Callable
 
 import pytest
-
 from flama.core import (
     CodecError,
     Compressor,
@@ -215,8 +214,12 @@ class TestCaseErrors:
             compress("text", "gzip")  # type: ignore[arg-type]
 
 
+# bzip2 packs blocks bit by bit, so a flushed block's last bits wait for the next one: it cannot flush per chunk.
+FLUSHABLE = [e for e in ENCODINGS if e != "bzip2"]
+
+
 class TestCaseStreaming:
-    @pytest.mark.parametrize("encoding", ENCODINGS)
+    @pytest.mark.parametrize("encoding", FLUSHABLE)
     def test_every_chunk_decodes(self, encoding):
         compressor = Compressor(encoding)
         reference = StreamDecoder(encoding)
@@ -328,9 +331,13 @@ class TestCaseLimits:
         with pytest.raises(DecompressionLimitExceeded, match=r"^decompressed data exceeds the maximum of 1048576"):
             decompress(bomb, encoding, max_size=MIB)
         decompressor = Decompressor(encoding, max_size=MIB)
-        with pytest.raises(DecompressionLimitExceeded):
+
+        def feed_in_chunks() -> None:
             for i in range(0, len(bomb), 4096):
                 decompressor.decompress(bomb[i : i + 4096])
+
+        with pytest.raises(DecompressionLimitExceeded):
+            feed_in_chunks()
         grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
         assert grown_kib < 64 * 1024
 

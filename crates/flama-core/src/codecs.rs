@@ -134,7 +134,7 @@ fn corrupt(encoding: Encoding, reason: impl fmt::Display) -> Error {
 
 fn finished_error(encoding: Encoding, what: &str) -> Error {
     Error::InvalidArgument {
-        reason: format!("the {encoding} {what} is already finished"),
+        reason: format!("the {encoding} {what}"),
     }
 }
 

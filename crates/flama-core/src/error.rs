@@ -53,7 +53,7 @@ impl fmt::Display for Error {
             Self::MissingBoundary => f.write_str("multipart content type without a valid boundary parameter"),
             Self::PayloadTooLarge { limit, maximum } => write!(f, "payload too large: {limit} exceeds {maximum}"),
             Self::ClientDisconnected => f.write_str("client disconnected before the body was complete"),
-            Self::UnknownEncoding { name } => write!(f, "unknown content encoding {name:?}"),
+            Self::UnknownEncoding { name } => write!(f, "unknown content encoding '{name}'"),
             Self::CorruptData { codec, reason } => write!(f, "corrupt {codec} data: {reason}"),
             Self::DecompressionLimit { maximum } => {
                 write!(f, "decompressed data exceeds the maximum of {maximum} bytes")

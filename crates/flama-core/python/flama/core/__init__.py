@@ -14,6 +14,7 @@ from flama.core._native import (
     PartStart,
     RouteMatch,
     Router,
+    __version__,
     build_set_cookie,
     compress,
     decompress,
@@ -26,7 +27,6 @@ from flama.core._native import (
     parse_urlencoded,
     supported_encodings,
     template_params,
-    __version__,
 )
 from flama.core.exceptions import (
     ClientDisconnected,

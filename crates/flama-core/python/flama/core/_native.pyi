@@ -33,9 +33,6 @@ __all__ = [
     "template_params",
 ]
 
-
-
-
 __version__: str
 
 # ---- routing ----
@@ -162,6 +159,7 @@ def negotiate_encoding(accept_encoding: str, available: Sequence[str]) -> str | 
 def supported_encodings() -> tuple[str, ...]: ...
 def compress(data: bytes, encoding: str, *, level: int | None = None) -> bytes: ...
 def decompress(data: bytes, encoding: str, *, max_size: int | None = None) -> bytes: ...
+
 @final
 class Compressor:
     def __new__(cls, encoding: str, *, level: int | None = None) -> Self: ...

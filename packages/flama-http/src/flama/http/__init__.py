@@ -1,4 +1,4 @@
-"""The ASGI foundation of Flama: requests, responses, routing, the application, dependency injection, schemas and OpenAPI."""
+"""The ASGI foundation of Flama: requests, responses, routing, the application, injection, schemas and OpenAPI."""
 
 __version__ = "0.1.0"
 
