@@ -570,7 +570,7 @@ mod tests {
         for (data, expected) in [
             (&b""[..], "\"\""),
             (b"f", "\"Zg==\""),
-            (b"fo", "\"Zm8=\""), // codespell:ignore,
+            (b"fo", "\"Zm8=\""), // codespell:ignore
             (b"foo", "\"Zm9v\""),
             (b"foob", "\"Zm9vYg==\""),
             (b"\xfb\xff", "\"+/8=\""),
