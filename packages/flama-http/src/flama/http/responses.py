@@ -1,0 +1,606 @@
+"""The response family: plain bytes, text, JSON, redirects, streams, NDJSON and files.
+
+A response builds its raw header list once, as the bytes the server sends, and then is an ASGI application: calling
+it with ``(scope, receive, send)`` sends it.
+"""
+
+import email.utils
+import mimetypes
+import os
+import secrets
+import stat
+from collections.abc import AsyncIterable, Iterable, Mapping
+from datetime import datetime
+from typing import Any, ClassVar, Literal, TypeAlias
+from urllib.parse import quote
+
+import anyio
+import anyio.to_thread
+
+from flama.core import build_set_cookie, json_encode
+from flama.http.background import Background
+from flama.http.datastructures import URL, MutableHeaders
+from flama.http.types import RawHeaders, Receive, Scope, Send
+
+__all__ = [
+    "FileResponse",
+    "HTMLResponse",
+    "JSONResponse",
+    "NDJSONResponse",
+    "PlainTextResponse",
+    "RedirectResponse",
+    "Response",
+    "StreamingResponse",
+]
+
+Content: TypeAlias = AsyncIterable[Any] | Iterable[Any]
+
+# Statuses whose responses never carry a body, hence no Content-Length either (RFC 9110 §8.6).
+_BODYLESS = frozenset({204, 304})
+# Reserved and unreserved characters of RFC 3986 plus "%": a Location is quoted without re-quoting what it already is.
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+_CONTENT_TYPES: dict[tuple[str, str], bytes] = {}
+_CONTENT_TYPES_MAX = 256
+_END = object()
+
+
+def _content_type(media_type: str, charset: str) -> bytes:
+    key = (media_type, charset)
+    value = _CONTENT_TYPES.get(key)
+    if value is None:
+        text = media_type
+        if media_type.startswith("text/") and "charset=" not in media_type.lower():
+            text = f"{media_type}; charset={charset}"
+        value = text.encode("latin-1")
+        # The cache stays bounded: media types built per request are encoded every time instead.
+        if len(_CONTENT_TYPES) < _CONTENT_TYPES_MAX:
+            _CONTENT_TYPES[key] = value
+    return value
+
+
+class Response:
+    """A complete response whose body is known up front.
+
+    Args:
+        content: The body: ``bytes``, ``str`` (encoded with :attr:`charset`) or ``None`` for an empty body;
+            subclasses render other values (see :class:`JSONResponse`).
+        status_code: The HTTP status.
+        headers: Extra headers. A ``Content-Length`` or ``Content-Type`` given here is kept as it is.
+        media_type: The ``Content-Type``; text types get ``; charset=utf-8`` unless they name a charset.
+        background: Work to run once the response is sent.
+    """
+
+    media_type: ClassVar[str | None] = None
+    charset: ClassVar[str] = "utf-8"
+
+    __slots__ = ("_headers", "background", "body", "raw_headers", "status_code")
+
+    def __init__(
+        self,
+        content: Any = None,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: Background | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.background = background
+        self.body = body = self.render(content)
+        self.raw_headers = self._build_headers(headers, media_type or self.media_type, len(body))
+        self._headers: MutableHeaders | None = None
+
+    def render(self, content: Any) -> bytes:
+        """Turn the content into the body's bytes."""
+        if content is None:
+            return b""
+        if isinstance(content, bytes):
+            return content
+        if isinstance(content, str):
+            return content.encode(self.charset)
+        if isinstance(content, (bytearray, memoryview)):
+            return bytes(content)
+        raise TypeError(f"{type(self).__name__} cannot render {type(content).__name__!r} content")
+
+    def _build_headers(self, headers: Mapping[str, str] | None, media_type: str | None, length: int | None) -> RawHeaders:
+        raw: RawHeaders = []
+        has_length = has_type = False
+        if headers:
+            for key, value in headers.items():
+                name = key.lower().encode("latin-1")
+                has_length = has_length or name == b"content-length"
+                has_type = has_type or name == b"content-type"
+                raw.append((name, value.encode("latin-1")))
+        if length is not None and not has_length and self.status_code >= 200 and self.status_code not in _BODYLESS:
+            raw.append((b"content-length", str(length).encode("latin-1")))
+        if media_type is not None and not has_type:
+            raw.append((b"content-type", _content_type(media_type, self.charset)))
+        return raw
+
+    @property
+    def headers(self) -> MutableHeaders:
+        """A mutable view of the raw header list: changes are sent."""
+        if self._headers is None:
+            self._headers = MutableHeaders(raw=self.raw_headers)
+        return self._headers
+
+    def set_cookie(
+        self,
+        key: str,
+        value: str = "",
+        max_age: int | None = None,
+        expires: datetime | str | int | None = None,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: Literal["lax", "strict", "none"] | None = "lax",
+        partitioned: bool = False,
+    ) -> None:
+        """Add a ``Set-Cookie`` header; the attributes are validated by ``flama.core.build_set_cookie``.
+
+        Args:
+            key: The cookie's name (an RFC 6265 token).
+            value: Its value.
+            max_age: Lifetime in seconds.
+            expires: Expiry: a datetime (naive means UTC), a Unix timestamp or a ready HTTP date.
+            path: The path the cookie applies to.
+            domain: The domain the cookie applies to.
+            secure: Send only over HTTPS.
+            httponly: Hide from JavaScript.
+            samesite: The ``SameSite`` attribute; ``"none"`` requires ``secure``.
+            partitioned: The ``Partitioned`` attribute (CHIPS); requires ``secure``.
+
+        Raises:
+            ValueError: An attribute would make an invalid or unsafe header.
+        """
+        cookie = build_set_cookie(
+            key,
+            value,
+            max_age=max_age,
+            expires=expires,
+            path=path,
+            domain=domain,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
+            partitioned=partitioned,
+        )
+        self.raw_headers.append((b"set-cookie", cookie.encode("latin-1")))
+
+    def delete_cookie(
+        self,
+        key: str,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: Literal["lax", "strict", "none"] | None = "lax",
+    ) -> None:
+        """Tell the client to drop a cookie: an empty value that expired at the epoch.
+
+        Args:
+            key: The cookie's name.
+            path: The path it was set for.
+            domain: The domain it was set for.
+            secure: Whether it was set ``Secure``.
+            httponly: Whether it was set ``HttpOnly``.
+            samesite: Its ``SameSite`` attribute.
+        """
+        self.set_cookie(
+            key, max_age=0, expires=0, path=path, domain=domain, secure=secure, httponly=httponly, samesite=samesite
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body})
+        if self.background is not None:
+            await self.background()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status_code={self.status_code})"
+
+
+class HTMLResponse(Response):
+    """A ``text/html`` response."""
+
+    media_type = "text/html"
+    __slots__ = ()
+
+
+class PlainTextResponse(Response):
+    """A ``text/plain`` response."""
+
+    media_type = "text/plain"
+    __slots__ = ()
+
+
+class JSONResponse(Response):
+    """A JSON response, encoded by ``flama.core``'s encoder (dataclasses, datetimes, UUIDs, numpy, ...).
+
+    Args:
+        content: Any value the encoder accepts.
+        status_code: The HTTP status.
+        headers: Extra headers.
+        media_type: Overrides ``application/json``.
+        background: Work to run once the response is sent.
+    """
+
+    media_type = "application/json"
+    __slots__ = ()
+
+    def render(self, content: Any) -> bytes:
+        """Encode the content as compact UTF-8 JSON."""
+        return json_encode(content)
+
+
+class RedirectResponse(Response):
+    """A redirect: an empty body and a ``Location`` header.
+
+    Args:
+        url: Where to; characters not allowed in a URL are percent-encoded, existing escapes are kept.
+        status_code: 307 (method and body kept) by default; 301, 302, 303 and 308 work too.
+        headers: Extra headers.
+        background: Work to run once the response is sent.
+    """
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        url: str | URL,
+        status_code: int = 307,
+        headers: Mapping[str, str] | None = None,
+        background: Background | None = None,
+    ) -> None:
+        super().__init__(None, status_code, headers, None, background)
+        self.raw_headers.append((b"location", quote(str(url), safe=_URL_SAFE).encode("latin-1")))
+
+
+class StreamingResponse(Response):
+    """A response whose body is produced piece by piece, each piece sent as its own message at once.
+
+    Async iterables are iterated on the event loop; sync iterables in a worker thread, one item per hop, so a blocking
+    generator never stalls the loop. When the client disconnects the iteration stops and the iterator is closed
+    (``aclose()``/``close()``), so a generator's ``finally`` blocks run.
+
+    Args:
+        content: The pieces: ``bytes`` or ``str`` (subclasses encode other items).
+        status_code: The HTTP status.
+        headers: Extra headers (no ``Content-Length`` is added: the body is sent chunked).
+        media_type: The ``Content-Type``.
+        background: Work to run once the response is over.
+    """
+
+    __slots__ = ("content",)
+
+    def __init__(
+        self,
+        content: Content,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: Background | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.background = background
+        self.body = b""
+        self.content = content
+        self.raw_headers = self._build_headers(headers, media_type or self.media_type, None)
+        self._headers = None
+
+    def encode(self, item: Any) -> bytes:
+        """Turn one produced item into the bytes of one message."""
+        if isinstance(item, bytes):
+            return item
+        if isinstance(item, str):
+            return item.encode(self.charset)
+        if isinstance(item, (bytearray, memoryview)):
+            return bytes(item)
+        raise TypeError(f"{type(self).__name__} cannot send {type(item).__name__!r} items")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        completed = False
+        async with anyio.create_task_group() as group:
+            group.start_soon(_cancel_on_disconnect, receive, group.cancel_scope)
+            await self.stream(send)
+            completed = True
+            group.cancel_scope.cancel()
+        if completed:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        if self.background is not None:
+            await self.background()
+
+    async def stream(self, send: Send) -> None:
+        """Send every item of the content as its own body message."""
+        content = self.content
+        if isinstance(content, AsyncIterable):
+            iterator = aiter(content)
+            try:
+                async for item in iterator:
+                    await send({"type": "http.response.body", "body": self.encode(item), "more_body": True})
+            finally:
+                aclose = getattr(iterator, "aclose", None)
+                if aclose is not None:
+                    # Shielded: the producer's cleanup must run even though this task is being cancelled.
+                    with anyio.CancelScope(shield=True):
+                        await aclose()
+        else:
+            sync_iterator = iter(content)
+            try:
+                while (item := await anyio.to_thread.run_sync(next, sync_iterator, _END)) is not _END:
+                    await send({"type": "http.response.body", "body": self.encode(item), "more_body": True})
+            finally:
+                close = getattr(sync_iterator, "close", None)
+                if close is not None:
+                    close()
+
+
+async def _cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            scope.cancel()
+            return
+
+
+class NDJSONResponse(StreamingResponse):
+    """Newline-delimited JSON: each produced value is encoded on its own line and sent at once.
+
+    Args:
+        content: A sync or async iterable of values the JSON encoder accepts.
+        status_code: The HTTP status.
+        headers: Extra headers.
+        media_type: Overrides ``application/x-ndjson``.
+        background: Work to run once the response is over.
+    """
+
+    media_type = "application/x-ndjson"
+    __slots__ = ()
+
+    def encode(self, item: Any) -> bytes:
+        """Encode one value as one line."""
+        return json_encode(item) + b"\n"
+
+
+class _RangeNotSatisfiable(Exception):
+    pass
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _parse_ranges(header: str, size: int) -> list[tuple[int, int]] | None:
+    """The inclusive byte ranges a ``Range`` header asks for, sorted and merged; ``None`` for a unit other than bytes.
+
+    Raises:
+        _RangeNotSatisfiable: The header is malformed, or none of its ranges overlaps the file.
+    """
+    unit, _, specs = header.partition("=")
+    if unit.strip().lower() != "bytes":
+        return None
+    ranges: list[tuple[int, int]] = []
+    for spec in specs.split(","):
+        first, dash, last = (part.strip() for part in spec.strip().partition("-"))
+        if not dash:
+            if first:
+                raise _RangeNotSatisfiable
+            continue
+        if not first:
+            if not _digits(last):
+                raise _RangeNotSatisfiable
+            if int(last) > 0 and size > 0:
+                ranges.append((max(size - int(last), 0), size - 1))
+            continue
+        if not _digits(first) or (last and not _digits(last)):
+            raise _RangeNotSatisfiable
+        start, end = int(first), int(last) if last else size - 1
+        if start > end and last:
+            raise _RangeNotSatisfiable
+        if start < size:
+            ranges.append((start, min(end, size - 1)))
+    if not ranges:
+        raise _RangeNotSatisfiable
+    ranges.sort()
+    merged = [ranges[0]]
+    for start, end in ranges[1:]:
+        previous_start, previous_end = merged[-1]
+        if start <= previous_end + 1:
+            merged[-1] = (previous_start, max(previous_end, end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _http_date(value: str) -> int | None:
+    try:
+        return int(email.utils.parsedate_to_datetime(value).timestamp())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def _strip_weak(tag: str) -> str:
+    return tag[2:] if tag.startswith("W/") else tag
+
+
+class FileResponse(Response):
+    """A file from disk, with validators, conditional requests and byte ranges.
+
+    The file is stat'ed once per request. The response carries ``ETag`` (from modification time and size),
+    ``Last-Modified`` and ``Accept-Ranges: bytes``, and answers:
+
+    - ``If-None-Match`` (or, without it, ``If-Modified-Since``) that still matches: ``304 Not Modified``;
+    - ``Range``: one range is a ``206`` with ``Content-Range``; several are merged when they overlap or touch and sent
+      as ``multipart/byteranges``; a malformed or unsatisfiable header is a ``416`` with ``Content-Range: bytes */size``;
+      a unit other than ``bytes`` is ignored;
+    - ``If-Range`` that no longer matches: the whole file instead of the ranges;
+    - ``HEAD``: the same headers and no body.
+
+    When the server offers the ``http.response.pathsend`` extension and the whole file goes out, the server sends it
+    itself. A path that does not exist or is not a regular file raises ``FileNotFoundError`` when the response is sent.
+
+    Args:
+        path: The file.
+        status_code: The HTTP status; conditional requests and ranges apply only to 200.
+        headers: Extra headers.
+        media_type: The ``Content-Type``; guessed from the file name when omitted.
+        background: Work to run once the response is sent.
+        filename: Adds ``Content-Disposition`` with this name (RFC 6266, ``filename*`` for non-ASCII names).
+        stat_result: A ready ``os.stat`` result, to skip the stat call.
+        content_disposition_type: ``attachment`` (download) or ``inline``.
+    """
+
+    chunk_size: ClassVar[int] = 64 * 1024
+
+    __slots__ = ("file_media_type", "path", "stat_result")
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: Background | None = None,
+        filename: str | None = None,
+        stat_result: os.stat_result | None = None,
+        content_disposition_type: Literal["attachment", "inline"] = "attachment",
+    ) -> None:
+        self.status_code = status_code
+        self.background = background
+        self.body = b""
+        self.path = os.path.abspath(path)
+        self.stat_result = stat_result
+        self.file_media_type = media_type or mimetypes.guess_type(filename or self.path)[0] or "application/octet-stream"
+        self.raw_headers = self._build_headers(headers, self.file_media_type, None)
+        self.raw_headers.append((b"accept-ranges", b"bytes"))
+        if filename is not None:
+            if filename.isascii():
+                escaped = filename.replace("\\", "\\\\").replace('"', '\\"')
+                disposition = f'{content_disposition_type}; filename="{escaped}"'
+            else:
+                disposition = f"{content_disposition_type}; filename*=utf-8''{quote(filename, safe='')}"
+            self.raw_headers.append((b"content-disposition", disposition.encode("latin-1")))
+        self._headers = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        info = self.stat_result or await anyio.to_thread.run_sync(os.stat, self.path)
+        if not stat.S_ISREG(info.st_mode):
+            raise FileNotFoundError(f"{self.path!r} is not a regular file")
+        size = info.st_size
+        etag = f'"{info.st_mtime_ns:x}-{size:x}"'
+        validators = [
+            (b"etag", etag.encode("latin-1")),
+            (b"last-modified", email.utils.formatdate(info.st_mtime, usegmt=True).encode("latin-1")),
+        ]
+        method = scope.get("method", "GET")
+        send_body = method != "HEAD"
+        ranges = None
+        if self.status_code == 200 and method in ("GET", "HEAD"):
+            request: dict[bytes, str] = {}
+            for name, value in scope["headers"]:
+                if name in (b"range", b"if-range", b"if-none-match", b"if-modified-since"):
+                    request.setdefault(name, value.decode("latin-1"))
+            if self._not_modified(request, etag, int(info.st_mtime)):
+                kept = [pair for pair in self.raw_headers if pair[0] != b"content-type"]
+                await self._send_empty(send, 304, [*kept, *validators])
+                return
+            if b"range" in request and self._if_range_holds(request.get(b"if-range"), etag, int(info.st_mtime)):
+                try:
+                    ranges = _parse_ranges(request[b"range"], size)
+                except _RangeNotSatisfiable:
+                    headers = [*self.raw_headers, (b"content-range", f"bytes */{size}".encode("latin-1"))]
+                    await self._send_empty(send, 416, [pair for pair in headers if pair[0] != b"content-type"])
+                    return
+        headers = [*self.raw_headers, *validators]
+        if ranges is None:
+            headers.append((b"content-length", str(size).encode("latin-1")))
+            await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
+            if not send_body:
+                await send({"type": "http.response.body", "body": b""})
+            elif "http.response.pathsend" in scope.get("extensions", {}):
+                await send({"type": "http.response.pathsend", "path": self.path})
+            else:
+                await self._send_parts(send, [(b"", 0, size)], b"")
+        elif len(ranges) == 1:
+            start, end = ranges[0]
+            headers.append((b"content-length", str(end - start + 1).encode("latin-1")))
+            headers.append((b"content-range", f"bytes {start}-{end}/{size}".encode("latin-1")))
+            await send({"type": "http.response.start", "status": 206, "headers": headers})
+            if send_body:
+                await self._send_parts(send, [(b"", start, end + 1)], b"")
+            else:
+                await send({"type": "http.response.body", "body": b""})
+        else:
+            boundary = secrets.token_hex(16)
+            media_type = _content_type(self.file_media_type, self.charset).decode("latin-1")
+            parts = [
+                (
+                    f"--{boundary}\r\nContent-Type: {media_type}\r\n"
+                    f"Content-Range: bytes {start}-{end}/{size}\r\n\r\n".encode("latin-1"),
+                    start,
+                    end + 1,
+                )
+                for start, end in ranges
+            ]
+            # Every part's data is followed by CRLF: the line break before the next delimiter belongs to it.
+            closing = f"--{boundary}--\r\n".encode("latin-1")
+            length = sum(len(head) + stop - start + 2 for head, start, stop in parts) + len(closing)
+            headers = [pair for pair in headers if pair[0] != b"content-type"]
+            headers.append((b"content-type", f"multipart/byteranges; boundary={boundary}".encode("latin-1")))
+            headers.append((b"content-length", str(length).encode("latin-1")))
+            await send({"type": "http.response.start", "status": 206, "headers": headers})
+            if send_body:
+                await self._send_parts(send, parts, closing)
+            else:
+                await send({"type": "http.response.body", "body": b""})
+        if self.background is not None:
+            await self.background()
+
+    @staticmethod
+    def _not_modified(request: dict[bytes, str], etag: str, modified: int) -> bool:
+        if_none_match = request.get(b"if-none-match")
+        if if_none_match is not None:
+            tags = {_strip_weak(tag.strip()) for tag in if_none_match.split(",")}
+            return "*" in tags or etag in tags
+        if_modified_since = request.get(b"if-modified-since")
+        if if_modified_since is not None:
+            since = _http_date(if_modified_since)
+            return since is not None and modified <= since
+        return False
+
+    @staticmethod
+    def _if_range_holds(if_range: str | None, etag: str, modified: int) -> bool:
+        if if_range is None:
+            return True
+        if_range = if_range.strip()
+        if if_range.startswith(('"', "W/")):
+            return if_range == etag
+        return _http_date(if_range) == modified
+
+    async def _send_empty(self, send: Send, status: int, headers: RawHeaders) -> None:
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _send_parts(self, send: Send, parts: list[tuple[bytes, int, int]], closing: bytes) -> None:
+        """Send each ``(head, start, stop)`` part: its head, then the file's bytes in ``[start, stop)``."""
+        multipart = bool(closing)
+        async with await anyio.open_file(self.path, "rb") as file:
+            for head, start, stop in parts:
+                if head:
+                    await send({"type": "http.response.body", "body": head, "more_body": True})
+                await file.seek(start)
+                remaining = stop - start
+                while remaining > 0:
+                    chunk = await file.read(min(self.chunk_size, remaining))
+                    if not chunk:
+                        raise RuntimeError(f"{self.path!r} shrank while it was being sent")
+                    remaining -= len(chunk)
+                    more = multipart or remaining > 0
+                    await send({"type": "http.response.body", "body": chunk, "more_body": more})
+                if multipart:
+                    await send({"type": "http.response.body", "body": b"\r\n", "more_body": True})
+        if multipart:
+            await send({"type": "http.response.body", "body": closing, "more_body": False})
+        elif parts[0][1] == parts[0][2]:
+            await send({"type": "http.response.body", "body": b""})
