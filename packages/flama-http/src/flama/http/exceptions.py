@@ -2,8 +2,8 @@
 
 Every exception derives from :class:`HTTPError`. :class:`HTTPException` and :class:`WebSocketException` are protocol
 errors an endpoint raises on purpose: they carry what the client is told. :class:`WebSocketDisconnect` reports that the
-peer went away, and :class:`WebSocketStateError` is a misuse of the WebSocket protocol by the application itself
-(sending before accepting, receiving after closing).
+peer went away. :class:`WebSocketStateError` (a WebSocket used out of order: sending before accepting, receiving after
+closing) and :class:`StreamConsumed` (a body read twice through ``stream()``) are misuses by the application itself.
 
 An HTTP error is always answered with the same body::
 
@@ -19,6 +19,7 @@ from flama.http.responses import JSONResponse
 __all__ = [
     "HTTPError",
     "HTTPException",
+    "StreamConsumed",
     "WebSocketDisconnect",
     "WebSocketException",
     "WebSocketStateError",
@@ -98,6 +99,10 @@ class WebSocketDisconnect(HTTPError):
 
 class WebSocketStateError(HTTPError, RuntimeError):
     """The application used a WebSocket out of order: e.g. sent before accepting or received after closing."""
+
+
+class StreamConsumed(HTTPError, RuntimeError):
+    """The request body was already consumed through ``stream()`` and was not kept, so it cannot be read again."""
 
 
 def error_response(exc: BaseException) -> JSONResponse:

@@ -16,7 +16,6 @@ from urllib.parse import quote
 
 import anyio
 import anyio.to_thread
-
 from flama.core import build_set_cookie, json_encode
 from flama.http.background import Background
 from flama.http.datastructures import URL, MutableHeaders
@@ -101,7 +100,9 @@ class Response:
             return bytes(content)
         raise TypeError(f"{type(self).__name__} cannot render {type(content).__name__!r} content")
 
-    def _build_headers(self, headers: Mapping[str, str] | None, media_type: str | None, length: int | None) -> RawHeaders:
+    def _build_headers(
+        self, headers: Mapping[str, str] | None, media_type: str | None, length: int | None
+    ) -> RawHeaders:
         raw: RawHeaders = []
         has_length = has_type = False
         if headers:
@@ -471,7 +472,9 @@ class FileResponse(Response):
         self.body = b""
         self.path = os.path.abspath(path)
         self.stat_result = stat_result
-        self.file_media_type = media_type or mimetypes.guess_type(filename or self.path)[0] or "application/octet-stream"
+        self.file_media_type = (
+            media_type or mimetypes.guess_type(filename or self.path)[0] or "application/octet-stream"
+        )
         self.raw_headers = self._build_headers(headers, self.file_media_type, None)
         self.raw_headers.append((b"accept-ranges", b"bytes"))
         if filename is not None:
