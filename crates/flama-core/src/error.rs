@@ -29,6 +29,8 @@ pub enum Error {
     CorruptData { codec: &'static str, reason: String },
     /// Decompressed output would pass the caller's maximum.
     DecompressionLimit { maximum: u64 },
+    /// An argument is out of range or malformed (a compression level, a cookie attribute); Python's `ValueError`.
+    InvalidArgument { reason: String },
     /// An I/O error, e.g. while spooling an upload to a temporary file.
     Io(std::io::Error),
 }
@@ -51,11 +53,12 @@ impl fmt::Display for Error {
             Self::MissingBoundary => f.write_str("multipart content type without a valid boundary parameter"),
             Self::PayloadTooLarge { limit, maximum } => write!(f, "payload too large: {limit} exceeds {maximum}"),
             Self::ClientDisconnected => f.write_str("client disconnected before the body was complete"),
-            Self::UnknownEncoding { name } => write!(f, "unknown content encoding {name:?}"),
+            Self::UnknownEncoding { name } => write!(f, "unknown content encoding '{name}'"),
             Self::CorruptData { codec, reason } => write!(f, "corrupt {codec} data: {reason}"),
             Self::DecompressionLimit { maximum } => {
                 write!(f, "decompressed data exceeds the maximum of {maximum} bytes")
             }
+            Self::InvalidArgument { reason } => f.write_str(reason),
             Self::Io(err) => write!(f, "I/O error: {err}"),
         }
     }

@@ -1,5 +1,120 @@
-use pyo3::prelude::*;
+//! Bindings for `headers`: cookies, content type and content-coding negotiation.
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDateTime, PyDict, PyInt, PyString, PyTzInfo};
+
+use crate::headers::{self, Expires, Negotiated, SameSite, SetCookie};
+
+/// Parse a `Cookie` header into a dict; when a name repeats, the first occurrence wins.
+#[pyfunction]
+fn parse_cookies<'py>(py: Python<'py>, header: &str) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    for (name, value) in headers::parse_cookies(header) {
+        dict.set_item(name, value)?;
+    }
+    Ok(dict)
+}
+
+/// Seconds since the epoch of `value`; a naive datetime is taken as UTC.
+fn datetime_timestamp(py: Python<'_>, value: &Bound<'_, PyDateTime>) -> PyResult<i64> {
+    let aware = if value.getattr("tzinfo")?.is_none() {
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("tzinfo", PyTzInfo::utc(py)?)?;
+        value.call_method("replace", (), Some(&kwargs))?
+    } else {
+        value.clone().into_any()
+    };
+    let seconds: f64 = aware.call_method0("timestamp")?.extract()?;
+    // Any datetime fits (years 1 to 9999 are about 3e11 seconds); `as` saturates anyway.
+    #[allow(clippy::cast_possible_truncation)] // Intended: whole seconds, floored.
+    Ok(seconds.floor() as i64)
+}
+
+/// Build a `Set-Cookie` header value.
+#[pyfunction]
+#[pyo3(signature = (
+    name, value = "", *, max_age = None, expires = None, path = Some("/"), domain = None, secure = false,
+    httponly = false, samesite = Some("lax"), partitioned = false
+))]
+// PyO3 cannot render the `Some(..)` defaults itself.
+#[pyo3(
+    text_signature = "(name, value='', *, max_age=None, expires=None, path='/', domain=None, secure=False, \
+                      httponly=False, samesite='lax', partitioned=False)"
+)]
+#[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)] // Mirrors the Python signature.
+fn build_set_cookie(
+    py: Python<'_>,
+    name: &str,
+    value: &str,
+    max_age: Option<i64>,
+    expires: Option<Bound<'_, PyAny>>,
+    path: Option<&str>,
+    domain: Option<&str>,
+    secure: bool,
+    httponly: bool,
+    samesite: Option<&str>,
+    partitioned: bool,
+) -> PyResult<String> {
+    let text;
+    let expires = match &expires {
+        None => None,
+        Some(given) => {
+            if let Ok(date) = given.cast::<PyDateTime>() {
+                Some(Expires::Timestamp(datetime_timestamp(py, date)?))
+            } else if let Ok(string) = given.cast::<PyString>() {
+                text = string.to_str()?.to_owned();
+                Some(Expires::Text(&text))
+            } else if given.is_instance_of::<PyInt>() && !given.is_instance_of::<PyBool>() {
+                Some(Expires::Timestamp(given.extract()?))
+            } else {
+                return Err(PyTypeError::new_err(format!(
+                    "expires must be a datetime, a str or an int timestamp, not {}",
+                    given.get_type().name()?
+                )));
+            }
+        }
+    };
+    let cookie = SetCookie {
+        name,
+        value,
+        max_age,
+        expires,
+        path,
+        domain,
+        secure,
+        httponly,
+        samesite: samesite.map(SameSite::from_name).transpose()?,
+        partitioned,
+    };
+    Ok(cookie.build()?)
+}
+
+/// Parse a `Content-Type` value into the lower-cased media type and its parameters.
+#[pyfunction]
+fn parse_content_type<'py>(py: Python<'py>, value: &str) -> PyResult<(String, Bound<'py, PyDict>)> {
+    let (media_type, params) = headers::parse_content_type(value);
+    let dict = PyDict::new(py);
+    for (name, value) in params {
+        dict.set_item(name, value)?;
+    }
+    Ok((media_type, dict))
+}
+
+/// Pick a content coding from `available` for an `Accept-Encoding` header.
+#[pyfunction]
+fn negotiate_encoding(accept_encoding: &str, available: Vec<String>) -> Option<String> {
+    match headers::negotiate_encoding(accept_encoding, &available) {
+        Negotiated::Coding(index) => available.into_iter().nth(index),
+        Negotiated::Identity => Some("identity".to_owned()),
+        Negotiated::NotAcceptable => None,
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(parse_cookies, m)?)?;
+    m.add_function(wrap_pyfunction!(build_set_cookie, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_content_type, m)?)?;
+    m.add_function(wrap_pyfunction!(negotiate_encoding, m)?)?;
     Ok(())
 }

@@ -1,4 +1,4 @@
-"""The ASGI foundation of Flama: requests, responses, routing, the application, dependency injection, schemas and OpenAPI."""
+"""The ASGI foundation of Flama: requests, responses, routing, the application, injection, schemas and OpenAPI."""
 
 from flama.http.background import BackgroundTask, BackgroundTasks
 from flama.http.datastructures import URL, Address, Headers, MutableHeaders, QueryParams, State
