@@ -9,6 +9,7 @@ import mimetypes
 import os
 import secrets
 import stat
+import sys
 from collections.abc import AsyncIterable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Literal, TypeAlias
@@ -20,6 +21,10 @@ from flama.core import build_set_cookie, json_encode
 from flama.http.background import Background
 from flama.http.datastructures import URL, MutableHeaders
 from flama.http.types import RawHeaders, Receive, Scope, Send
+
+if sys.version_info < (3, 11):  # pragma: no cover
+    # Installed with anyio on Python 3.10 only, so the type checker (run on a newer Python) cannot find it.
+    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found]
 
 __all__ = [
     "FileResponse",
@@ -192,6 +197,7 @@ class Response:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the response, then run its background work."""
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         await send({"type": "http.response.body", "body": self.body})
         if self.background is not None:
@@ -300,13 +306,22 @@ class StreamingResponse(Response):
         raise TypeError(f"{type(self).__name__} cannot send {type(item).__name__!r} items")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Stream the content until it ends or the client disconnects, then run the background work."""
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         completed = False
-        async with anyio.create_task_group() as group:
-            group.start_soon(_cancel_on_disconnect, receive, group.cancel_scope)
-            await self.stream(send)
-            completed = True
-            group.cancel_scope.cancel()
+        error: BaseException | None = None
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(_cancel_on_disconnect, receive, group.cancel_scope)
+                await self.stream(send)
+                completed = True
+                group.cancel_scope.cancel()
+        except BaseExceptionGroup as group_error:
+            error = _sole_error(group_error)
+        if error is not None:
+            # Raised outside the handler so its own cause and context are kept: the producer's error is what the
+            # caller expects to catch, not the task groups wrapped around it.
+            raise error
         if completed:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         if self.background is not None:
@@ -335,6 +350,13 @@ class StreamingResponse(Response):
                 close = getattr(sync_iterator, "close", None)
                 if close is not None:
                     close()
+
+
+def _sole_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    error: BaseException = group
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return error
 
 
 async def _cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
@@ -433,8 +455,8 @@ class FileResponse(Response):
 
     - ``If-None-Match`` (or, without it, ``If-Modified-Since``) that still matches: ``304 Not Modified``;
     - ``Range``: one range is a ``206`` with ``Content-Range``; several are merged when they overlap or touch and sent
-      as ``multipart/byteranges``; a malformed or unsatisfiable header is a ``416`` with ``Content-Range: bytes */size``;
-      a unit other than ``bytes`` is ignored;
+      as ``multipart/byteranges``; a malformed or unsatisfiable header is a ``416`` with
+      ``Content-Range: bytes */size``; a unit other than ``bytes`` is ignored;
     - ``If-Range`` that no longer matches: the whole file instead of the ranges;
     - ``HEAD``: the same headers and no body.
 
@@ -487,7 +509,10 @@ class FileResponse(Response):
         self._headers = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        info = self.stat_result or await anyio.to_thread.run_sync(os.stat, self.path)
+        """Stat the file and send it, or the part of it the request's conditional and range headers ask for."""
+        info = self.stat_result
+        if info is None:
+            info = await anyio.to_thread.run_sync(os.stat, self.path)
         if not stat.S_ISREG(info.st_mode):
             raise FileNotFoundError(f"{self.path!r} is not a regular file")
         size = info.st_size
