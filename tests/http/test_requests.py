@@ -244,7 +244,7 @@ class TestCaseRequestForm:
         descriptor = upload.file.fileno()
         os.fstat(descriptor)
         await request.close()
-        with pytest.raises(OSError):
+        with pytest.raises(OSError, match="Bad file descriptor"):
             os.fstat(descriptor)
         assert upload.file.closed
 
