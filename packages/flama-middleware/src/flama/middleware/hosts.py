@@ -65,13 +65,14 @@ class TrustedHostMiddleware:
     """Refuse requests whose ``Host`` is not one of the allowed names, which defeats Host-header attacks.
 
     A refused HTTP request gets a 400 JSON error; a refused WebSocket is closed with code 1008. With ``www_redirect``,
-    a request for ``example.com`` when only ``www.example.com`` is allowed is redirected there instead.
+    a request for ``example.com`` when ``www.example.com`` is listed (and ``example.com`` is not allowed) is
+    redirected there instead.
 
     Args:
         app: The ASGI application to wrap.
         allowed_hosts: Host names (without port): exact (``"example.com"``), any subdomain (``"*.example.com"``,
             which does not match ``example.com`` itself) or ``"*"`` for any.
-        www_redirect: Redirect a bare domain to its ``www.`` name when only that one is allowed.
+        www_redirect: Redirect a refused name to its ``www.`` name when that one is listed exactly.
         redirect_status: The status of that redirect (301, 302, 307 or 308).
 
     Raises:
@@ -113,7 +114,7 @@ class TrustedHostMiddleware:
         name, port = _split_host(authority)
         if self.is_allowed(name):
             await self.app(scope, receive, send)
-        elif self.www_redirect and not name.startswith("www.") and self.is_allowed(f"www.{name}"):
+        elif self.www_redirect and f"www.{name}" in self._exact:
             url = _target(scope, _scheme(scope), f"www.{name}{port}")
             await _redirect(scope, receive, send, url, self.redirect_status)
         else:
