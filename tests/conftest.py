@@ -1,1 +1,5 @@
-"""Shared test configuration."""
+"""Shared test configuration: fixtures every test folder can use."""
+
+from tests.servers import server_factory
+
+__all__ = ["server_factory"]

@@ -11,9 +11,9 @@ from flama.http.exceptions import (
     WebSocketStateError,
     error_response,
 )
+from flama.http.files import FileResponse
 from flama.http.requests import HTTPConnection, Request, WebSocket, WebSocketState
 from flama.http.responses import (
-    FileResponse,
     HTMLResponse,
     JSONResponse,
     NDJSONResponse,
