@@ -108,6 +108,21 @@ class TestCaseCompressionMiddleware:
         assert decoder.decompress(sent.bodies[3]) + decoder.finish() == b""
         assert decoder.eof
 
+    async def test_pathsend_goes_out_as_it_is(self, call_app, scope_factory):
+        async def app(scope, receive, send):
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+            await send({"type": "http.response.pathsend", "path": "/tmp/file.txt"})
+
+        sent = await call_app(CompressionMiddleware(app), scope_factory(headers=accept("gzip")))
+        assert sent.messages == [
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/plain"), (b"vary", b"Accept-Encoding")],
+            },
+            {"type": "http.response.pathsend", "path": "/tmp/file.txt"},
+        ]
+
     async def test_levels_per_encoding(self, app_factory, call_app, scope_factory):
         middleware = CompressionMiddleware(app_factory([BODY]), levels={"gzip": 1})
         sent = await call_app(middleware, scope_factory(headers=accept("gzip")))

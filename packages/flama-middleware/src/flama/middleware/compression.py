@@ -132,6 +132,10 @@ class _Responder:
         elif message["type"] == "http.response.body":
             await self._on_first_body(message)
         else:
+            # A body sent another way (an extension such as ``http.response.pathsend``) goes out as it is.
+            assert self._start is not None
+            self._state = "pass"
+            await self._send(self._start)
             await self._send(message)
 
     async def _on_start(self, message: Message) -> None:

@@ -119,6 +119,9 @@ class CORSMiddleware:
             return
         extra = [self._allow_origin(origin), *self._simple_headers] if self._origin_allowed(origin) else []
         vary = self._vary_origin
+        if not extra and not vary:
+            await self.app(scope, receive, send)
+            return
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
