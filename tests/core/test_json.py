@@ -486,7 +486,7 @@ class TestCaseRoundTrip:
         assert json_encode(values) == ("[" + ",".join(repr(v) for v in values) + "]").encode()
 
     def test_shared_and_colliding_keys_match_stdlib(self) -> None:
-        keys = [f"key-{i}\n\"{'é' * (i % 3)}" for i in range(3000)] + ["x" * 100]
-        records = [{key: i for key in keys[i % 7 :: 7]} for i in range(50)]
+        keys = [f'key-{i}\n"{"é" * (i % 3)}' for i in range(3000)] + ["x" * 100]
+        records = [dict.fromkeys(keys[i % 7 :: 7], i) for i in range(50)]
         records.append({str(i): i for i in range(2000)})
         assert json_encode(records) == json.dumps(records, ensure_ascii=False, separators=(",", ":")).encode()
