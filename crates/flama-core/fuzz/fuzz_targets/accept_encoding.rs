@@ -16,7 +16,10 @@ fuzz_target!(|data: &[u8]| {
         Negotiated::Coding(index) => {
             let coding = available.get(index).expect("an offered coding");
             assert!(!coding.eq_ignore_ascii_case("identity"));
-            assert!(!header.trim_ascii().is_empty(), "codings need a header naming them or *");
+            assert!(
+                !header.trim_ascii().is_empty(),
+                "codings need a header naming them or *"
+            );
         }
         Negotiated::Identity | Negotiated::NotAcceptable => {}
     }
@@ -27,7 +30,10 @@ fuzz_target!(|data: &[u8]| {
     let (media_type, params) = parse_content_type(&text);
     assert_eq!(media_type, media_type.trim_ascii().to_ascii_lowercase());
     for (position, (name, _)) in params.iter().enumerate() {
-        assert!(!name.is_empty() && *name == name.to_ascii_lowercase(), "{name:?}");
+        assert!(
+            !name.is_empty() && *name == name.to_ascii_lowercase(),
+            "{name:?}"
+        );
         assert!(params[..position].iter().all(|(seen, _)| seen != name));
     }
 });

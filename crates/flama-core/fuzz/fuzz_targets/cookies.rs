@@ -11,7 +11,10 @@ fuzz_target!(|data: &[u8]| {
     let cookies = parse_cookies(&text);
     for (position, (name, value)) in cookies.iter().enumerate() {
         assert!(!name.is_empty() && *name == name.trim_ascii(), "{name:?}");
-        assert!(!name.contains([';', '=']) && !value.contains(';'), "{name:?}={value:?}");
+        assert!(
+            !name.contains([';', '=']) && !value.contains(';'),
+            "{name:?}={value:?}"
+        );
         assert!(cookies[..position].iter().all(|(seen, _)| seen != name));
     }
 
@@ -44,8 +47,12 @@ fuzz_target!(|data: &[u8]| {
         domain,
         secure: flags & 16 != 0,
         httponly: flags & 32 != 0,
-        samesite: [None, Some(SameSite::Lax), Some(SameSite::Strict), Some(SameSite::None)]
-            [usize::from(flags >> 6)],
+        samesite: [
+            None,
+            Some(SameSite::Lax),
+            Some(SameSite::Strict),
+            Some(SameSite::None),
+        ][usize::from(flags >> 6)],
         partitioned: flags & 4 != 0,
     };
     if let Ok(header) = cookie.build() {
