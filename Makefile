@@ -6,7 +6,7 @@ CRATE := crates/flama-core
 RUN := uv run --no-sync
 PY_SOURCES := crates/flama-core/python packages/*/src
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := route_template multipart urlencoded cookies accept_encoding
+FUZZ_TARGETS := route_template multipart urlencoded json_write cookies accept_encoding
 
 .PHONY: install build format lint typecheck test test-fast bench fuzz demo rust-lint rust-test clean
 

@@ -1172,10 +1172,13 @@ fn format_value<'a>(
             Converter::Float | Converter::Decimal,
             UrlValue::Str(text) | UrlValue::Int(text) | UrlValue::Decimal(text),
         ) => {
-            if is_number(text) {
+            if !is_number(text) {
+                Err(format!("{text:?} is not a finite decimal number"))
+            } else if converter.accepts(text) {
                 Ok(Cow::Borrowed(&**text))
             } else {
-                Err(format!("{text:?} is not a finite decimal number"))
+                // Only `decimal` refuses numbers, those whose exponent an exact decimal type cannot hold.
+                Err(format!("{text:?} has an exponent of more than 15 digits"))
             }
         }
         (Converter::Uuid, UrlValue::Str(text)) => {
@@ -1201,3 +1204,6 @@ fn format_float(number: f64) -> std::result::Result<Cow<'static, str>, String> {
         Err(format!("{number} is not finite"))
     }
 }
+
+#[cfg(test)]
+mod tests;
