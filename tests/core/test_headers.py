@@ -294,3 +294,13 @@ class TestCaseNegotiateEncoding:
     def test_available_type(self, available: Any):
         with pytest.raises(TypeError):
             negotiate_encoding("gzip", available)
+
+
+class TestCaseInvalidArgumentIsACoreError:
+    def test_bad_cookie_value_raises_core_error(self):
+        from flama.core import CoreError, InvalidArgumentError, build_set_cookie
+
+        with pytest.raises(InvalidArgumentError) as caught:
+            build_set_cookie("name", "bad\nvalue")
+        assert isinstance(caught.value, CoreError)
+        assert isinstance(caught.value, ValueError)

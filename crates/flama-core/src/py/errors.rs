@@ -1,6 +1,6 @@
 //! Conversion of the crate's `Error` into the Python exceptions of `flama.core.exceptions`.
 
-use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyType;
@@ -31,7 +31,7 @@ pub fn to_pyerr(py: Python<'_>, err: &Error) -> PyErr {
         Error::ClientDisconnected => ("ClientDisconnected", None),
         Error::UnknownEncoding { .. } | Error::CorruptData { .. } => ("CodecError", None),
         Error::DecompressionLimit { .. } => ("DecompressionLimitExceeded", None),
-        Error::InvalidArgument { .. } => return PyValueError::new_err(message),
+        Error::InvalidArgument { .. } => ("InvalidArgumentError", None),
         Error::Io(_) => return PyOSError::new_err(message),
     };
     let class = match exception_class(py, name) {

@@ -11,6 +11,7 @@ __all__ = [
     "CoreError",
     "DecompressionLimitExceeded",
     "FormError",
+    "InvalidArgumentError",
     "JSONDecodeError",
     "JSONEncodeError",
     "MalformedBody",
@@ -24,6 +25,10 @@ __all__ = [
 
 class CoreError(Exception):
     """Root of every error raised by ``flama.core``."""
+
+
+class InvalidArgumentError(CoreError, ValueError):
+    """An argument a core function cannot use, such as a cookie value with a control character or a bad level."""
 
 
 class RouteTemplateError(CoreError, ValueError):
