@@ -27,7 +27,18 @@ __all__ = [
 ]
 
 
+# RFC 9110's reason phrases, which Python adopted only in 3.13: the error body must not depend on the interpreter.
+_RFC9110_PHRASES = {
+    413: "Content Too Large",
+    414: "URI Too Long",
+    416: "Range Not Satisfiable",
+    422: "Unprocessable Content",
+}
+
+
 def _reason(status_code: int) -> str:
+    if status_code in _RFC9110_PHRASES:
+        return _RFC9110_PHRASES[status_code]
     try:
         return http.HTTPStatus(status_code).phrase
     except ValueError:
