@@ -2,7 +2,17 @@ import contextlib
 import importlib.metadata
 
 import pytest
-from flama.http import Flama, HTTPException, JSONResponse, Middleware, Module, PlainTextResponse, Request, Route
+from flama.http import (
+    Flama,
+    HTTPException,
+    JSONResponse,
+    Middleware,
+    Module,
+    PlainTextResponse,
+    Request,
+    Route,
+    run,
+)
 from flama.http.routing import url_for
 
 
@@ -118,6 +128,28 @@ class TestCaseFlama:
         async with client_factory(app) as client:
             response = await client.get("/")
         assert response.headers.get_list("x-tag") == ["inner", "outer"]
+
+    async def test_middleware_error_is_json_500(self, client_factory):
+        class Broken:
+            def __init__(self, app) -> None:
+                self.app = app
+
+            async def __call__(self, scope, receive, send):
+                raise LookupError("broken middleware")
+
+        app = app_factory()
+        app.add_middleware(Broken)
+        async with client_factory(app) as client:
+            response = await client.get("/")
+        assert response.status_code == 500
+        assert response.json() == {"detail": "Internal Server Error", "error": "LookupError", "status_code": 500}
+
+    def test_run(self, monkeypatch):
+        calls = []
+        monkeypatch.setattr("uvicorn.run", lambda app, **options: calls.append((app, options)))
+        app = app_factory()
+        run(flama_app=app, server_host="0.0.0.0", server_port=9000, log_level="debug")
+        assert calls == [(app, {"host": "0.0.0.0", "port": 9000, "log_level": "debug"})]
 
     async def test_lifespan_order(self):
         calls = []

@@ -177,6 +177,10 @@ class Flama:
         self.stack = self._build_stack()
 
     def _build_stack(self) -> ASGIApp:
+        # Without middleware nothing outside the routes can fail before the response starts (routes answer their
+        # own errors; an error while streaming is the server's to report), so the error layer is left out.
+        if not self.user_middleware:
+            return self.router
         app: ASGIApp = self.router
         for entry in reversed(self.user_middleware):
             app = entry.cls(app, **entry.kwargs)

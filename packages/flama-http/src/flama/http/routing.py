@@ -33,6 +33,9 @@ Endpoint = Callable[..., Any]
 E = TypeVar("E", bound=Endpoint)
 ExceptionResponder = Callable[[Context, Exception], Awaitable[Response]]
 
+# Built-in JSON values: checked by exact type first, as isinstance against the Response and pydantic classes costs more.
+_PLAIN_JSON = frozenset({dict, list, tuple, str, int, float, bool, type(None)})
+
 
 def to_response(result: Any) -> Response:
     """Turn an endpoint's return value into a response.
@@ -41,6 +44,8 @@ def to_response(result: Any) -> Response:
     value (``dict``, ``list``, ``str``, numbers, ``None``, dataclasses, ...) is encoded as JSON, so an API endpoint
     answers JSON whatever it returns.
     """
+    if type(result) in _PLAIN_JSON:
+        return JSONResponse(result)
     if isinstance(result, Response):
         return result
     if isinstance(result, pydantic.BaseModel):
@@ -120,23 +125,34 @@ class Route(BaseRoute):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request: resolve the arguments, call the endpoint, send what it returned."""
-        ctx = Context(scope, receive, send)
         plan = self.plan
+        # The context (and the Request in it) is only built when an argument or an error handler needs it.
+        ctx: Context | None = None
         try:
-            kwargs = await plan.arguments(ctx) if plan.sync_steps or plan.async_steps else {}
-            if plan.is_async:
-                result = await self.endpoint(**kwargs)
+            if plan.has_steps:
+                ctx = Context(scope, receive, send)
+                kwargs = await plan.arguments(ctx)
+                if plan.is_async:
+                    result = await self.endpoint(**kwargs)
+                else:
+                    result = await anyio.to_thread.run_sync(functools.partial(self.endpoint, **kwargs))
+            elif plan.is_async:
+                result = await self.endpoint()
             else:
-                result = await anyio.to_thread.run_sync(functools.partial(self.endpoint, **kwargs))
+                result = await anyio.to_thread.run_sync(self.endpoint)
             response = to_response(result)
-        except Exception as exc:
+        except Exception as exc:  # every endpoint error becomes an HTTP response
+            if ctx is None:
+                ctx = Context(scope, receive, send)
             response = await _responder(scope)(ctx, exc)
+        request = None if ctx is None else ctx.opened
+        if request is None:
+            await response(scope, receive, send)
+            return
         try:
             await response(scope, receive, send)
         finally:
-            request = ctx.opened
-            if request is not None:
-                await request.close()
+            await request.close()
 
 
 class WebSocketRoute(BaseRoute):

@@ -112,7 +112,7 @@ class Plan:
         components: The components available to this endpoint.
     """
 
-    __slots__ = ("async_steps", "fields", "function", "is_async", "models", "sync_steps")
+    __slots__ = ("async_steps", "fields", "function", "has_steps", "is_async", "models", "sync_steps")
 
     def __init__(
         self, function: Callable[..., Any], path_params: Sequence[str], components: Sequence[Component]
@@ -129,6 +129,7 @@ class Plan:
                 continue
             annotation = hints.get(parameter.name, _MISSING)
             self._add(parameter, annotation, path_params, components)
+        self.has_steps = bool(self.sync_steps or self.async_steps)
 
     def _add(
         self, parameter: inspect.Parameter, annotation: Any, path_params: Sequence[str], components: Sequence[Component]
@@ -273,7 +274,7 @@ class Plan:
 
     async def run(self, ctx: Context) -> Any:
         """Resolve the arguments and call the function (a sync one directly: components are expected to be quick)."""
-        kwargs = await self.arguments(ctx) if self.sync_steps or self.async_steps else {}
+        kwargs = await self.arguments(ctx) if self.has_steps else {}
         result = self.function(**kwargs)
         return await result if self.is_async else result
 
