@@ -110,8 +110,8 @@ class Flama:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection (HTTP, WebSocket or lifespan)."""
         scope["app"] = self
-        if "router" not in scope:
-            scope["router"] = self.router
+        if "flama.router" not in scope:
+            scope["flama.router"] = self.router
             scope["flama.root_path"] = scope.get("root_path", "")
         if scope["type"] == "lifespan":
             await self.lifespan(self, receive, send)

@@ -441,6 +441,6 @@ def url_for(connection: HTTPConnection, name: str, /, **params: Any) -> URL:
         name: The route name (``mount:route`` inside mounts).
         params: The path parameters.
     """
-    router: Router = connection.scope["router"]
+    router: Router = connection.scope["flama.router"]
     base = connection.scope.get("flama.root_path", "")
     return connection.base_url.replace(path=base + router.url_path_for(name, **params))
