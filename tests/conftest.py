@@ -1,10 +1,14 @@
-"""Shared test configuration."""
+"""Shared test configuration: fixtures every test folder can use."""
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import httpx
 import pytest
+
+from tests.servers import server_factory
+
+__all__ = ["client_factory", "server_factory"]
 
 
 @pytest.fixture

@@ -1,7 +1,5 @@
 """A Flama application served by uvicorn and called over loopback by httpx."""
 
-import contextlib
-
 import httpx
 from flama.http import EventSourceResponse, Flama, Router, ServerSentEvent
 from pydantic import BaseModel
@@ -12,14 +10,8 @@ class Item(BaseModel):
     price: float
 
 
-def app_factory(calls: list[str]) -> Flama:
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        calls.append("started")
-        yield
-        calls.append("stopped")
-
-    app = Flama(lifespan=lifespan, openapi={"title": "E2E", "version": "1"}, discover_modules=False)
+def app_factory() -> Flama:
+    app = Flama(openapi={"title": "E2E", "version": "1"}, discover_modules=False)
 
     @app.route("/")
     async def hello() -> dict[str, str]:
@@ -45,9 +37,7 @@ def app_factory(calls: list[str]) -> Flama:
 
 class TestCaseApp:
     def test_requests(self, server_factory):
-        calls: list[str] = []
-        url = server_factory(app_factory(calls))
-        assert calls == ["started"]
+        url = server_factory(app_factory())
         with httpx.Client(base_url=url) as client:
             assert client.get("/").json() == {"hello": "world"}
             head = client.head("/")

@@ -1,6 +1,5 @@
 """The ASGI foundation of Flama: requests, responses, routing, the application, injection, schemas and OpenAPI."""
 
-# Routing, application, injection, schemas (helper D).
 from flama.http.applications import Flama, Middleware, run
 from flama.http.background import BackgroundTask, BackgroundTasks
 from flama.http.datastructures import URL, Address, Headers, MutableHeaders, QueryParams, State
@@ -13,11 +12,11 @@ from flama.http.exceptions import (
     WebSocketStateError,
     error_response,
 )
+from flama.http.files import FileResponse
 from flama.http.injection import Component, Cookie, Header, Query
 from flama.http.modules import Module
 from flama.http.requests import HTTPConnection, Request, WebSocket, WebSocketState
 from flama.http.responses import (
-    FileResponse,
     HTMLResponse,
     JSONResponse,
     NDJSONResponse,

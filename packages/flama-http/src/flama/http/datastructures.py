@@ -118,8 +118,9 @@ class MutableHeaders(Headers, MutableMapping[str, str]):
         scope: Scope | None = None,
     ) -> None:
         super().__init__(headers, raw=raw, scope=scope)
-        if not isinstance(self._raw, list):
-            self._raw = list(self._raw)
+        built: Sequence[tuple[bytes, bytes]] = self._raw
+        if not isinstance(built, list):
+            self._raw = list(built)
 
     def __setitem__(self, key: str, value: str) -> None:
         name = key.lower().encode("latin-1")

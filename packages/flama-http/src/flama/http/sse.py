@@ -27,11 +27,11 @@ def _check_line(field: str, value: str) -> str:
 
 
 class ServerSentEvent:
-    """One server-sent event.
+    r"""One server-sent event.
 
     Args:
         data: The payload. A ``str`` is sent as it is, each of its lines as its own ``data:`` line (the client joins
-            them back with ``\\n``); any other value is encoded as JSON by ``flama.core``, on one line.
+            them back with ``\n``); any other value is encoded as JSON by ``flama.core``, on one line.
         event: The event type (``addEventListener`` name); the client's default is ``message``.
         id: The event id the client sends back as ``Last-Event-ID`` when it reconnects.
         retry: The reconnection delay to ask the client for, in milliseconds.

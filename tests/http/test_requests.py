@@ -1,0 +1,318 @@
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import anyio
+import pytest
+from flama.core import ClientDisconnected
+from flama.core.forms import FormLimits, UploadedFile
+from flama.http import URL, Address, HTTPConnection, HTTPException, Request, StreamConsumed
+from flama.http.types import Message
+
+from tests.http.conftest import ScopeFactory
+
+Receive = Callable[[], Any]
+
+
+def receiver(*chunks: bytes, then_disconnect: bool = True) -> Callable[[], Any]:
+    """A receive channel that yields the body ``chunks`` and then reports a disconnect (or waits forever)."""
+    messages: list[Message] = [
+        {"type": "http.request", "body": chunk, "more_body": index < len(chunks) - 1}
+        for index, chunk in enumerate(chunks)
+    ]
+    calls: list[int] = []
+
+    async def receive() -> Message:
+        calls.append(1)
+        if messages:
+            return messages.pop(0)
+        if not then_disconnect:
+            await anyio.sleep_forever()
+        return {"type": "http.disconnect"}
+
+    receive.calls = calls  # type: ignore[attr-defined]
+    return receive
+
+
+def multipart(boundary: str, parts: Sequence[tuple[str, str | None, bytes]]) -> bytes:
+    body = b""
+    for name, filename, data in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename is not None else "")
+        body += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n".encode()
+        if filename is not None:
+            body += b"Content-Type: application/octet-stream\r\n"
+        body += b"\r\n" + data + b"\r\n"
+    return body + f"--{boundary}--\r\n".encode()
+
+
+class TestCaseHTTPConnection:
+    def test_scope_properties(self, scope_factory: ScopeFactory):
+        scope = scope_factory(
+            path="/items/7",
+            query_string=b"a=1&b=2&a=3",
+            headers=[("Host", "example.com:8080"), ("Cookie", "sid=abc; theme=dark"), ("Cookie", "lang=es")],
+            root_path="",
+            path_params={"id": 7},
+            app="the app",
+        )
+        connection = HTTPConnection(scope)
+
+        assert connection.url == URL("http://example.com:8080/items/7?a=1&b=2&a=3")
+        assert connection.base_url == URL("http://example.com:8080/")
+        assert connection.headers["host"] == "example.com:8080"
+        assert connection.query_params.getlist("a") == ["1", "3"]
+        assert connection.path_params == {"id": 7}
+        assert connection.cookies == {"sid": "abc", "theme": "dark", "lang": "es"}
+        assert connection.client == Address("127.0.0.1", 50000)
+        assert connection.app == "the app"
+        assert connection["method"] == "GET"
+        assert len(connection) == len(scope)
+        assert set(connection) == set(scope)
+
+    def test_base_url_with_root_path(self, scope_factory: ScopeFactory):
+        scope = scope_factory(path="/api/users", root_path="/api", headers=[("host", "h")], query_string=b"x=1")
+
+        connection = HTTPConnection(scope)
+
+        assert str(connection.base_url) == "http://h/api/"
+        assert str(connection.url) == "http://h/api/users?x=1"
+
+    def test_defaults(self, scope_factory: ScopeFactory):
+        scope = scope_factory(client=None)
+        del scope["client"]
+
+        connection = HTTPConnection(scope)
+
+        assert connection.client is None
+        assert connection.cookies == {}
+        assert connection.path_params == {}
+        assert connection.app is None
+
+    def test_state_shared_through_scope(self, scope_factory: ScopeFactory):
+        scope = scope_factory()
+        HTTPConnection(scope).state.user = "ada"
+
+        assert HTTPConnection(scope).state.user == "ada"
+        assert scope["state"] == {"user": "ada"}
+
+    def test_properties_are_cached(self, scope_factory: ScopeFactory):
+        connection = HTTPConnection(scope_factory())
+
+        assert connection.headers is connection.headers
+        assert connection.url is connection.url
+        assert connection.query_params is connection.query_params
+
+    def test_identity_equality(self, scope_factory: ScopeFactory):
+        scope = scope_factory()
+
+        assert HTTPConnection(scope) != HTTPConnection(scope)
+        assert len({HTTPConnection(scope), HTTPConnection(scope)}) == 2
+
+    async def test_no_receive(self, scope_factory: ScopeFactory):
+        with pytest.raises(RuntimeError, match="built without a receive channel"):
+            await Request(scope_factory()).body()
+
+
+class TestCaseRequestBody:
+    async def test_body_joined_and_kept(self, scope_factory: ScopeFactory):
+        receive = receiver(b"ab", b"", b"cd")
+        request = Request(scope_factory(method="POST"), receive)
+
+        assert request.method == "POST"
+        assert await request.body() == b"abcd"
+        assert await request.body() == b"abcd"
+        assert len(receive.calls) == 3  # type: ignore[attr-defined]
+
+    async def test_stream(self, scope_factory: ScopeFactory):
+        request = Request(scope_factory(), receiver(b"a", b"b", b""))
+
+        assert [chunk async for chunk in request.stream()] == [b"a", b"b"]
+
+    async def test_stream_twice(self, scope_factory: ScopeFactory):
+        request = Request(scope_factory(), receiver(b"a"))
+        [chunk async for chunk in request.stream()]
+
+        with pytest.raises(StreamConsumed, match=r"^the request body was already streamed$"):
+            await request.body()
+
+    async def test_stream_after_body(self, scope_factory: ScopeFactory):
+        request = Request(scope_factory(), receiver(b"a", b"b"))
+        await request.body()
+
+        assert [chunk async for chunk in request.stream()] == [b"ab"]
+
+    async def test_disconnect_while_reading(self, scope_factory: ScopeFactory):
+        request = Request(scope_factory(), receiver())
+
+        with pytest.raises(ClientDisconnected, match="disconnected before the whole body arrived"):
+            await request.body()
+        assert await request.is_disconnected() is True
+
+    async def test_receive_replays_body(self, scope_factory: ScopeFactory):
+        request = Request(scope_factory(), receiver(b"x", b"y"))
+        await request.body()
+        receive = request.receive
+
+        assert await receive() == {"type": "http.request", "body": b"xy", "more_body": False}
+        assert await receive() == {"type": "http.disconnect"}
+
+    async def test_receive_before_read(self, scope_factory: ScopeFactory):
+        request = Request(scope_factory(), receiver(b"x"))
+
+        assert await request.receive() == {"type": "http.request", "body": b"x", "more_body": False}
+
+    async def test_is_disconnected(self, scope_factory: ScopeFactory):
+        request = Request(scope_factory(), receiver(b"kept", then_disconnect=False))
+
+        assert await request.is_disconnected() is False
+        assert await request.is_disconnected() is False
+        assert await request.body() == b"kept"
+
+    async def test_is_disconnected_after_disconnect(self, scope_factory: ScopeFactory):
+        messages: list[Message] = [{"type": "http.disconnect"}]
+
+        async def receive() -> Message:
+            return messages.pop(0)
+
+        request = Request(scope_factory(), receive)
+
+        assert await request.is_disconnected() is True
+        assert messages == []
+
+
+class TestCaseRequestJSON:
+    async def test_json(self, scope_factory: ScopeFactory):
+        request = Request(scope_factory(), receiver(b'{"a": [1, ', b'"\xc3\xa9"]}'))
+
+        assert await request.json() == {"a": [1, "é"]}
+        assert await request.json() == {"a": [1, "é"]}
+
+    @pytest.mark.parametrize(
+        ("body", "detail"),
+        [
+            pytest.param(
+                b'{"a":', "Malformed JSON body: invalid JSON: EOF while parsing a value at line 1 column 5", id="eof"
+            ),
+            pytest.param(
+                b"", "Malformed JSON body: invalid JSON: EOF while parsing a value at line 1 column 0", id="empty"
+            ),
+        ],
+    )
+    async def test_malformed(self, scope_factory: ScopeFactory, body: bytes, detail: str):
+        request = Request(scope_factory(), receiver(body))
+
+        with pytest.raises(HTTPException) as info:
+            await request.json()
+
+        assert info.value.status_code == 400
+        assert info.value.detail == detail
+
+
+class TestCaseRequestForm:
+    async def test_urlencoded(self, scope_factory: ScopeFactory):
+        scope = scope_factory(method="POST", headers=[("content-type", "application/x-www-form-urlencoded")])
+        request = Request(scope, receiver(b"name=Ada+L&tag=a", b"&tag=%C3%A9"))
+
+        form = await request.form()
+
+        assert form.multi_items() == [("name", "Ada L"), ("tag", "a"), ("tag", "é")]
+        assert await request.form() is form
+        with pytest.raises(StreamConsumed):  # The form is parsed as it streams in: the body is not kept.
+            await request.body()
+
+    async def test_form_after_body(self, scope_factory: ScopeFactory):
+        scope = scope_factory(headers=[("content-type", "application/x-www-form-urlencoded; charset=utf-8")])
+        request = Request(scope, receiver(b"a=1"))
+        await request.body()
+
+        assert dict(await request.form()) == {"a": "1"}
+
+    async def test_multipart_files_removed_on_close(self, scope_factory: ScopeFactory):
+        body = multipart("XyZ", [("title", None, b"Report"), ("upload", "data.bin", b"\x00" * 300)])
+        scope = scope_factory(headers=[("content-type", "multipart/form-data; boundary=XyZ")])
+        request = Request(scope, receiver(body[:50], body[50:]))
+
+        form = await request.form(limits=FormLimits(spool_max_size=100))
+
+        assert form["title"] == "Report"
+        upload = form["upload"]
+        assert isinstance(upload, UploadedFile)
+        assert (upload.filename, upload.size) == ("data.bin", 300)
+        assert upload.read() == b"\x00" * 300
+        # Past spool_max_size the data went to an anonymous temporary file: closing it is what frees the disk.
+        assert upload.file._rolled  # type: ignore[attr-defined]
+        descriptor = upload.file.fileno()
+        os.fstat(descriptor)
+        await request.close()
+        with pytest.raises(OSError, match="Bad file descriptor"):
+            os.fstat(descriptor)
+        assert upload.file.closed
+
+    async def test_close_without_form(self, scope_factory: ScopeFactory):
+        await Request(scope_factory()).close()
+
+    @pytest.mark.parametrize(
+        ("content_type", "body", "limits", "status", "detail"),
+        [
+            pytest.param(
+                "application/json",
+                b"{}",
+                None,
+                415,
+                "Expected a form (application/x-www-form-urlencoded or multipart/form-data), got 'application/json'",
+                id="not-a-form",
+            ),
+            pytest.param(
+                "application/x-www-form-urlencoded",
+                b"a=1&b=2",
+                FormLimits(max_fields=1),
+                413,
+                None,
+                id="too-many-fields",
+            ),
+            pytest.param(
+                "multipart/form-data; boundary=B",
+                multipart("B", [("f", "f.txt", b"0123456789")]),
+                FormLimits(max_file_size=4),
+                413,
+                "payload too large: max_file_size exceeds 4",
+                id="file-too-large",
+            ),
+            pytest.param("multipart/form-data", b"--B--\r\n", None, 400, None, id="missing-boundary"),
+            pytest.param("multipart/form-data; boundary=B", b"garbage", None, 400, None, id="malformed-multipart"),
+        ],
+    )
+    async def test_errors(
+        self,
+        scope_factory: ScopeFactory,
+        content_type: str,
+        body: bytes,
+        limits: FormLimits | None,
+        status: int,
+        detail: str | None,
+    ):
+        request = Request(scope_factory(headers=[("content-type", content_type)]), receiver(body))
+
+        with pytest.raises(HTTPException) as info:
+            await request.form(limits=limits)
+
+        assert info.value.status_code == status
+        if detail is not None:
+            assert info.value.detail == detail
+        assert isinstance(info.value.detail, str)
+        assert info.value.detail
+
+    async def test_after_stream(self, scope_factory: ScopeFactory):
+        request = Request(
+            scope_factory(headers=[("content-type", "application/x-www-form-urlencoded")]), receiver(b"a=1")
+        )
+        [chunk async for chunk in request.stream()]
+
+        with pytest.raises(StreamConsumed):
+            await request.form()
+
+    async def test_disconnect(self, scope_factory: ScopeFactory):
+        request = Request(scope_factory(headers=[("content-type", "application/x-www-form-urlencoded")]), receiver())
+
+        with pytest.raises(ClientDisconnected):
+            await request.form()
