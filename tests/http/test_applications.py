@@ -215,3 +215,13 @@ class TestCaseFlama:
     def test_unknown_event(self):
         with pytest.raises(ValueError, match=r"unknown lifespan events: \['start'\]"):
             app_factory(events={"start": []})
+
+
+class TestCaseMountedLifespan:
+    async def test_mounted_flama_starts_with_parent(self):
+        calls = []
+        child = app_factory(events={"startup": [lambda: calls.append("child")]})
+        parent = app_factory(events={"startup": [lambda: calls.append("parent")]})
+        parent.mount("/child", child)
+        await lifespan_messages(parent, "lifespan.startup", "lifespan.shutdown")
+        assert calls == ["child", "parent"]

@@ -163,3 +163,71 @@ class TestCaseInjection:
         async with client_factory(app_factory()) as client:
             response = await client.get("/sync?n=4")
         assert response.json() == {"n": 8}
+
+
+class TestCasePlans:
+    def test_unknown_type_fails_at_registration(self):
+        async def endpoint(user: User) -> None: ...
+
+        app = Flama(schema=None, docs=None, discover_modules=False)
+        with pytest.raises(TypeError, match="cannot inject 'user': no component provides"):
+            app.add_route("/", endpoint)
+
+    async def test_mounted_routes_get_components(self, client_factory):
+        from flama.http import Mount, Route
+
+        async def me(user: User) -> str:
+            return user.name
+
+        app = Flama(
+            routes=[Mount("/v1", routes=[Route("/me", me)])],
+            components=[UserComponent()],
+            schema=None,
+            docs=None,
+            discover_modules=False,
+        )
+        async with client_factory(app) as client:
+            response = await client.get("/v1/me", headers={"x-user": "bo"})
+        assert response.json() == "bo"
+
+    async def test_repeated_header_and_alias(self, client_factory):
+        from flama.http import Query
+
+        app = Flama(schema=None, docs=None, discover_modules=False)
+
+        @app.route("/")
+        async def endpoint(
+            accept: Annotated[list[str], Header()], page_size: Annotated[int, Query(alias="page-size")] = 10
+        ) -> dict[str, object]:
+            return {"accept": accept, "page_size": page_size}
+
+        async with client_factory(app) as client:
+            response = await client.get("/?page-size=3", headers=[("accept", "a"), ("accept", "b")])
+        assert response.json() == {"accept": ["a", "b"], "page_size": 3}
+
+    async def test_path_param_coerced_by_hint(self, client_factory):
+        app = Flama(schema=None, docs=None, discover_modules=False)
+
+        @app.route("/days/{day}")
+        async def endpoint(day: datetime.date) -> str:
+            return day.strftime("%A")
+
+        async with client_factory(app) as client:
+            good = await client.get("/days/2026-11-23")
+            bad = await client.get("/days/someday")
+        assert good.json() == "Monday"
+        assert bad.status_code == 400
+        assert bad.json()["detail"][0]["loc"] == ["path", "day"]
+
+    async def test_optional_body(self, client_factory):
+        app = Flama(schema=None, docs=None, discover_modules=False)
+
+        @app.route("/", methods=["POST"])
+        async def endpoint(item: Item | None = None) -> object:
+            return item
+
+        async with client_factory(app) as client:
+            empty = await client.post("/")
+            given = await client.post("/", json={"name": "a", "price": 1})
+        assert empty.json() is None
+        assert given.json() == {"name": "a", "price": 1.0}

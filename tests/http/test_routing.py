@@ -1,7 +1,10 @@
+from collections.abc import Awaitable, Callable
+
 import pytest
 from flama.core import URLBuildError
 from flama.http import JSONResponse, Mount, PlainTextResponse, Request, Route, Router, WebSocket, WebSocketRoute
 from flama.http.routing import to_response
+from flama.http.types import Message
 from pydantic import BaseModel
 
 
@@ -167,3 +170,54 @@ class TestCaseToResponse:
     def test_response_kept(self):
         response = PlainTextResponse("x")
         assert to_response(response) is response
+
+
+async def ws_session(endpoint: Callable[..., Awaitable[None]]) -> list[Message]:
+    messages: list[Message] = [{"type": "websocket.connect"}]
+    sent: list[Message] = []
+
+    async def receive():
+        return messages.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "websocket", "path": "/ws", "root_path": "", "query_string": b"", "headers": []}
+    await Router([WebSocketRoute("/ws", endpoint)])(scope, receive, send)
+    return sent
+
+
+class TestCaseWebSocketErrors:
+    async def test_websocket_exception_closes_with_code(self):
+        from flama.http import WebSocketException
+
+        async def endpoint(websocket: WebSocket) -> None:
+            await websocket.accept()
+            raise WebSocketException(4001, "nope")
+
+        sent = await ws_session(endpoint)
+        assert sent[-1] == {"type": "websocket.close", "code": 4001, "reason": "nope"}
+
+    async def test_unhandled_error_closes_1011(self, caplog):
+        async def endpoint(websocket: WebSocket) -> None:
+            await websocket.accept()
+            raise RuntimeError("bug")
+
+        sent = await ws_session(endpoint)
+        assert sent[-1] == {"type": "websocket.close", "code": 1011, "reason": ""}
+        assert "Unhandled exception in WebSocket /ws" in caplog.text
+
+
+class TestCaseMount:
+    async def test_exact_prefix_serves_root(self, call_app, scope_factory):
+        router = Router([Mount("/api", routes=[Route("/", hello)])])
+        sent = await call_app(router, scope_factory(path="/api"))
+        assert sent.body == b'{"hello":"world"}'
+
+    def test_needs_app_or_routes(self):
+        with pytest.raises(ValueError, match="exactly one of app and routes"):
+            Mount("/api")
+
+    def test_not_a_route(self):
+        with pytest.raises(TypeError, match="not a route"):
+            Router().add(object())  # type: ignore[arg-type]

@@ -282,16 +282,17 @@ class Router:
 
     def add(self, route: BaseRoute) -> None:
         """Register a route, WebSocket route or mount."""
+        if not isinstance(route, (Route, WebSocketRoute, Mount)):
+            raise TypeError(f"not a route: {route!r}")
+        # Bound before it enters the table, so a route whose plan cannot be built leaves the router unchanged.
         if self.components is not None:
             route.bind(self.components)
         if isinstance(route, Route):
             self.table.add_route(route.path, methods=list(route.methods), name=route.name)
         elif isinstance(route, WebSocketRoute):
             self.table.add_route(route.path, name=route.name, scope_type="websocket")
-        elif isinstance(route, Mount):
-            self.table.add_mount(route.path, name=route.name)
         else:
-            raise TypeError(f"not a route: {route!r}")
+            self.table.add_mount(route.path, name=route.name)
         self.routes.append(route)
 
     def bind(self, components: Sequence[Component]) -> None:
