@@ -225,3 +225,23 @@ class TestCaseMountedLifespan:
         parent.mount("/child", child)
         await lifespan_messages(parent, "lifespan.startup", "lifespan.shutdown")
         assert calls == ["child", "parent"]
+
+
+class TestCaseForeignMount:
+    async def test_starlette_app(self, client_factory):
+        from starlette.applications import Starlette
+        from starlette.requests import Request as StarletteRequest
+        from starlette.responses import JSONResponse as StarletteJSON
+        from starlette.routing import Route as StarletteRoute
+
+        async def info(request: StarletteRequest) -> StarletteJSON:
+            return StarletteJSON(
+                {"root_path": request.scope["root_path"], "url": str(request.url_for("info", name="x"))}
+            )
+
+        foreign = Starlette(routes=[StarletteRoute("/info/{name}", info, name="info")])
+        app = app_factory()
+        app.mount("/legacy", foreign)
+        async with client_factory(app) as client:
+            response = await client.get("/legacy/info/x")
+        assert response.json() == {"root_path": "/legacy", "url": "http://testserver/legacy/info/x"}
