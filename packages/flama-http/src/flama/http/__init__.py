@@ -1,5 +1,6 @@
 """The ASGI foundation of Flama: requests, responses, routing, the application, injection, schemas and OpenAPI."""
 
+from flama.http.applications import Flama, Middleware, run
 from flama.http.background import BackgroundTask, BackgroundTasks
 from flama.http.datastructures import URL, Address, Headers, MutableHeaders, QueryParams, State
 from flama.http.exceptions import (
@@ -12,6 +13,8 @@ from flama.http.exceptions import (
     error_response,
 )
 from flama.http.files import FileResponse
+from flama.http.injection import Component, Cookie, Header, Query
+from flama.http.modules import Module
 from flama.http.requests import HTTPConnection, Request, WebSocket, WebSocketState
 from flama.http.responses import (
     HTMLResponse,
@@ -22,6 +25,7 @@ from flama.http.responses import (
     Response,
     StreamingResponse,
 )
+from flama.http.routing import Mount, Route, Router, WebSocketRoute, url_for
 from flama.http.sse import EventSourceResponse, ServerSentEvent
 
 __version__ = "0.1.0"
@@ -31,21 +35,31 @@ __all__ = [
     "Address",
     "BackgroundTask",
     "BackgroundTasks",
+    "Component",
+    "Cookie",
     "EventSourceResponse",
     "FileResponse",
+    "Flama",
     "HTMLResponse",
     "HTTPConnection",
     "HTTPError",
     "HTTPException",
+    "Header",
     "Headers",
     "JSONResponse",
+    "Middleware",
+    "Module",
+    "Mount",
     "MutableHeaders",
     "NDJSONResponse",
     "PlainTextResponse",
+    "Query",
     "QueryParams",
     "RedirectResponse",
     "Request",
     "Response",
+    "Route",
+    "Router",
     "ServerSentEvent",
     "State",
     "StreamConsumed",
@@ -53,8 +67,11 @@ __all__ = [
     "WebSocket",
     "WebSocketDisconnect",
     "WebSocketException",
+    "WebSocketRoute",
     "WebSocketState",
     "WebSocketStateError",
     "__version__",
     "error_response",
+    "run",
+    "url_for",
 ]

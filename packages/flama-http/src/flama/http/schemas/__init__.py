@@ -1,0 +1,6 @@
+"""Schemas: the OpenAPI 3.1 document built from routes and type hints, and the interactive docs page."""
+
+from flama.http.schemas.docs import docs_endpoint, schema_endpoint
+from flama.http.schemas.openapi import OpenAPI, openapi_schema
+
+__all__ = ["OpenAPI", "docs_endpoint", "openapi_schema", "schema_endpoint"]

@@ -1,0 +1,134 @@
+"""The OpenAPI 3.1 document of an application, built from its routes, type hints and docstrings.
+
+- Paths come from the route templates (converters dropped: ``/users/{id:int}`` is ``/users/{id}``), mounted Flama
+  apps and routers included with their prefix; foreign mounted applications are not described.
+- Parameters (path, query, header, cookie), JSON bodies (pydantic models) and multipart uploads come from the
+  endpoint's resolution plan, so what is documented is what is injected; component parameters are included.
+- Each model's JSON Schema goes once into ``components.schemas``.
+- The response is read from the return annotation: a pydantic model or any JSON-able type is an
+  ``application/json`` schema; ``EventSourceResponse`` is ``text/event-stream`` and ``NDJSONResponse``
+  ``application/x-ndjson``; another ``Response`` class gives its media type.
+- The docstring's first paragraph is the summary, the rest the description.
+"""
+
+import inspect
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pydantic
+from flama.core.forms import FormData
+from flama.http.injection.resolver import Field
+from flama.http.responses import Response
+from flama.http.routing import Mount, Route, Router
+
+__all__ = ["OpenAPI", "openapi_schema"]
+
+_CONVERTER = re.compile(r"\{([^}:]+):[^}]+\}")
+
+
+def _routes(router: Router, prefix: str) -> Iterator[tuple[str, Route]]:
+    for route in router.routes:
+        if isinstance(route, Route) and route.include_in_schema:
+            yield prefix + route.path, route
+        elif isinstance(route, Mount) and route.router is not None and route.include_in_schema:
+            yield from _routes(route.router, prefix + route.path.rstrip("/"))
+
+
+class OpenAPI:
+    """Builds one OpenAPI document; model schemas are collected into ``components.schemas`` as they are met.
+
+    Args:
+        info: The ``info`` object (``title``, ``version``, ``description``, ...).
+    """
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        self.info = info
+        self.schemas: dict[str, Any] = {}
+
+    def schema_of(self, annotation: Any) -> dict[str, Any]:
+        """The JSON Schema of a type; models it refers to are moved into ``components.schemas``."""
+        if annotation is inspect.Parameter.empty or annotation is Any:
+            return {}
+        schema = pydantic.TypeAdapter(annotation).json_schema(ref_template="#/components/schemas/{model}")
+        self.schemas.update(schema.pop("$defs", {}))
+        if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+            self.schemas[annotation.__name__] = schema
+            return {"$ref": f"#/components/schemas/{annotation.__name__}"}
+        return schema
+
+    def operation(self, route: Route, method: str) -> dict[str, Any]:
+        """The operation object of ``route`` for ``method``."""
+        operation: dict[str, Any] = {"operationId": f"{route.name}_{method.lower()}" if route.name else None}
+        summary, _, description = inspect.cleandoc(route.endpoint.__doc__ or "").partition("\n\n")
+        if summary:
+            operation["summary"] = " ".join(summary.split())
+        if description:
+            operation["description"] = description
+        if operation["operationId"] is None:
+            del operation["operationId"]
+        parameters = [self.parameter(field) for field in route.plan.fields if field.location not in ("body", "form")]
+        if parameters:
+            operation["parameters"] = parameters
+        body = self.request_body(route.plan.fields)
+        if body is not None:
+            operation["requestBody"] = body
+        operation["responses"] = {"200": self.response(route.return_annotation)}
+        return operation
+
+    def parameter(self, field: Field) -> dict[str, Any]:
+        """A parameter object."""
+        schema = self.schema_of(field.annotation)
+        if not field.required and field.default is not None:
+            schema = {**schema, "default": field.default}
+        parameter: dict[str, Any] = {"name": field.name, "in": field.location, "required": field.required}
+        if field.description:
+            parameter["description"] = field.description
+        parameter["schema"] = schema
+        return parameter
+
+    def request_body(self, fields: list[Field]) -> dict[str, Any] | None:
+        """The request body object: a JSON model, or a multipart form of uploads; ``None`` when there is no body."""
+        for field in fields:
+            if field.location == "body":
+                content = {"application/json": {"schema": self.schema_of(field.annotation)}}
+                return {"required": field.required, "content": content}
+        uploads = [field for field in fields if field.location == "form"]
+        if not uploads:
+            return None
+        form: dict[str, Any] = {"type": "object"}
+        if not any(field.annotation is FormData for field in uploads):
+            form["properties"] = {field.name: {"type": "string", "format": "binary"} for field in uploads}
+            form["required"] = [field.name for field in uploads if field.required]
+        return {"required": True, "content": {"multipart/form-data": {"schema": form}}}
+
+    def response(self, annotation: Any) -> dict[str, Any]:
+        """The 200 response object for a return annotation."""
+        if isinstance(annotation, type) and issubclass(annotation, Response):
+            media_type = annotation.media_type or "application/octet-stream"
+            return {"description": "Successful response", "content": {media_type: {}}}
+        schema = {} if annotation is None else self.schema_of(annotation)
+        return {"description": "Successful response", "content": {"application/json": {"schema": schema}}}
+
+    def build(self, router: Router) -> dict[str, Any]:
+        """The whole document."""
+        paths: dict[str, dict[str, Any]] = {}
+        for path, route in _routes(router, ""):
+            item = paths.setdefault(_CONVERTER.sub(r"{\1}", path), {})
+            for method in route.methods:
+                if method != "HEAD":
+                    item[method.lower()] = self.operation(route, method)
+        document: dict[str, Any] = {"openapi": "3.1.0", "info": self.info, "paths": paths}
+        if self.schemas:
+            document["components"] = {"schemas": dict(sorted(self.schemas.items()))}
+        return document
+
+
+def openapi_schema(router: Router, info: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI 3.1 document describing ``router``'s routes.
+
+    Args:
+        router: The application's router.
+        info: The ``info`` object.
+    """
+    return OpenAPI(info).build(router)

@@ -1,0 +1,63 @@
+"""A Flama application served by uvicorn and called over loopback by httpx."""
+
+import httpx
+from flama.http import EventSourceResponse, Flama, Router, ServerSentEvent
+from pydantic import BaseModel
+
+
+class Item(BaseModel):
+    name: str
+    price: float
+
+
+def app_factory() -> Flama:
+    app = Flama(openapi={"title": "E2E", "version": "1"}, discover_modules=False)
+
+    @app.route("/")
+    async def hello() -> dict[str, str]:
+        return {"hello": "world"}
+
+    @app.route("/items/{id:int}", methods=["PUT"])
+    async def put_item(id: int, item: Item) -> dict[str, object]:
+        return {"id": id, **item.model_dump()}
+
+    @app.route("/events")
+    async def events() -> EventSourceResponse:
+        return EventSourceResponse([ServerSentEvent("one", event="tick"), {"n": 2}], ping=None)
+
+    api = Router()
+
+    @api.route("/ping")
+    async def ping() -> str:
+        return "pong"
+
+    app.mount("/api", api, name="api")
+    return app
+
+
+class TestCaseApp:
+    def test_requests(self, server_factory):
+        url = server_factory(app_factory())
+        with httpx.Client(base_url=url) as client:
+            assert client.get("/").json() == {"hello": "world"}
+            head = client.head("/")
+            assert (head.status_code, head.content, head.headers["content-length"]) == (200, b"", "17")
+            assert client.put("/items/1", json={"name": "pen", "price": 2}).json() == {
+                "id": 1,
+                "name": "pen",
+                "price": 2.0,
+            }
+            invalid = client.put("/items/1", json={"name": "pen"})
+            assert invalid.status_code == 422
+            assert invalid.json()["detail"][0]["loc"] == ["body", "price"]
+            missing = client.get("/missing")
+            assert missing.status_code == 404
+            assert missing.json() == {"detail": "Not Found", "error": "Not Found", "status_code": 404}
+            wrong = client.post("/")
+            assert (wrong.status_code, wrong.headers["allow"]) == (405, "GET, HEAD")
+            assert client.get("/api/ping").json() == "pong"
+            events = client.get("/events")
+            assert events.headers["content-type"] == "text/event-stream; charset=utf-8"
+            assert events.text == 'event: tick\ndata: one\n\ndata: {"n":2}\n\n'
+            assert client.get("/schema/").json()["info"] == {"title": "E2E", "version": "1"}
+            assert "<title>API reference</title>" in client.get("/docs/").text

@@ -1,0 +1,137 @@
+from typing import Annotated
+
+from flama.core.forms import UploadedFile
+from flama.http import EventSourceResponse, Flama, Header, Mount, NDJSONResponse, Route, Router
+from pydantic import BaseModel
+
+
+class Tag(BaseModel):
+    label: str
+
+
+class Item(BaseModel):
+    name: str
+    tags: list[Tag] = []
+
+
+async def get_item(id: int, verbose: bool = False, token: Annotated[str | None, Header()] = None) -> Item:
+    """Read an item.
+
+    Looks the item up by id.
+    """
+    return Item(name=str(id))
+
+
+async def create_item(item: Item) -> Item:
+    return item
+
+
+async def events() -> EventSourceResponse:
+    return EventSourceResponse([])
+
+
+async def lines() -> NDJSONResponse:
+    return NDJSONResponse([])
+
+
+async def upload(file: UploadedFile) -> dict[str, int]:
+    return {}
+
+
+def app_factory() -> Flama:
+    return Flama(
+        routes=[
+            Route("/items/{id:int}", get_item),
+            Route("/items", create_item, methods=["POST"]),
+            Mount("/streams", routes=[Route("/events", events), Route("/lines", lines)]),
+            Route("/upload", upload, methods=["POST"]),
+            Route("/hidden", lines, include_in_schema=False),
+        ],
+        openapi={"title": "Shop", "version": "2.0"},
+        discover_modules=False,
+    )
+
+
+class TestCaseOpenAPI:
+    async def test_schema(self, client_factory):
+        async with client_factory(app_factory()) as client:
+            response = await client.get("/schema/")
+        assert response.status_code == 200
+        schema = response.json()
+        assert schema["openapi"] == "3.1.0"
+        assert schema["info"] == {"title": "Shop", "version": "2.0"}
+        assert list(schema["paths"]) == ["/items/{id}", "/items", "/streams/events", "/streams/lines", "/upload"]
+        assert schema["paths"]["/items/{id}"] == {
+            "get": {
+                "operationId": "get_item_get",
+                "summary": "Read an item.",
+                "description": "Looks the item up by id.",
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                    {
+                        "name": "verbose",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "boolean", "default": False},
+                    },
+                    {
+                        "name": "token",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "Successful response",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}},
+                    }
+                },
+            }
+        }
+        assert schema["paths"]["/items"]["post"]["requestBody"] == {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}},
+        }
+        assert set(schema["components"]["schemas"]) == {"Item", "Tag"}
+        assert schema["components"]["schemas"]["Item"]["properties"]["tags"]["items"] == {
+            "$ref": "#/components/schemas/Tag"
+        }
+
+    async def test_streaming_and_uploads(self, client_factory):
+        async with client_factory(app_factory()) as client:
+            paths = (await client.get("/schema/")).json()["paths"]
+        assert paths["/streams/events"]["get"]["responses"]["200"]["content"] == {"text/event-stream": {}}
+        assert paths["/streams/lines"]["get"]["responses"]["200"]["content"] == {"application/x-ndjson": {}}
+        assert paths["/upload"]["post"]["requestBody"] == {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                        "required": ["file"],
+                    }
+                }
+            },
+        }
+
+    async def test_docs_page(self, client_factory):
+        async with client_factory(app_factory()) as client:
+            response = await client.get("/docs/")
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/html; charset=utf-8"
+        assert 'const SCHEMA_URL = "/schema/";' in response.text
+        assert "https://" not in response.text
+
+    async def test_mounted_root_path(self, client_factory):
+        outer = Router([Mount("/shop", app_factory())])
+        async with client_factory(outer) as client:
+            response = await client.get("/shop/docs/")
+        assert 'const SCHEMA_URL = "/shop/schema/";' in response.text
+
+    async def test_disabled(self, client_factory):
+        app = Flama(schema=None, docs=None, discover_modules=False)
+        async with client_factory(app) as client:
+            assert (await client.get("/schema/")).status_code == 404
+            assert (await client.get("/docs/")).status_code == 404
