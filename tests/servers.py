@@ -28,7 +28,8 @@ def server_factory() -> Iterator[ServerFactory]:
         port = listener.getsockname()[1]
         # The sans-I/O WebSocket implementation: the older one relies on APIs the websockets library deprecates.
         options.setdefault("ws", "websockets-sansio")
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", **options)
+        options.setdefault("lifespan", "off")
+        config = uvicorn.Config(app, log_level="warning", **options)
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
         thread.start()

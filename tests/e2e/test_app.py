@@ -1,7 +1,7 @@
 """A Flama application served by uvicorn and called over loopback by httpx."""
 
 import httpx
-from flama.http import EventSourceResponse, Flama, Router, ServerSentEvent
+from flama.http import EventSourceResponse, Flama, Request, Router, ServerSentEvent
 from pydantic import BaseModel
 
 
@@ -61,3 +61,30 @@ class TestCaseApp:
             assert events.text == 'event: tick\ndata: one\n\ndata: {"n":2}\n\n'
             assert client.get("/schema/").json()["info"] == {"title": "E2E", "version": "1"}
             assert "<title>API reference</title>" in client.get("/docs/").text
+
+    def test_lifespan_runs_under_uvicorn(self, server_factory):
+        started: list[str] = []
+
+        def on_startup() -> None:
+            started.append("startup")
+
+        app = Flama(events={"startup": [on_startup]}, discover_modules=False)
+
+        @app.route("/started")
+        async def report() -> list[str]:
+            return started
+
+        url = server_factory(app, lifespan="on")
+        assert httpx.get(f"{url}/started").json() == ["startup"]
+
+    def test_url_for_through_a_mount(self, server_factory):
+        app = Flama(discover_modules=False)
+        api = Router()
+
+        @api.route("/users/{id:int}", name="user")
+        async def user(request: Request, id: int) -> dict[str, str]:
+            return {"self": str(request.url_for("api:user", id=id + 1))}
+
+        app.mount("/api", api, name="api")
+        url = server_factory(app)
+        assert httpx.get(f"{url}/api/users/1").json() == {"self": f"{url}/api/users/2"}

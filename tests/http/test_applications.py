@@ -13,7 +13,6 @@ from flama.http import (
     Route,
     run,
 )
-from flama.http.routing import url_for
 
 
 async def hello() -> dict[str, str]:
@@ -62,7 +61,7 @@ class TestCaseFlama:
 
         @child.route("/where")
         async def where(request: Request) -> dict[str, str]:
-            return {"root_path": request.scope["root_path"], "url": str(url_for(request, "child:where"))}
+            return {"root_path": request.scope["root_path"], "url": str(request.url_for("child:where"))}
 
         parent = app_factory()
         parent.mount("/child", child, name="child")

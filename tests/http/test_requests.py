@@ -316,3 +316,12 @@ class TestCaseRequestForm:
 
         with pytest.raises(ClientDisconnected):
             await request.form()
+
+
+class TestCaseUrlFor:
+    def test_outside_a_flama_app(self):
+        from flama.http import Request
+
+        request = Request({"type": "http", "method": "GET", "path": "/", "headers": []})
+        with pytest.raises(RuntimeError, match=r"^url_for\(\) needs a connection served by a Flama application$"):
+            request.url_for("anything")

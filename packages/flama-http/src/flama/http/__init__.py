@@ -25,7 +25,7 @@ from flama.http.responses import (
     Response,
     StreamingResponse,
 )
-from flama.http.routing import Mount, Route, Router, WebSocketRoute, url_for
+from flama.http.routing import Mount, Route, Router, WebSocketRoute
 from flama.http.sse import EventSourceResponse, ServerSentEvent
 
 __version__ = "0.1.0"
@@ -73,5 +73,4 @@ __all__ = [
     "__version__",
     "error_response",
     "run",
-    "url_for",
 ]

@@ -100,6 +100,22 @@ class HTTPConnection(Mapping[str, Any]):
             self._base_url = url.replace(path=root_path.rstrip("/") + "/")
         return self._base_url
 
+    def url_for(self, name: str, /, **params: Any) -> URL:
+        """The absolute URL of the route called ``name``, built from the serving application's router.
+
+        Args:
+            name: The route name (``mount:route`` inside mounts).
+            params: The path parameters.
+
+        Raises:
+            RuntimeError: The connection is not being served by a Flama application.
+        """
+        router = self.scope.get("flama.router")
+        if router is None:
+            raise RuntimeError("url_for() needs a connection served by a Flama application")
+        base: str = self.scope.get("flama.root_path", "")
+        return self.base_url.replace(path=base + router.url_path_for(name, **params))
+
     @property
     def headers(self) -> Headers:
         """The request headers."""

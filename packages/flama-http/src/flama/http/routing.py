@@ -25,7 +25,7 @@ from flama.http.requests import HTTPConnection, WebSocket, WebSocketState
 from flama.http.responses import JSONResponse, RedirectResponse, Response
 from flama.http.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["BaseRoute", "Mount", "Route", "Router", "WebSocketRoute", "to_response", "url_for"]
+__all__ = ["BaseRoute", "Mount", "Route", "Router", "WebSocketRoute", "to_response"]
 
 logger = logging.getLogger("flama.http")
 
@@ -432,16 +432,3 @@ async def _lifespan_noop(receive: Receive, send: Send) -> None:
         elif kind == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
-
-
-def url_for(connection: HTTPConnection, name: str, /, **params: Any) -> URL:
-    """The absolute URL of the route called ``name``, built from the application's router and base URL.
-
-    Args:
-        connection: The current request or WebSocket.
-        name: The route name (``mount:route`` inside mounts).
-        params: The path parameters.
-    """
-    router: Router = connection.scope["flama.router"]
-    base = connection.scope.get("flama.root_path", "")
-    return connection.base_url.replace(path=base + router.url_path_for(name, **params))
