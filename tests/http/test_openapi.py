@@ -135,3 +135,19 @@ class TestCaseOpenAPI:
         async with client_factory(app) as client:
             assert (await client.get("/schema/")).status_code == 404
             assert (await client.get("/docs/")).status_code == 404
+
+
+class TestCaseOpenAPIValidity:
+    async def test_document_is_valid_openapi_3_1(self, client_factory):
+        from openapi_spec_validator import validate
+
+        app = app_factory()
+
+        @app.route("/search", methods=["QUERY", "GET"])
+        async def search(q: str = "") -> list[str]:
+            return [q]
+
+        async with client_factory(app) as client:
+            schema = (await client.get("/schema/")).json()
+        validate(schema)
+        assert set(schema["paths"]["/search"]) == {"get", "x-query"}

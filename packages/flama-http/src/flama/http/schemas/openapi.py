@@ -24,6 +24,7 @@ from flama.http.routing import Mount, Route, Router
 
 __all__ = ["OpenAPI", "openapi_schema"]
 
+_OPENAPI_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "PATCH", "TRACE"})
 _CONVERTER = re.compile(r"\{([^}:]+):[^}]+\}")
 
 
@@ -117,7 +118,9 @@ class OpenAPI:
             item = paths.setdefault(_CONVERTER.sub(r"{\1}", path), {})
             for method in route.methods:
                 if method != "HEAD":
-                    item[method.lower()] = self.operation(route, method)
+                    # OpenAPI 3.1 names eight methods; others (QUERY, custom ones) go under an `x-` extension.
+                    key = method.lower() if method in _OPENAPI_METHODS else f"x-{method.lower()}"
+                    item[key] = self.operation(route, method)
         document: dict[str, Any] = {"openapi": "3.1.0", "info": self.info, "paths": paths}
         if self.schemas:
             document["components"] = {"schemas": dict(sorted(self.schemas.items()))}
