@@ -2,8 +2,9 @@
 
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any, NamedTuple
-from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import SplitResult, quote, urlencode, urlsplit
 
+from flama.core import parse_urlencoded
 from flama.http.types import RawHeaders, Scope
 
 __all__ = ["URL", "Address", "Headers", "MutableHeaders", "QueryParams", "State"]
@@ -166,9 +167,9 @@ class QueryParams(Mapping[str, str]):
         if params is None:
             items: list[tuple[str, str]] = []
         elif isinstance(params, bytes):
-            items = parse_qsl(params.decode("latin-1"), keep_blank_values=True)
+            items = parse_urlencoded(params)
         elif isinstance(params, str):
-            items = parse_qsl(params, keep_blank_values=True)
+            items = parse_urlencoded(params.encode())
         elif isinstance(params, Mapping):
             items = [(str(key), str(value)) for key, value in params.items()]
         else:
