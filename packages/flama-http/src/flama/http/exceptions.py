@@ -27,8 +27,9 @@ __all__ = [
 ]
 
 
-# RFC 9110's reason phrases, which Python adopted only in 3.13: the error body must not depend on the interpreter.
-_RFC9110_PHRASES = {
+# Reason phrases looked up once (an HTTPStatus lookup per error is slow), with RFC 9110's names, which Python adopted
+# only in 3.13: the error body must not depend on the interpreter.
+_PHRASES = {status.value: status.phrase for status in http.HTTPStatus} | {
     413: "Content Too Large",
     414: "URI Too Long",
     416: "Range Not Satisfiable",
@@ -37,12 +38,7 @@ _RFC9110_PHRASES = {
 
 
 def _reason(status_code: int) -> str:
-    if status_code in _RFC9110_PHRASES:
-        return _RFC9110_PHRASES[status_code]
-    try:
-        return http.HTTPStatus(status_code).phrase
-    except ValueError:
-        return "Unknown Status"
+    return _PHRASES.get(status_code, "Unknown Status")
 
 
 class HTTPError(Exception):
