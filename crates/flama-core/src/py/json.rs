@@ -170,11 +170,14 @@ struct Encoder<'py> {
     /// Quoted forms of recently seen `str` keys, slotted by object address: records share their key objects,
     /// so most keys are written by one copy. Each slot holds its key alive, so an address cannot be reused.
     keys: Vec<Option<CachedKey<'py>>>,
+    uncached_keys: usize,
 }
 
 /// How many keys the cache holds, and the longest key it keeps.
 const KEY_SLOTS: usize = 512;
 const KEY_CACHE_MAX_LEN: usize = 64;
+/// How many keys are written before the cache is set up.
+const KEY_CACHE_AFTER: usize = 64;
 
 struct CachedKey<'py> {
     key: Bound<'py, PyAny>,
@@ -351,6 +354,16 @@ impl<'py> Encoder<'py> {
             write::write_str(&mut self.writer.buf, &text);
             return Ok(());
         };
+        if self.keys.is_empty() {
+            // Small documents never fill the cache: setting it up (and dropping it) would cost more than it saves.
+            self.uncached_keys += 1;
+            if self.uncached_keys <= KEY_CACHE_AFTER {
+                let text = text.to_str().map_err(|_| fail(Failure::Surrogate))?;
+                write::write_str(&mut self.writer.buf, text);
+                return Ok(());
+            }
+            self.keys.resize_with(KEY_SLOTS, || None);
+        }
         let slot = (key.as_ptr() as usize >> 4) % KEY_SLOTS;
         if let Some(Some(cached)) = self.keys.get(slot) {
             if cached.key.is(key) {
@@ -362,9 +375,6 @@ impl<'py> Encoder<'py> {
         let text = text.to_str().map_err(|_| fail(Failure::Surrogate))?;
         write::write_str(&mut self.writer.buf, text);
         if text.len() <= KEY_CACHE_MAX_LEN {
-            if self.keys.is_empty() {
-                self.keys.resize_with(KEY_SLOTS, || None);
-            }
             let quoted = self.writer.buf.get(start..).unwrap_or_default().into();
             if let Some(entry) = self.keys.get_mut(slot) {
                 *entry = Some(CachedKey {
@@ -756,6 +766,7 @@ fn json_encode<'py>(
         default,
         stack: Vec::with_capacity(16),
         keys: Vec::new(),
+        uncached_keys: 0,
     };
     encoder.value(obj).map_err(EncodeError::into_pyerr)?;
     Ok(PyBytes::new(py, &encoder.writer.buf))
