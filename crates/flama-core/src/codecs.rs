@@ -9,11 +9,11 @@
 
 use std::fmt;
 
-use brotli::enc::encode::{
-    BrotliEncoderOperation, BrotliEncoderParameter, BrotliEncoderStateStruct,
+use brotlic::decode::DecoderInfo;
+use brotlic::encode::{BrotliOperation, EncodeError};
+use brotlic::{
+    BrotliDecoder, BrotliDecoderOptions, BrotliEncoder, BrotliEncoderOptions, Quality, WindowSize,
 };
-use brotli::enc::StandardAlloc;
-use brotli::{BrotliDecompressStream, BrotliResult, BrotliState};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
 
@@ -155,7 +155,7 @@ fn room_for(remaining: usize) -> usize {
 enum Engine {
     /// gzip and deflate: zlib-rs with or without the gzip wrapper.
     Zlib(Compress),
-    Brotli(Box<BrotliEncoderStateStruct<StandardAlloc>>),
+    Brotli(BrotliEncoder),
     Zstd(zstd::stream::raw::Encoder<'static>),
     Bzip2(bzip2::Compress),
     Xz(liblzma::stream::Stream),
@@ -185,12 +185,16 @@ impl Compressor {
         let engine = match encoding {
             Encoding::Gzip => Engine::Zlib(Compress::new_gzip(Compression::new(unsigned), 15)),
             Encoding::Deflate => Engine::Zlib(Compress::new(Compression::new(unsigned), true)),
-            Encoding::Brotli => {
-                let mut state = BrotliEncoderStateStruct::new(StandardAlloc::default());
-                state.set_parameter(BrotliEncoderParameter::BROTLI_PARAM_QUALITY, unsigned);
-                state.set_parameter(BrotliEncoderParameter::BROTLI_PARAM_LGWIN, 22);
-                Engine::Brotli(Box::new(state))
-            }
+            Encoding::Brotli => Engine::Brotli(
+                BrotliEncoderOptions::new()
+                    .quality(
+                        Quality::new(u8::try_from(level).unwrap_or(0))
+                            .map_err(|err| corrupt(encoding, err))?,
+                    )
+                    .window_size(WindowSize::new(22).map_err(|err| corrupt(encoding, err))?)
+                    .build()
+                    .map_err(|err| corrupt(encoding, err))?,
+            ),
             Encoding::Zstd => Engine::Zstd(
                 zstd::stream::raw::Encoder::new(level).map_err(|err| corrupt(encoding, err))?,
             ),
@@ -266,19 +270,18 @@ impl Compressor {
             }
             Engine::Brotli(engine) => {
                 let op = if flush == Flush::Sync {
-                    BrotliEncoderOperation::BROTLI_OPERATION_FLUSH
+                    BrotliOperation::Flush
                 } else {
-                    BrotliEncoderOperation::BROTLI_OPERATION_PROCESS
+                    BrotliOperation::Process
                 };
                 let mut consumed = 0;
-                loop {
-                    brotli_step(engine, op, chunk, &mut consumed, out)
-                        .map_err(|()| failed(&"the brotli encoder refused the input"))?;
-                    if consumed >= chunk.len() && (flush == Flush::No || !engine.has_more_output())
-                    {
-                        return Ok(());
-                    }
+                // Done once all input is taken and the encoder holds no output back (a flush is complete).
+                while consumed < chunk.len() || engine.has_output() {
+                    consumed +=
+                        brotli_step(engine, op, chunk.get(consumed..).unwrap_or_default(), out)
+                            .map_err(|_| failed(&"the brotli encoder refused the input"))?;
                 }
+                Ok(())
             }
             Engine::Zstd(engine) => {
                 let mut input = InBuffer::around(chunk);
@@ -375,16 +378,9 @@ impl Compressor {
                 }
             },
             Engine::Brotli(engine) => {
-                let mut consumed = 0;
                 while !engine.is_finished() {
-                    brotli_step(
-                        engine,
-                        BrotliEncoderOperation::BROTLI_OPERATION_FINISH,
-                        &[],
-                        &mut consumed,
-                        out,
-                    )
-                    .map_err(|()| failed(&"the brotli encoder could not finish"))?;
+                    brotli_step(engine, BrotliOperation::Finish, &[], out)
+                        .map_err(|_| failed(&"the brotli encoder could not finish"))?;
                 }
                 Ok(())
             }
@@ -423,37 +419,18 @@ impl Compressor {
     }
 }
 
-/// One call of the brotli encoder on `input[*consumed..]`, writing into fresh room at the end of `out`.
+/// One call of the brotli encoder on `input`, writing into fresh room at the end of `out`; returns the bytes read.
 fn brotli_step(
-    engine: &mut BrotliEncoderStateStruct<StandardAlloc>,
-    op: BrotliEncoderOperation,
+    engine: &mut BrotliEncoder,
+    op: BrotliOperation,
     input: &[u8],
-    consumed: &mut usize,
     out: &mut Vec<u8>,
-) -> std::result::Result<(), ()> {
+) -> std::result::Result<usize, EncodeError> {
     let start = out.len();
-    let room = room_for(input.len().saturating_sub(*consumed));
-    out.resize(start + room, 0);
-    let mut available_in = input.len().saturating_sub(*consumed);
-    let mut available_out = room;
-    let mut out_offset = start;
-    let ok = engine.compress_stream(
-        op,
-        &mut available_in,
-        input,
-        consumed,
-        &mut available_out,
-        out,
-        &mut out_offset,
-        &mut None,
-        &mut |_, _, _, _| (),
-    );
-    out.truncate(out_offset);
-    if ok {
-        Ok(())
-    } else {
-        Err(())
-    }
+    out.resize(start + room_for(input.len()), 0);
+    let result = engine.compress(input, out.get_mut(start..).unwrap_or_default(), op);
+    out.truncate(start + result.map_or(0, |done| done.bytes_written));
+    result.map(|done| done.bytes_read)
 }
 
 /// Compress `data` in one go.
@@ -467,11 +444,9 @@ pub fn compress(data: &[u8], encoding: Encoding, level: Option<i64>) -> Result<V
 
 // ---- decompression ----
 
-type BrotliDecoder = BrotliState<StandardAlloc, StandardAlloc, StandardAlloc>;
-
 enum Decoder {
     Zlib(Decompress),
-    Brotli(Box<BrotliDecoder>),
+    Brotli(BrotliDecoder),
     Zstd(zstd::stream::raw::Decoder<'static>),
     Bzip2(bzip2::Decompress),
     Xz(liblzma::stream::Stream),
@@ -482,16 +457,13 @@ impl Decoder {
         Ok(match encoding {
             Encoding::Gzip => Self::Zlib(Decompress::new_gzip(15)),
             Encoding::Deflate => Self::Zlib(Decompress::new(true)),
-            Encoding::Brotli => {
-                let mut state = BrotliDecoder::new(
-                    StandardAlloc::default(),
-                    StandardAlloc::default(),
-                    StandardAlloc::default(),
-                );
-                // Standard brotli only: large-window streams could ask for a 1 GiB ring buffer.
-                state.large_window = false;
-                Self::Brotli(Box::new(state))
-            }
+            // Standard brotli only: large-window streams could ask for a 1 GiB ring buffer.
+            Encoding::Brotli => Self::Brotli(
+                BrotliDecoderOptions::new()
+                    .large_window_size(false)
+                    .build()
+                    .map_err(|err| corrupt(encoding, err))?,
+            ),
             Encoding::Zstd => {
                 Self::Zstd(zstd::stream::raw::Decoder::new().map_err(|err| corrupt(encoding, err))?)
             }
@@ -524,25 +496,14 @@ impl Decoder {
                 ))
             }
             Self::Brotli(decoder) => {
-                let (mut available_in, mut input_offset) = (input.len(), 0);
-                let (mut available_out, mut output_offset, mut total_out) = (output.len(), 0, 0);
-                let result = BrotliDecompressStream(
-                    &mut available_in,
-                    &mut input_offset,
-                    input,
-                    &mut available_out,
-                    &mut output_offset,
-                    output,
-                    &mut total_out,
-                    decoder,
-                );
-                match result {
-                    BrotliResult::ResultFailure => Err(corrupt(encoding, "invalid brotli stream")),
-                    BrotliResult::ResultSuccess => Ok((input_offset, output_offset, true)),
-                    BrotliResult::NeedsMoreInput | BrotliResult::NeedsMoreOutput => {
-                        Ok((input_offset, output_offset, false))
-                    }
-                }
+                let done = decoder
+                    .decompress(input, output)
+                    .map_err(|_| corrupt(encoding, "invalid brotli stream"))?;
+                Ok((
+                    done.bytes_read,
+                    done.bytes_written,
+                    done.info == DecoderInfo::Finished,
+                ))
             }
             Self::Zstd(decoder) => {
                 let mut source = InBuffer::around(input);
