@@ -1,62 +1,64 @@
-"""The minimal Flama app: a raw ASGI application on flama.core's router and JSON encoder, served by uvicorn.
+"""The demo Flama app: JSON routes, a live Server-Sent Events stream, compression, OpenAPI and the docs page.
 
-Run it with `make demo` and open http://127.0.0.1:8000/ (or /items/42, /hello/you). It stands in for the bundled
-demo model until the LLM serving issue lands.
+Run it with `make demo` and open http://127.0.0.1:8000/docs/ (or /items/42, /hello/you, /ticks). It stands in for
+the bundled demo model until the LLM serving issue lands.
 """
 
+import asyncio
 import os
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import AsyncIterator
 
-import uvicorn
-from flama.core import MethodNotAllowed, RouteMatch, Router, json_encode
+from flama.http import EventSourceResponse, Flama, Request, ServerSentEvent, run
+from flama.middleware import CompressionMiddleware
+from pydantic import BaseModel
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-
-router = Router()
-ROUTES = [
-    router.add_route("/", methods=["GET"], name="index"),
-    router.add_route("/items/{id:int}", methods=["GET"], name="item"),
-    router.add_route("/hello/{name}", methods=["GET"], name="hello"),
-]
+app = Flama(openapi={"title": "Flama demo", "version": "1.0.0"}, docs="/docs/", discover_modules=False)
+app.add_middleware(CompressionMiddleware)
 
 
-def payload(index: int, params: dict[str, object]) -> object:
-    """The body of the route at ``index``."""
-    if index == ROUTES[0]:
-        return {
-            "flama": "ready",
-            "routes": [router.url_path_for("item", id=42), router.url_path_for("hello", name="you")],
-        }
-    if index == ROUTES[1]:
-        return {"id": params["id"], "name": f"item-{params['id']}"}
-    return {"message": f"Hello, {params['name']}!"}
+class Item(BaseModel):
+    """An item of the demo's catalogue."""
+
+    id: int
+    name: str
 
 
-async def send_json(send: Send, status: int, body: object, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    """Send ``body`` as a JSON response."""
-    content = json_encode(body)
-    head = [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": head + (headers or [])})
-    await send({"type": "http.response.body", "body": content})
+@app.route("/", name="index")
+async def index(request: Request) -> dict[str, object]:
+    """Say the app is ready and link a few routes."""
+    return {
+        "flama": "ready",
+        "routes": [app.url_path_for("item", id=42), app.url_path_for("hello", name="you"), "/ticks", "/docs/"],
+    }
 
 
-async def app(scope: Scope, receive: Receive, send: Send) -> None:
-    """The ASGI entry point."""
-    if scope["type"] != "http":
-        return
-    match = router.match("http", scope["method"], scope["path"])
-    if type(match) is RouteMatch:
-        await send_json(send, 200, payload(match.index, match.params))
-    elif isinstance(match, MethodNotAllowed):
-        allow = ", ".join(match.allow).encode()
-        await send_json(send, 405, {"detail": "Method Not Allowed", "status_code": 405}, [(b"allow", allow)])
-    else:
-        await send_json(send, 404, {"detail": "Not Found", "status_code": 404})
+@app.route("/items/{id:int}", name="item")
+async def item(id: int) -> Item:
+    """Read one item."""
+    return Item(id=id, name=f"item-{id}")
+
+
+@app.route("/hello/{name}", name="hello")
+async def hello(name: str, greeting: str = "Hello") -> dict[str, str]:
+    """Greet someone; `greeting` is a query parameter."""
+    return {"message": f"{greeting}, {name}!"}
+
+
+@app.route("/ticks", name="ticks")
+async def ticks(count: int = 3) -> EventSourceResponse:
+    """Stream `count` events, one every 100 ms."""
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        for n in range(count):
+            yield ServerSentEvent({"tick": n}, event="tick", id=str(n))
+            await asyncio.sleep(0.1)
+
+    return EventSourceResponse(events())
 
 
 if __name__ == "__main__":
-    uvicorn.run(app, host=os.environ.get("FLAMA_HOST", "127.0.0.1"), port=int(os.environ.get("FLAMA_PORT", "8000")))
+    run(
+        flama_app=app,
+        server_host=os.environ.get("FLAMA_HOST", "127.0.0.1"),
+        server_port=int(os.environ.get("FLAMA_PORT", "8000")),
+    )

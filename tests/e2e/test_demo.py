@@ -46,14 +46,22 @@ class TestCaseDemo:
     def test_routes(self, demo_url: str) -> None:
         index = httpx.get(demo_url + "/")
         assert index.status_code == 200
-        assert index.json() == {"flama": "ready", "routes": ["/items/42", "/hello/you"]}
+        assert index.json() == {"flama": "ready", "routes": ["/items/42", "/hello/you", "/ticks", "/docs/"]}
         assert httpx.get(demo_url + "/items/7").json() == {"id": 7, "name": "item-7"}
-        assert httpx.get(demo_url + "/hello/Ada%20L").json() == {"message": "Hello, Ada L!"}
+        assert httpx.get(demo_url + "/hello/Ada%20L?greeting=Hi").json() == {"message": "Hi, Ada L!"}
+        assert httpx.get(demo_url + "/schema/").json()["info"]["title"] == "Flama demo"
+
+    def test_stream(self, demo_url: str) -> None:
+        with httpx.stream("GET", demo_url + "/ticks?count=2", headers={"accept-encoding": "gzip"}) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            assert response.headers["content-encoding"] == "gzip"
+            body = b"".join(response.iter_bytes())
+        assert body == b'event: tick\nid: 0\ndata: {"tick":0}\n\nevent: tick\nid: 1\ndata: {"tick":1}\n\n'
 
     def test_errors(self, demo_url: str) -> None:
         missing = httpx.get(demo_url + "/items/seven")
         assert missing.status_code == 404
-        assert missing.json()["status_code"] == 404
+        assert missing.json() == {"detail": "Not Found", "error": "Not Found", "status_code": 404}
         wrong = httpx.post(demo_url + "/items/7")
         assert wrong.status_code == 405
-        assert wrong.headers["allow"] == "GET"
+        assert wrong.headers["allow"] == "GET, HEAD"
