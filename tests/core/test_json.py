@@ -6,6 +6,7 @@ import json
 import math
 import pathlib
 import random
+import struct
 import typing
 import uuid
 from collections import OrderedDict
@@ -475,3 +476,17 @@ class TestCaseRoundTrip:
         values = [rng.uniform(-1, 1) * 10 ** rng.randint(-300, 300) for _ in range(2000)]
         assert json_encode(values) == json.dumps(values, separators=(",", ":")).encode()
         assert json_decode(json_encode(values)) == values
+
+    def test_every_float_layout_matches_repr(self) -> None:
+        rng = random.Random(11)
+        bit_patterns = [struct.unpack("<d", rng.getrandbits(64).to_bytes(8, "little"))[0] for _ in range(20000)]
+        integral = [float(rng.randint(-(2**60), 2**60)) for _ in range(2000)]
+        boundaries = [10.0**k for k in range(-8, 20)] + [-(10.0**k) for k in range(-8, 20)]
+        values = [v for v in bit_patterns + integral + boundaries if math.isfinite(v)]
+        assert json_encode(values) == ("[" + ",".join(repr(v) for v in values) + "]").encode()
+
+    def test_shared_and_colliding_keys_match_stdlib(self) -> None:
+        keys = [f'key-{i}\n"{"é" * (i % 3)}' for i in range(3000)] + ["x" * 100]
+        records = [dict.fromkeys(keys[i % 7 :: 7], i) for i in range(50)]
+        records.append({str(i): i for i in range(2000)})
+        assert json_encode(records) == json.dumps(records, ensure_ascii=False, separators=(",", ":")).encode()

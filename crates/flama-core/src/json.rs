@@ -34,19 +34,16 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// Append `text` as a quoted JSON string. Non-ASCII characters are kept as UTF-8; only `"`, `\` and control
 /// characters are escaped.
 pub fn write_str(out: &mut Vec<u8>, text: &str) {
-    let bytes = text.as_bytes();
-    out.reserve(bytes.len() + 2);
+    let mut rest = text.as_bytes();
+    out.reserve(rest.len() + 2);
     out.push(b'"');
-    let mut start = 0;
-    for (index, &byte) in bytes.iter().enumerate() {
+    while let Some(at) = first_escape(rest) {
+        let (run, tail) = rest.split_at(at);
+        out.extend_from_slice(run);
+        let Some((&byte, after)) = tail.split_first() else {
+            break;
+        };
         let escape = ESCAPE[byte as usize];
-        if escape == 0 {
-            continue;
-        }
-        if let Some(run) = bytes.get(start..index) {
-            out.extend_from_slice(run);
-        }
-        start = index + 1;
         if escape == b'u' {
             out.extend_from_slice(&[
                 b'\\',
@@ -59,11 +56,48 @@ pub fn write_str(out: &mut Vec<u8>, text: &str) {
         } else {
             out.extend_from_slice(&[b'\\', escape]);
         }
+        rest = after;
     }
-    if let Some(run) = bytes.get(start..) {
-        out.extend_from_slice(run);
-    }
+    out.extend_from_slice(rest);
     out.push(b'"');
+}
+
+const LOW_BITS: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of every byte of `word` that JSON must escape: below 0x20, `"` or `\`. The lowest flagged byte
+/// is always a real one (borrows only run upwards), which is all [`first_escape`] needs.
+fn escape_flags(word: u64) -> u64 {
+    let quote = word ^ (LOW_BITS * u64::from(b'"'));
+    let backslash = word ^ (LOW_BITS * u64::from(b'\\'));
+    let control = word.wrapping_sub(LOW_BITS * 0x20) & !word;
+    let quote = quote.wrapping_sub(LOW_BITS) & !quote;
+    let backslash = backslash.wrapping_sub(LOW_BITS) & !backslash;
+    (control | quote | backslash) & HIGH_BITS
+}
+
+/// The index of the first byte JSON must escape, scanning eight bytes at a time.
+fn first_escape(bytes: &[u8]) -> Option<usize> {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word = [0_u8; 8];
+        word.copy_from_slice(chunk);
+        let flags = escape_flags(u64::from_le_bytes(word));
+        if flags != 0 {
+            return Some(offset + (flags.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    let remainder = chunks.remainder();
+    if remainder.is_empty() {
+        return None;
+    }
+    // Pad with spaces, which never need escaping, so the tail takes one more word test.
+    let mut word = [b' '; 8];
+    word.get_mut(..remainder.len())?.copy_from_slice(remainder);
+    let flags = escape_flags(u64::from_le_bytes(word));
+    (flags != 0).then(|| offset + (flags.trailing_zeros() / 8) as usize)
 }
 
 /// Append a signed integer.
@@ -84,8 +118,19 @@ pub fn write_f64(out: &mut Vec<u8>, value: f64) -> bool {
     if !value.is_finite() {
         return false;
     }
-    let mut buffer = ryu::Buffer::new();
-    write_python_layout(out, buffer.format_finite(value));
+    let magnitude = value.abs();
+    if (1.0..1e16).contains(&magnitude) && value.fract() == 0.0 {
+        // Integral values below 1e16 are exact in an i64 and print as the integer and `.0`.
+        write_i64(out, value as i64);
+        out.extend_from_slice(b".0");
+        return true;
+    }
+    let mut buffer = zmij::Buffer::new();
+    write_shortest(
+        out,
+        buffer.format_finite(value),
+        (1e-4..1e16).contains(&magnitude),
+    );
     true
 }
 
@@ -95,12 +140,26 @@ pub fn write_f32(out: &mut Vec<u8>, value: f32) -> bool {
     if !value.is_finite() {
         return false;
     }
-    let mut buffer = ryu::Buffer::new();
-    write_python_layout(out, buffer.format_finite(value));
+    let mut buffer = zmij::Buffer::new();
+    write_shortest(
+        out,
+        buffer.format_finite(value),
+        (1e-4..1e16).contains(&value.abs()),
+    );
     true
 }
 
-/// Re-lay a number printed by `ryu` (`1.5`, `1e16`, `1.5e-7`, `-0.0`, `123.0`) in Python's repr layout.
+/// Append the shortest digits `printed` by zmij: verbatim when the value lies where Python prints plain decimals
+/// and zmij did too, otherwise re-laid in Python's layout.
+fn write_shortest(out: &mut Vec<u8>, printed: &str, plain_range: bool) {
+    if plain_range && memchr::memchr(b'e', printed.as_bytes()).is_none() {
+        out.extend_from_slice(printed.as_bytes());
+    } else {
+        write_python_layout(out, printed);
+    }
+}
+
+/// Re-lay a number printed by `zmij` (`1.5`, `1e16`, `1.5e-7`, `-0.0`, `123.0`) in Python's repr layout.
 fn write_python_layout(out: &mut Vec<u8>, printed: &str) {
     let bytes = printed.as_bytes();
     let (negative, body) = match bytes.split_first() {
@@ -186,7 +245,7 @@ fn write_python_layout(out: &mut Vec<u8>, printed: &str) {
     }
 }
 
-/// Parse the exponent `ryu` prints (`16`, `-7`); it is always a small, well-formed integer.
+/// Parse the exponent `zmij` prints (`16`, `-7`); it is always a small, well-formed integer.
 fn parse_exponent(text: &[u8]) -> i32 {
     let (sign, digits) = match text.split_first() {
         Some((b'-', rest)) => (-1, rest),
@@ -463,6 +522,55 @@ impl Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_escape_finds_every_byte_at_every_position() {
+        for byte in 0..=255_u8 {
+            for len in 1..20 {
+                for at in 0..len {
+                    let mut text = vec![b'a'; len];
+                    text[at] = byte;
+                    let expected = (ESCAPE[byte as usize] != 0).then_some(at);
+                    assert_eq!(
+                        first_escape(&text),
+                        expected,
+                        "byte {byte:#x} at {at} of {len}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn first_escape_reports_the_first_of_several() {
+        assert_eq!(first_escape(b"ab\"\x01\\"), Some(2));
+        assert_eq!(
+            first_escape("\u{e9}\u{e9}\u{e9}\u{e9}\n".as_bytes()),
+            Some(8)
+        );
+        assert_eq!(first_escape(b""), None);
+    }
+
+    #[test]
+    fn floats_take_python_repr_layout() {
+        for (value, expected) in [
+            (3.0, "3.0"),
+            (-42.0, "-42.0"),
+            (1.5, "1.5"),
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (1e16, "1e+16"),
+            (9_999_999_999_999_998.0, "9999999999999998.0"),
+            (1e-4, "0.0001"),
+            (1e-5, "1e-05"),
+            (123_456.789, "123456.789"),
+            (1.797_693_134_862_315_7e308, "1.7976931348623157e+308"),
+        ] {
+            let mut out = Vec::new();
+            assert!(write_f64(&mut out, value));
+            assert_eq!(String::from_utf8(out).unwrap(), expected);
+        }
+    }
 
     fn string(text: &str) -> String {
         let mut out = Vec::new();

@@ -167,6 +167,18 @@ struct Encoder<'py> {
     default: Option<Bound<'py, PyAny>>,
     /// The objects being encoded, outermost first, and whether each is a container (adds a path segment).
     stack: Vec<(usize, bool)>,
+    /// Quoted forms of recently seen `str` keys, slotted by object address: records share their key objects,
+    /// so most keys are written by one copy. Each slot holds its key alive, so an address cannot be reused.
+    keys: Vec<Option<CachedKey<'py>>>,
+}
+
+/// How many keys the cache holds, and the longest key it keeps.
+const KEY_SLOTS: usize = 512;
+const KEY_CACHE_MAX_LEN: usize = 64;
+
+struct CachedKey<'py> {
+    key: Bound<'py, PyAny>,
+    quoted: Box<[u8]>,
 }
 
 impl<'py> Encoder<'py> {
@@ -321,8 +333,7 @@ impl<'py> Encoder<'py> {
                     break;
                 };
                 self.writer.element(index == 0);
-                let text = self.key_text(&key)?;
-                write::write_str(&mut self.writer.buf, &text);
+                self.key(&key)?;
                 self.writer.colon();
                 self.value(&value)
                     .map_err(|err| at(err, PathSegment::Key(key_label(&key))))?;
@@ -330,6 +341,38 @@ impl<'py> Encoder<'py> {
         }
         self.writer.close(b'}', len == 0);
         self.leave();
+        Ok(())
+    }
+
+    /// Write a dict key as a quoted member name, from the key cache when this very object was seen before.
+    fn key(&mut self, key: &Bound<'py, PyAny>) -> Encoded {
+        let Ok(text) = key.cast_exact::<PyString>() else {
+            let text = self.key_text(key)?;
+            write::write_str(&mut self.writer.buf, &text);
+            return Ok(());
+        };
+        let slot = (key.as_ptr() as usize >> 4) % KEY_SLOTS;
+        if let Some(Some(cached)) = self.keys.get(slot) {
+            if cached.key.is(key) {
+                self.writer.buf.extend_from_slice(&cached.quoted);
+                return Ok(());
+            }
+        }
+        let start = self.writer.buf.len();
+        let text = text.to_str().map_err(|_| fail(Failure::Surrogate))?;
+        write::write_str(&mut self.writer.buf, text);
+        if text.len() <= KEY_CACHE_MAX_LEN {
+            if self.keys.is_empty() {
+                self.keys.resize_with(KEY_SLOTS, || None);
+            }
+            let quoted = self.writer.buf.get(start..).unwrap_or_default().into();
+            if let Some(entry) = self.keys.get_mut(slot) {
+                *entry = Some(CachedKey {
+                    key: key.clone(),
+                    quoted,
+                });
+            }
+        }
         Ok(())
     }
 
@@ -712,6 +755,7 @@ fn json_encode<'py>(
         non_finite_null,
         default,
         stack: Vec::with_capacity(16),
+        keys: Vec::new(),
     };
     encoder.value(obj).map_err(EncodeError::into_pyerr)?;
     Ok(PyBytes::new(py, &encoder.writer.buf))

@@ -99,14 +99,14 @@ def template_params(template: str) -> list[tuple[str, str]]: ...
 
 # Any JSON-able object goes in and any decoded value comes out: `Any` is the honest type for both.
 def json_encode(
-    obj: Any,  # noqa: ANN401
+    obj: Any,
     *,
     sort_keys: bool = False,
     indent: int | None = None,
     non_finite: Literal["error", "null"] = "error",
     default: Callable[[Any], Any] | None = None,
 ) -> bytes: ...
-def json_decode(data: bytes | bytearray | memoryview | str) -> Any: ...  # noqa: ANN401
+def json_decode(data: bytes | bytearray | memoryview | str) -> Any: ...
 
 # ---- forms ----
 

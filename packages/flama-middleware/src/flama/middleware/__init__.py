@@ -1,5 +1,27 @@
 """ASGI middleware for Flama (and any ASGI framework): CORS, compression, sessions, limits and more."""
 
+from flama.middleware.base import ConfigurationError, MiddlewareError
+from flama.middleware.compression import DEFAULT_EXCLUDED_TYPES, CompressionMiddleware
+from flama.middleware.cors import CORSMiddleware
+from flama.middleware.hosts import HTTPSRedirectMiddleware, TrustedHostMiddleware
+from flama.middleware.limits import BodySizeLimitMiddleware
+from flama.middleware.sessions import SessionMiddleware, SessionSigner
+from flama.middleware.tracing import CorrelationIdMiddleware, TimingMiddleware
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = [
+    "DEFAULT_EXCLUDED_TYPES",
+    "BodySizeLimitMiddleware",
+    "CORSMiddleware",
+    "CompressionMiddleware",
+    "ConfigurationError",
+    "CorrelationIdMiddleware",
+    "HTTPSRedirectMiddleware",
+    "MiddlewareError",
+    "SessionMiddleware",
+    "SessionSigner",
+    "TimingMiddleware",
+    "TrustedHostMiddleware",
+    "__version__",
+]
