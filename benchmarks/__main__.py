@@ -34,7 +34,8 @@ def run_cases(pythons: dict[str, Path], cases: list[Case], jobs: int) -> Results
     WORK.mkdir(parents=True, exist_ok=True)
 
     def one(case: Case) -> tuple[tuple[str, str], float]:
-        result = measure(pythons[case.environment], case.setup, case.statement, case.iterations, WORK)
+        python = pythons[case.environment]
+        result = measure(python, case.setup, case.statement, case.iterations, WORK, case.baseline)
         sys.stdout.write(f"{case.scenario:<40} {case.subject:<18} {result.instructions:>16,.0f}\n")
         sys.stdout.flush()
         return (case.scenario, case.subject), result.instructions

@@ -24,16 +24,19 @@ class Driver:
 
     Args:
         app: The ASGI callable.
+        loop: The event loop to run on; a new one, made the current loop, by default.
     """
 
     __slots__ = ("app", "lifespan", "loop", "messages", "scope")
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.app = app
         self.scope: dict[str, Any] = {}
         self.messages: list[Message] = []
-        self.loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(self.loop)
+        if loop is None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+        self.loop = loop
         self.lifespan = self.loop.run_until_complete(self.start())
 
     def prepare(self, method: str, path: str, headers: Sequence[tuple[str, str]] = (), body: bytes = b"") -> None:

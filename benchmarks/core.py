@@ -10,7 +10,8 @@ CORE = "flama-core"
 class Case:
     """One subject performing one operation; ``setup`` runs once (warm-up included), ``statement`` per iteration.
 
-    ``environment`` names the benchmark venv whose interpreter runs it (see :mod:`benchmarks.environments`).
+    ``environment`` names the benchmark venv whose interpreter runs it (see :mod:`benchmarks.environments`);
+    ``baseline`` is the statement whose cost is subtracted (the empty loop's by default).
     """
 
     scenario: str
@@ -19,6 +20,7 @@ class Case:
     statement: str
     iterations: int
     environment: str = "core"
+    baseline: str = "pass"
 
 
 Results = dict[tuple[str, str], float]
