@@ -16,7 +16,15 @@ DIST = WORK / "dist"
 
 # Pinned so that figures recorded in RESULTS.md can be reproduced.
 CORE_PEERS = ["orjson==3.13.0", "python-multipart==0.0.34", "brotli==1.2.1", "zstandard==0.25.0"]
-SERVER = ["uvicorn[standard]==0.54.0", "uvloop==0.23.0", "httptools==0.9.0", "python-multipart==0.0.34"]
+# What every HTTP venv shares: the server and the libraries all the frameworks use, at the same versions.
+SERVER = [
+    "uvicorn[standard]==0.54.0",
+    "uvloop==0.23.0",
+    "httptools==0.9.0",
+    "python-multipart==0.0.34",
+    "pydantic==2.14.3",
+    "anyio==4.16.0",
+]
 HTTP_PEERS = ["starlette==1.10.0", "fastapi==0.165.0", *SERVER]
 FLAMA2 = ["flama[pydantic]==2.2.2", *SERVER]
 
