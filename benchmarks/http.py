@@ -123,6 +123,7 @@ def case(scenario: Scenario, subject: Subject, baseline: str = "floor.request()"
         "driver.request()",
         scenario.iterations,
         subject.environment,
+        baseline,
     )
 
 
