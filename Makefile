@@ -8,7 +8,7 @@ PY_SOURCES := crates/flama-core/python packages/*/src
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS := route_template multipart urlencoded json_write cookies accept_encoding
 
-.PHONY: install build format lint typecheck test test-fast bench fuzz demo rust-lint rust-test clean
+.PHONY: install build format lint typecheck test test-fast bench bench-load fuzz demo rust-lint rust-test clean
 
 install: ## the locked workspace, editable, with the Rust core built
 	./scripts/bootstrap
@@ -43,8 +43,11 @@ test: install ## the README's test command: installs what is missing, then runs 
 test-fast: ## the suite without the slow wheel/venv builds
 	$(RUN) pytest -m "not slow"
 
-bench: ## instruction counts (callgrind) against peers, written to benchmarks/RESULTS.md
+bench: ## instruction counts (callgrind) against peers, both suites, written to benchmarks/RESULTS.md
 	$(RUN) python -m benchmarks run
+
+bench-load: ## requests per second (wrk against uvicorn, loopback) for every HTTP subject, into RESULTS.md; minutes
+	$(RUN) python -m benchmarks load --suite http
 
 fuzz: ## every fuzz target for FUZZ_SECONDS seconds (nightly toolchain + cargo-fuzz)
 	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked

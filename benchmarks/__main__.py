@@ -1,29 +1,41 @@
-"""Benchmark runner: ``python -m benchmarks run [-k SUBSTRING]`` measures and writes benchmarks/RESULTS.md.
+"""Benchmark runner: instruction counts against peers, and a loopback load test.
 
-``python -m benchmarks load APP PATH`` runs the loopback load test (wrk against uvicorn) for an ASGI app.
+``python -m benchmarks run [--suite core|http|all] [-k SUBSTRING]`` measures and writes benchmarks/RESULTS.md.
+``python -m benchmarks load --suite http`` runs the loopback load test (wrk against uvicorn) for every HTTP subject and
+writes its table to RESULTS.md too; ``python -m benchmarks load APP PATH`` load-tests one ASGI app.
 """
 
 import argparse
+import re
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks import core
+from benchmarks import core, http
 from benchmarks.callgrind import measure
-from benchmarks.core import Case, Results, Target
-from benchmarks.environments import WORK, core_environment
+from benchmarks.core import Case, Results, Suite, Target
+from benchmarks.environments import WORK, core_environment, flama2_environment, http_environment
 from benchmarks.load import load_test
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+SUITES: dict[str, Suite] = {"core": core.SUITE, "http": http.SUITE}
+TITLES = {
+    "core": "flama-core: instructions per operation",
+    "http": "flama-http: instructions per request through the ASGI callable",
+    "load": "flama-http: requests per second under uvicorn",
+}
+SECTION = re.compile(r"<!-- section: (\w+) -->\n(.*?)<!-- end: \1 -->\n", re.DOTALL)
 
 
-def run_cases(python: Path, cases: list[Case], jobs: int) -> Results:
+def run_cases(pythons: dict[str, Path], cases: list[Case], jobs: int) -> Results:
     """Measure every case (``jobs`` at a time: instruction counts do not depend on the machine's load)."""
     WORK.mkdir(parents=True, exist_ok=True)
 
     def one(case: Case) -> tuple[tuple[str, str], float]:
-        result = measure(python, case.setup, case.statement, case.iterations, WORK)
+        python = pythons[case.environment]
+        result = measure(python, case.setup, case.statement, case.iterations, WORK, case.baseline)
         sys.stdout.write(f"{case.scenario:<40} {case.subject:<18} {result.instructions:>16,.0f}\n")
         sys.stdout.flush()
         return (case.scenario, case.subject), result.instructions
@@ -41,54 +53,121 @@ def human(count: float) -> str:
 
 
 def report(results: Results, goals: list[Target]) -> str:
-    """RESULTS.md: every figure, then every target with the ratio reached."""
+    """One suite's section: every figure, then every target with what was reached."""
+    lines = ["| scenario | subject | instructions per operation |", "|---|---|---:|"]
+    lines += [f"| {scenario} | {subject} | {human(count)} |" for (scenario, subject), count in results.items()]
+    lines += ["", "| target | goal | reached | met |", "|---|---:|---:|---|"]
+    for goal in goals:
+        if goal.measured(results):
+            sign = "≤" if goal.lower else "≥"
+            met = "yes" if goal.met(results) else "**no**"
+            ratio = goal.ratio(results)
+            wanted, reached = (
+                (human(goal.goal), human(ratio)) if goal.denominator is None else (f"{goal.goal:g}x", f"{ratio:.2f}x")
+            )
+            lines.append(f"| {goal.description} | {sign} {wanted} | {reached} | {met} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_section(name: str, text: str) -> None:
+    """Replace one section of RESULTS.md (``core``, ``http`` or ``load``), keeping the others."""
+    sections = dict(SECTION.findall(RESULTS.read_text())) if RESULTS.exists() else {}
+    sections[name] = f"## {TITLES[name]}\n\n{text}\n"
     lines = [
         "# Benchmark results",
         "",
-        f"Recorded {datetime.now(timezone.utc):%Y-%m-%d} by `make bench` (`python -m benchmarks run`):",
-        "instructions per"
-        " operation counted by callgrind (all threads), the empty loop's cost subtracted, PYTHONHASHSEED=0, every",
-        "subject measured in the same run with the same interpreter. Lower is better.",
+        "`python -m benchmarks run` (`make bench`): instructions per operation counted by callgrind (all threads,",
+        "worker threads included), the empty loop's cost subtracted, PYTHONHASHSEED=0, every subject measured in the",
+        "same run with the same interpreter. Lower is better. `python -m benchmarks load --suite http`: requests per",
+        "second with wrk on loopback (higher is better; depends on the machine and its load).",
         "",
-        "| scenario | subject | instructions per operation |",
-        "|---|---|---:|",
     ]
-    lines += [f"| {scenario} | {subject} | {human(count)} |" for (scenario, subject), count in results.items()]
-    lines += ["", "## Targets", "", "| target | goal | reached | met |", "|---|---:|---:|---|"]
-    for goal in goals:
-        if goal.numerator in results and goal.denominator in results:
-            sign = "≤" if goal.lower else "≥"
-            met = "yes" if goal.met(results) else "**no**"
-            lines.append(f"| {goal.description} | {sign} {goal.goal:g}x | {goal.ratio(results):.2f}x | {met} |")
-    return "\n".join(lines) + "\n"
+    for key in TITLES:
+        if key in sections:
+            lines.append(f"<!-- section: {key} -->\n{sections[key]}<!-- end: {key} -->")
+    RESULTS.write_text("\n".join(lines) + "\n")
+
+
+def run(suites: list[str], only: str, jobs: int, rebuild: bool) -> str:
+    """Measure the chosen suites; write their sections when every scenario ran."""
+    environments: dict[str, Callable[[], Path]] = {
+        "core": lambda: core_environment(rebuild),
+        "http": lambda: http_environment(rebuild),
+        "flama2": flama2_environment,
+    }
+    chosen = {name: [case for case in SUITES[name][0]() if only in case.scenario] for name in suites}
+    needed = {case.environment for cases in chosen.values() for case in cases}
+    pythons = {name: environments[name]() for name in sorted(needed)}
+    text = ""
+    for name, cases in chosen.items():
+        section = report(run_cases(pythons, cases, jobs), SUITES[name][1]())
+        date = f"Recorded {datetime.now(timezone.utc):%Y-%m-%d}.\n\n"
+        if not only:
+            write_section(name, date + section)
+        text += f"## {TITLES[name]}\n\n{section}\n"
+    return text
+
+
+def load(seconds: int) -> str:
+    """Requests per second for every HTTP subject's hello and 200-route apps, beside a bare ASGI app."""
+    pythons = {"http": http_environment(rebuild=False), "flama2": flama2_environment()}
+    rows = [("bare ASGI app", "benchmarks.apps.raw:app", "/hello", pythons["http"])]
+    for subject in http.SUBJECTS:
+        module = f"benchmarks.apps.{subject.module}"
+        rows.append((f"{subject.label}, hello", f"{module}:app", "/hello", pythons[subject.environment]))
+        rows.append(
+            (f"{subject.label}, 200 routes, last", f"{module}:routed", "/resource199/42", pythons[subject.environment])
+        )
+    rates: dict[str, float] = {}
+    lines = ["| app | requests/s |", "|---|---:|"]
+    for label, app, path, python in rows:
+        rates[label] = load_test(app, path, seconds=seconds, python=python)
+        sys.stdout.write(f"{label:<40} {rates[label]:>10,.0f} requests/s\n")
+        sys.stdout.flush()
+        lines.append(f"| {label} | {rates[label]:,.0f} |")
+    hello, routed = rates[f"{http.OURS}, hello"], rates[f"{http.OURS}, 200 routes, last"]
+    lines += [
+        "",
+        "| target | goal | reached | met |",
+        "|---|---:|---:|---|",
+        f"| {http.OURS} hello | ≥ 25,000/s | {hello:,.0f}/s | {'yes' if hello >= 25_000 else '**no**'} |",
+        f"| {http.OURS} 200 routes within 5 % of hello | ≥ 0.95x | {routed / hello:.2f}x"
+        f" | {'yes' if routed >= 0.95 * hello else '**no**'} |",
+    ]
+    server = f"uvicorn (uvloop, httptools, 1 worker), wrk -t1 -c64 -d{seconds}s"
+    date = f"Recorded {datetime.now(timezone.utc):%Y-%m-%d}: {server}.\n\n"
+    section = date + "\n".join(lines) + "\n"
+    write_section("load", section)
+    return section
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the benchmarks."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="instruction counts against peers; writes RESULTS.md")
-    run.add_argument("-k", dest="only", default="", help="only scenarios whose name contains this")
-    run.add_argument("-j", dest="jobs", type=int, default=2, help="measurements run at once")
-    run.add_argument("--no-rebuild", action="store_true", help="reuse the installed flama-core wheel")
-    load = commands.add_parser("load", help="requests per second with wrk against uvicorn on loopback")
-    load.add_argument("app", help="module:attribute of the ASGI app")
-    load.add_argument("path", nargs="?", default="/")
-    load.add_argument("--seconds", type=int, default=10)
+    measure_parser = commands.add_parser("run", help="instruction counts against peers; writes RESULTS.md")
+    measure_parser.add_argument("--suite", choices=["core", "http", "all"], default="all")
+    measure_parser.add_argument("-k", dest="only", default="", help="only scenarios whose name contains this")
+    measure_parser.add_argument("-j", dest="jobs", type=int, default=2, help="measurements run at once")
+    measure_parser.add_argument("--no-rebuild", action="store_true", help="reuse the installed wheels of this tree")
+    load_parser = commands.add_parser("load", help="requests per second with wrk against uvicorn on loopback")
+    load_parser.add_argument("--suite", choices=["http"], help="every HTTP subject; writes RESULTS.md")
+    load_parser.add_argument("app", nargs="?", help="module:attribute of one ASGI app")
+    load_parser.add_argument("path", nargs="?", default="/")
+    load_parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args(argv)
 
     if args.command == "load":
+        if args.suite:
+            sys.stdout.write(load(args.seconds))
+            return 0
+        if not args.app:
+            parser.error("load needs an APP or --suite http")
         rate = load_test(args.app, args.path, seconds=args.seconds)
         sys.stdout.write(f"{args.app} {args.path}: {rate:,.0f} requests/s\n")
         return 0
-    cases_of, targets_of = core.SUITE
-    cases = [case for case in cases_of() if args.only in case.scenario]
-    python = core_environment(rebuild=not args.no_rebuild)
-    results = run_cases(python, cases, args.jobs)
-    text = report(results, targets_of())
-    if not args.only:
-        RESULTS.write_text(text)
-    sys.stdout.write(text)
+    suites = list(SUITES) if args.suite == "all" else [args.suite]
+    sys.stdout.write(run(suites, args.only, args.jobs, not args.no_rebuild))
     return 0
 
 

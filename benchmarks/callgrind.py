@@ -1,9 +1,10 @@
 """Instruction counts per operation, measured with valgrind's callgrind.
 
 Each measurement runs two scripts under callgrind with the same interpreter, environment and setup: one executes
-the operation ``n`` times in a loop, the other runs the same loop with an empty body. The difference divided by
-``n`` is the cost of one operation, with interpreter start-up, imports, setup and the driver's own loop cancelled
-out. Callgrind sums every thread of the process into its totals, so work offloaded to a thread pool is counted.
+the operation ``n`` times in a loop, the other runs the same loop with a baseline body (empty by default). The
+difference divided by ``n`` is the cost of one operation, with interpreter start-up, imports, setup and the driver's
+own loop cancelled out. Callgrind sums every thread of the process into its totals, so work offloaded to a thread
+pool is counted.
 """
 
 import os
@@ -55,8 +56,10 @@ def count_instructions(python: Path, script: str, workdir: Path) -> int:
         output.unlink(missing_ok=True)
 
 
-def measure(python: Path, setup: str, statement: str, iterations: int, workdir: Path) -> Measurement:
-    """Instructions per execution of ``statement`` after ``setup``, the empty loop's cost subtracted."""
+def measure(
+    python: Path, setup: str, statement: str, iterations: int, workdir: Path, baseline: str = "pass"
+) -> Measurement:
+    """Instructions per execution of ``statement`` after ``setup``, the cost of a loop of ``baseline`` subtracted."""
     full = count_instructions(python, loop_script(setup, statement, iterations), workdir)
-    empty = count_instructions(python, loop_script(setup, "pass", iterations), workdir)
+    empty = count_instructions(python, loop_script(setup, baseline, iterations), workdir)
     return Measurement((full - empty) / iterations, iterations)

@@ -8,13 +8,19 @@ CORE = "flama-core"
 
 @dataclass(frozen=True)
 class Case:
-    """One subject performing one operation; ``setup`` runs once (warm-up included), ``statement`` per iteration."""
+    """One subject performing one operation; ``setup`` runs once (warm-up included), ``statement`` per iteration.
+
+    ``environment`` names the benchmark venv whose interpreter runs it (see :mod:`benchmarks.environments`);
+    ``baseline`` is the statement whose cost is subtracted (the empty loop's by default).
+    """
 
     scenario: str
     subject: str
     setup: str
     statement: str
     iterations: int
+    environment: str = "core"
+    baseline: str = "pass"
 
 
 Results = dict[tuple[str, str], float]
@@ -22,17 +28,24 @@ Results = dict[tuple[str, str], float]
 
 @dataclass(frozen=True)
 class Target:
-    """A goal stated as a ratio between two measured figures (``lower`` means the ratio must not exceed ``goal``)."""
+    """A goal stated as a ratio between two measured figures (``lower`` means the ratio must not exceed ``goal``).
+
+    Without a ``denominator`` the goal is absolute: the numerator's own figure, in instructions.
+    """
 
     description: str
     numerator: tuple[str, str]
-    denominator: tuple[str, str]
+    denominator: tuple[str, str] | None
     goal: float
     lower: bool
 
+    def measured(self, results: Results) -> bool:
+        """Whether every figure the target needs is in ``results``."""
+        return self.numerator in results and (self.denominator is None or self.denominator in results)
+
     def ratio(self, results: Results) -> float:
-        """The measured ratio numerator / denominator."""
-        return results[self.numerator] / results[self.denominator]
+        """The measured ratio numerator / denominator (the numerator itself for an absolute goal)."""
+        return results[self.numerator] / (1.0 if self.denominator is None else results[self.denominator])
 
     def met(self, results: Results) -> bool:
         """Whether the measured ratio reaches the goal."""

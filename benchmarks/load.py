@@ -35,12 +35,14 @@ def wait_until_up(url: str, timeout: float = 30.0) -> None:
             time.sleep(0.1)
 
 
-def load_test(app: str, path: str = "/", *, seconds: int = 10, connections: int = 64) -> float:
-    """Requests per second wrk reaches against ``app`` served by uvicorn on loopback."""
+def load_test(
+    app: str, path: str = "/", *, seconds: int = 10, connections: int = 64, python: Path | None = None
+) -> float:
+    """Requests per second wrk reaches against ``app`` served by uvicorn on loopback, run by ``python``."""
     port = free_port()
     server = subprocess.Popen(
         [
-            sys.executable,
+            str(python or sys.executable),
             "-m",
             "uvicorn",
             app,
