@@ -14,6 +14,7 @@ install: ## the locked workspace, editable, with the Rust core built
 	./scripts/bootstrap
 
 build: ## every distribution's wheel (and sdist) into dist/
+	./scripts/build-docs-assets
 	rm -rf dist && uv build --all-packages --wheel --out-dir dist
 
 format:
