@@ -79,7 +79,11 @@ def assets_path(docs: str) -> str:
     Args:
         docs: The docs page's path.
     """
-    return docs.rstrip("/") + "/assets/{name}"
+    return _assets_prefix(docs) + "/{name}"
+
+
+def _assets_prefix(docs: str) -> str:
+    return docs.rstrip("/") + "/assets"
 
 
 def _require_assets() -> None:
@@ -118,7 +122,7 @@ async def docs_endpoint(request: Request) -> HTMLResponse:
     base = request.scope.get("root_path", "")
     page = _PAGE.substitute(
         title=html.escape(str(app.openapi_info["title"])),
-        assets=html.escape(base + assets_path(app.docs_path).removesuffix("/{name}")),
+        assets=html.escape(base + _assets_prefix(app.docs_path)),
         schema_url=_script_string(base + app.schema_path),
     )
     return HTMLResponse(page, headers=_PAGE_HEADERS)
