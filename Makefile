@@ -8,12 +8,16 @@ PY_SOURCES := crates/flama-core/python packages/*/src
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS := route_template multipart urlencoded json_write cookies accept_encoding
 
-.PHONY: install build format lint typecheck test test-fast bench bench-load fuzz demo rust-lint rust-test clean
+.PHONY: install browser build format lint typecheck test test-fast bench bench-load fuzz demo rust-lint rust-test clean
 
 install: ## the locked workspace, editable, with the Rust core built
 	./scripts/bootstrap
 
+browser: ## Debian's Chromium for the browser tests (apt-get, when root and /usr/bin/chromium is missing)
+	./scripts/install-browser
+
 build: ## every distribution's wheel (and sdist) into dist/
+	./scripts/build-docs-assets
 	rm -rf dist && uv build --all-packages --wheel --out-dir dist
 
 format:

@@ -60,7 +60,8 @@ class TestCaseApp:
             assert events.headers["content-type"] == "text/event-stream; charset=utf-8"
             assert events.text == 'event: tick\ndata: one\n\ndata: {"n":2}\n\n'
             assert client.get("/schema/").json()["info"] == {"title": "E2E", "version": "1"}
-            assert "<title>API reference</title>" in client.get("/docs/").text
+            assert "<title>E2E - API reference</title>" in client.get("/docs/").text
+            assert client.get("/docs/assets/swagger-ui.css").headers["content-type"] == "text/css; charset=utf-8"
 
     def test_lifespan_runs_under_uvicorn(self, server_factory):
         started: list[str] = []

@@ -1,7 +1,7 @@
 from typing import Annotated
 
 from flama.core.forms import UploadedFile
-from flama.http import EventSourceResponse, Flama, Header, Mount, NDJSONResponse, Route, Router
+from flama.http import EventSourceResponse, Flama, Header, Mount, NDJSONResponse, Route
 from pydantic import BaseModel
 
 
@@ -115,20 +115,6 @@ class TestCaseOpenAPI:
                 }
             },
         }
-
-    async def test_docs_page(self, client_factory):
-        async with client_factory(app_factory()) as client:
-            response = await client.get("/docs/")
-        assert response.status_code == 200
-        assert response.headers["content-type"] == "text/html; charset=utf-8"
-        assert 'const SCHEMA_URL = "/schema/";' in response.text
-        assert "https://" not in response.text
-
-    async def test_mounted_root_path(self, client_factory):
-        outer = Router([Mount("/shop", app_factory())])
-        async with client_factory(outer) as client:
-            response = await client.get("/shop/docs/")
-        assert 'const SCHEMA_URL = "/shop/schema/";' in response.text
 
     async def test_disabled(self, client_factory):
         app = Flama(schema=None, docs=None, discover_modules=False)

@@ -57,6 +57,12 @@ class TestCaseWheels:
             names = zipfile.ZipFile(wheel).namelist()
             assert f"{portion}/py.typed" in names, wheel.name
 
+    def test_http_wheel_ships_the_docs_assets(self, wheels: dict[str, Path]) -> None:
+        from flama.http.schemas import ASSETS
+
+        names = set(zipfile.ZipFile(wheels["flama-http"]).namelist())
+        assert {f"flama/http/schemas/static/{name}" for name in ASSETS} <= names
+
     def test_core_wheel_is_native_per_python_version(self, wheels: dict[str, Path]) -> None:
         tag = f"cp{sys.version_info.major}{sys.version_info.minor}"
         assert f"-{tag}-{tag}-" in wheels["flama-core"].name

@@ -59,7 +59,8 @@ class Flama:
         lifespan: An async context manager factory called with the application, entered at startup.
         openapi: The schema's ``info`` object; ``{"title": "Flama", "version": "0.1.0"}`` by default.
         schema: Where the OpenAPI schema is served; ``None`` to not serve it.
-        docs: Where the interactive documentation page is served; ``None`` to not serve it.
+        docs: Where the interactive documentation page (Swagger UI) is served, its assets under ``<docs>/assets/``;
+            ``None`` to not serve it.
         exception_handlers: Handlers by status code or exception class, called ``handler(request, exc)``, sync or
             async, returning a response.
         redirect_slashes: See :class:`~flama.http.routing.Router`.
@@ -95,10 +96,12 @@ class Flama:
 
             self.router.add(Route(schema, schema_endpoint, name="api-schema", include_in_schema=False))
         if docs is not None:
-            from flama.http.schemas import docs_endpoint
+            from flama.http.schemas import asset_endpoint, assets_path, docs_endpoint
 
             self.router.add(Route(docs, docs_endpoint, name="api-docs", include_in_schema=False))
+            self.router.add(Route(assets_path(docs), asset_endpoint, name="api-docs-asset", include_in_schema=False))
         self.schema_path = schema
+        self.docs_path = docs
 
     def __getattr__(self, name: str) -> Module:
         modules: Modules | None = self.__dict__.get("modules")

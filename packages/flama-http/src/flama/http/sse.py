@@ -137,10 +137,14 @@ class EventSourceResponse(StreamingResponse):
 
     def encode(self, item: Any) -> bytes:
         """Encode one produced item as one event."""
-        self._last_write = time.monotonic()
+        if self.ping is not None:
+            self._last_write = time.monotonic()
         if isinstance(item, ServerSentEvent):
             return item.encode()
-        return ServerSentEvent(item).encode()
+        if isinstance(item, str):
+            return ServerSentEvent(item).encode()
+        # The common case, a JSON payload alone: compact JSON never spans lines, so it is one `data:` line.
+        return b"data: " + json_encode(item) + b"\n\n"
 
     async def stream(self, send: Send) -> None:
         """Send every event, with heartbeats in the producer's silences."""
