@@ -129,3 +129,19 @@ class TestCaseEditableWorkspace:
         assert flama.__file__ is not None
         assert Path(flama.__file__).is_relative_to(ROOT / "packages/flama/src")
         assert len(flama.__path__) == len(DISTRIBUTIONS)
+
+
+class TestCaseShortAPI:
+    def test_short_names_come_from_flama_http_on_first_use(self):
+        import flama
+        import flama.http
+
+        assert flama.Flama is flama.http.Flama
+        assert flama.run is flama.http.run
+        assert set(flama.__all__) == {"Flama", "Module", "Mount", "Request", "Route", "Router", "__version__", "run"}
+
+    def test_unknown_name(self):
+        import flama
+
+        with pytest.raises(AttributeError, match=r"^module 'flama' has no attribute 'nothing'$"):
+            flama.nothing  # noqa: B018

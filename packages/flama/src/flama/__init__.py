@@ -5,10 +5,24 @@ This module is the one ``flama/__init__.py`` of the namespace. Every other distr
 here: that finds the portions whether they live in one ``site-packages`` or in separate editable source trees.
 """
 
+import importlib
 from pkgutil import extend_path
+from typing import TYPE_CHECKING, Any
 
 __path__ = extend_path(__path__, __name__)
 
 __version__ = "3.0.0a0"
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from flama.http import Flama, Module, Mount, Request, Route, Router, run
+
+# The short API, imported on first use so that `import flama.core` alone stays as light as flama-core itself.
+_SHORT_API = dict.fromkeys(("Flama", "Module", "Mount", "Request", "Route", "Router", "run"), "flama.http")
+
+__all__ = ["Flama", "Module", "Mount", "Request", "Route", "Router", "__version__", "run"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SHORT_API:
+        return getattr(importlib.import_module(_SHORT_API[name]), name)
+    raise AttributeError(f"module 'flama' has no attribute {name!r}")
