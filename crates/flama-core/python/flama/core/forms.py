@@ -209,6 +209,8 @@ async def _read_multipart(receive: Receive, boundary: bytes, limits: FormLimits)
     name = ""
     upload: UploadedFile | None = None
     value: list[bytes] = []
+    pending: list[bytes] = []
+    pending_size = 0
     size = 0
     total = 0
     more_body = True
@@ -235,7 +237,13 @@ async def _read_multipart(receive: Receive, boundary: bytes, limits: FormLimits)
                     if upload is not None:
                         if max_file is not None and size > max_file:
                             raise _too_large("max_file_size", max_file)
-                        upload.file.write(event)
+                        # Runs are gathered and written at once: an in-memory file grown by many writes
+                        # reallocates, copying its whole buffer each time. At most `spool` bytes wait here.
+                        pending.append(event)
+                        pending_size += len(event)
+                        if pending_size > spool:
+                            upload.file.write(b"".join(pending))
+                            pending, pending_size = [], 0
                     else:
                         if size > max_field:
                             raise _too_large("max_field_size", max_field)
@@ -259,6 +267,9 @@ async def _read_multipart(receive: Receive, boundary: bytes, limits: FormLimits)
                         )
                         files.append(upload)
                 elif upload is not None:
+                    if pending:
+                        upload.file.write(pending[0] if len(pending) == 1 else b"".join(pending))
+                        pending, pending_size = [], 0
                     upload.size = size
                     upload.file.seek(0)
                     items.append((name, upload))
