@@ -244,3 +244,11 @@ class TestCaseForeignMount:
         async with client_factory(app) as client:
             response = await client.get("/legacy/info/x")
         assert response.json() == {"root_path": "/legacy", "url": "http://testserver/legacy/info/x"}
+
+
+class TestCaseDocsNeedSchema:
+    def test_docs_without_schema_is_refused_when_built(self):
+        with pytest.raises(
+            ValueError, match=r"^the docs page reads the OpenAPI schema: serve it \(schema=\.\.\.\) or set docs=None$"
+        ):
+            Flama(schema=None, discover_modules=False)

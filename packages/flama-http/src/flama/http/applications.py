@@ -60,11 +60,14 @@ class Flama:
         openapi: The schema's ``info`` object; ``{"title": "Flama", "version": "0.1.0"}`` by default.
         schema: Where the OpenAPI schema is served; ``None`` to not serve it.
         docs: Where the interactive documentation page (Swagger UI) is served, its assets under ``<docs>/assets/``;
-            ``None`` to not serve it.
+            ``None`` to not serve it. The page reads the schema, so it needs ``schema``.
         exception_handlers: Handlers by status code or exception class, called ``handler(request, exc)``, sync or
             async, returning a response.
         redirect_slashes: See :class:`~flama.http.routing.Router`.
         discover_modules: Load modules from entry points.
+
+    Raises:
+        ValueError: ``docs`` is set without ``schema``.
     """
 
     def __init__(
@@ -83,6 +86,8 @@ class Flama:
         redirect_slashes: bool = False,
         discover_modules: bool = True,
     ) -> None:
+        if docs is not None and schema is None:
+            raise ValueError("the docs page reads the OpenAPI schema: serve it (schema=...) or set docs=None")
         self.debug = debug
         self.router = Router(routes, components=components or (), redirect_slashes=redirect_slashes)
         self.openapi_info: dict[str, Any] = {"title": "Flama", "version": "0.1.0", **(openapi or {})}
