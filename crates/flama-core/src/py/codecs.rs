@@ -8,6 +8,23 @@ use crate::codecs::{self, Encoding, SUPPORTED};
 /// Inputs larger than this are processed with the GIL released.
 const DETACH_THRESHOLD: usize = 64 * 1024;
 
+/// Run one streaming `work` step into `buffer` (emptied first), with the GIL released when `detach`, and return
+/// what it wrote.
+fn step<'py>(
+    py: Python<'py>,
+    detach: bool,
+    buffer: &mut Vec<u8>,
+    work: impl FnOnce(&mut Vec<u8>) -> crate::error::Result<()> + Send,
+) -> PyResult<Bound<'py, PyBytes>> {
+    buffer.clear();
+    if detach {
+        py.detach(|| work(buffer))?;
+    } else {
+        work(buffer)?;
+    }
+    Ok(PyBytes::new(py, buffer))
+}
+
 /// The canonical names of the supported encodings, in the order a server should prefer them.
 #[pyfunction]
 fn supported_encodings(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
@@ -78,20 +95,16 @@ impl PyCompressor {
 
     fn compress<'py>(&mut self, py: Python<'py>, chunk: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
         let Self { inner, buffer } = self;
-        buffer.clear();
-        if chunk.len() > DETACH_THRESHOLD {
-            py.detach(|| inner.compress(chunk, buffer))?;
-        } else {
-            inner.compress(chunk, buffer)?;
-        }
-        Ok(PyBytes::new(py, buffer))
+        step(py, chunk.len() > DETACH_THRESHOLD, buffer, |out| {
+            inner.compress(chunk, out)
+        })
     }
 
     fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        self.buffer.clear();
-        self.inner.finish(&mut self.buffer)?;
-        let out = PyBytes::new(py, &self.buffer);
-        self.buffer = Vec::new();
+        let Self { inner, buffer } = self;
+        let out = step(py, false, buffer, |out| inner.finish(out))?;
+        // The stream is over: give the buffer's memory back.
+        *buffer = Vec::new();
         Ok(out)
     }
 }
@@ -129,20 +142,16 @@ impl PyDecompressor {
 
     fn decompress<'py>(&mut self, py: Python<'py>, chunk: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
         let Self { inner, buffer } = self;
-        buffer.clear();
-        if chunk.len() > DETACH_THRESHOLD {
-            py.detach(|| inner.decompress(chunk, buffer))?;
-        } else {
-            inner.decompress(chunk, buffer)?;
-        }
-        Ok(PyBytes::new(py, buffer))
+        step(py, chunk.len() > DETACH_THRESHOLD, buffer, |out| {
+            inner.decompress(chunk, out)
+        })
     }
 
     fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        self.buffer.clear();
-        self.inner.finish(&mut self.buffer)?;
-        let out = PyBytes::new(py, &self.buffer);
-        self.buffer = Vec::new();
+        let Self { inner, buffer } = self;
+        let out = step(py, false, buffer, |out| inner.finish(out))?;
+        // The stream is over: give the buffer's memory back.
+        *buffer = Vec::new();
         Ok(out)
     }
 }

@@ -7,7 +7,7 @@ closed (and so deleted) before the error propagates.
 """
 
 import tempfile
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import IO, Any
@@ -171,9 +171,8 @@ def _disconnected() -> ClientDisconnected:
     return ClientDisconnected("client disconnected before the body was complete")
 
 
-async def _read_urlencoded(receive: Receive, limits: FormLimits) -> FormData:
-    max_total = limits.max_total_size
-    chunks = []
+async def _bodies(receive: Receive, max_total: int | None) -> AsyncIterator[bytes]:
+    """The body of each ``http.request`` message until the last one, enforcing ``max_total_size``."""
     total = 0
     more_body = True
     while more_body:
@@ -182,12 +181,16 @@ async def _read_urlencoded(receive: Receive, limits: FormLimits) -> FormData:
             if message["type"] == "http.disconnect":
                 raise _disconnected()
             continue
-        body = message.get("body", b"")
+        body: bytes = message.get("body", b"")
         more_body = message.get("more_body", False)
         total += len(body)
         if max_total is not None and total > max_total:
             raise _too_large("max_total_size", max_total)
-        chunks.append(body)
+        yield body
+
+
+async def _read_urlencoded(receive: Receive, limits: FormLimits) -> FormData:
+    chunks = [body async for body in _bodies(receive, limits.max_total_size)]
     pairs = parse_urlencoded(b"".join(chunks), max_fields=limits.max_fields)
     max_field = limits.max_field_size
     for _, value in pairs:
@@ -212,20 +215,8 @@ async def _read_multipart(receive: Receive, boundary: bytes, limits: FormLimits)
     pending: list[bytes] = []
     pending_size = 0
     size = 0
-    total = 0
-    more_body = True
     try:
-        while more_body:
-            message = await receive()
-            if message["type"] != "http.request":
-                if message["type"] == "http.disconnect":
-                    raise _disconnected()
-                continue
-            body = message.get("body", b"")
-            more_body = message.get("more_body", False)
-            total += len(body)
-            if max_total is not None and total > max_total:
-                raise _too_large("max_total_size", max_total)
+        async for body in _bodies(receive, max_total):
             try:
                 events = parser.feed(body)
             except PayloadTooLarge as exc:
