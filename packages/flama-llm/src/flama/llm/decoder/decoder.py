@@ -186,7 +186,7 @@ class Decoder:
     def _emit(self, kind: BlockKind, piece: str) -> None:
         if self._open >= 0 and self._kind != kind:
             self._close()
-        text = self._hold + piece
+        text = self._hold + piece if self._hold else piece
         content = text.rstrip()
         if not content:
             self._hold = text if self._open >= 0 else ""

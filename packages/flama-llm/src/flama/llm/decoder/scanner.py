@@ -40,17 +40,17 @@ class Scanner:
             longest suffix that is a proper prefix of some marker (to be scanned again with the next delta) and
             ``safe`` is everything before it.
         """
-        if self._pattern is None or self._first is None:
+        # Most deltas hold no character that can start a marker: one C-level search settles them.
+        first = self._first.search(text) if self._first is not None else None
+        if first is None or self._pattern is None:
             return text, None, ""
-        found = self._pattern.search(text)
+        start = first.start()
+        found = self._pattern.search(text, start)
         if found is not None:
             return text[: found.start()], found.group(), text[found.end() :]
-        # Only a tail starting with a marker's first character can be a partial marker: most deltas have none.
-        start = max(0, len(text) - self._longest + 1)
-        first = self._first.search(text, start)
-        if first is None:
-            return text, None, ""
-        for begin in range(first.start(), len(text)):
+        # Only a tail shorter than the longest marker, starting with a marker's first character, can be a partial
+        # marker.
+        for begin in range(max(start, len(text) - self._longest + 1), len(text)):
             if text[begin:] in self._prefixes:
                 return text[:begin], None, text[begin:]
         return text, None, ""
