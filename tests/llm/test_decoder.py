@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import random
 from typing import Any
 
 import pytest
@@ -11,6 +12,18 @@ from flama.llm.events import BlockDelta, BlockStart, BlockStop
 from tests.llm.decoding import blocks, chunked, decode
 
 QWEN3 = SPECS["qwen3"]
+FRAGMENTS = [
+    *(
+        marker
+        for spec in SPECS.values()
+        for marker in (*(spec.reasoning or ()), spec.tool_open, spec.tool_close, *spec.drop)
+        if marker
+    ),
+    *("<|channel|>", "<|message|>", "<|end|>", "<|start|>", "<|call|>", "<|return|>", "<|constrain|>"),
+    *(" to=functions.f ", "analysis", "final", "commentary", "[ARGS]", '<|"|>', "call:f{a:1}", "f(x=1)", "[", "]"),
+    *('{"name": "f", "arguments": {"a": 1}}', '{"name": "g", "parameters": {}}', "<function=f>", "</function>"),
+    *("<parameter=a>", "1", "</parameter>", "hello", " ", "\n", "<", "<t", "<|", "[T", "x < y", "{", "}"),
+]
 CALL = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>'
 
 
@@ -67,6 +80,17 @@ class TestCaseDecoder:
         for size in range(1, len(output) + 1):
             events, _ = decode(spec, chunked(output, size))
             assert blocks(events) == expected, size
+
+    @pytest.mark.parametrize("name", [pytest.param(name, id=name) for name in SPECS])
+    def test_chunking_never_changes_blocks(self, name):
+        # Outputs stitched at random from every family's markers, partial markers, bodies and text: however the
+        # output is cut, the blocks are the same.
+        spec, generator = SPECS[name], random.Random(name)
+        for _ in range(100):
+            output = "".join(generator.choice(FRAGMENTS) for _ in range(generator.randint(1, 12)))
+            expected = blocks(decode(spec, [output])[0])
+            for size in (1, 2, 3):
+                assert blocks(decode(spec, chunked(output, size))[0]) == expected, (output, size)
 
     def test_partial_marker_waits(self):
         decoder = Decoder(QWEN3)
