@@ -4,7 +4,7 @@ import pytest
 from flama.llm.streams import Stream, StreamRegistry, UnknownEventId
 
 
-async def _events(stream: Stream, start: int = 0, window: float = 0.0) -> list[tuple[int, str, dict]]:
+async def _events(stream: Stream, start: int = 0, window: float = 0.0) -> list[tuple[int, str, dict[str, object]]]:
     return [(event.number, event.name, event.data) async for event in stream.follow(start, window)]
 
 

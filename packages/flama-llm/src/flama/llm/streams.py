@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 __all__ = ["Stream", "StreamEvent", "StreamRegistry", "UnknownEventId"]
@@ -114,7 +114,7 @@ class Stream:
             raise UnknownEventId(f"Last-Event-ID {last_event_id!r} is not an event of stream {self.id!r}")
         return number + 1
 
-    async def follow(self, start: int, resume_window: float) -> AsyncIterator[StreamEvent]:
+    async def follow(self, start: int, resume_window: float) -> AsyncGenerator[StreamEvent, None]:
         """Yield the events from index ``start``, waiting for new ones until the stream is over.
 
         While at least one reader follows the stream it keeps running; when the last one leaves before the end, the
