@@ -1,6 +1,7 @@
 """Benchmark runner: instruction counts against peers, and a loopback load test.
 
 ``python -m benchmarks run [--suite core|http|all] [-k SUBSTRING]`` measures and writes benchmarks/RESULTS.md.
+``python -m benchmarks native`` measures LLM streaming through the native dialect (see benchmarks/llm_native.py).
 ``python -m benchmarks load --suite http`` runs the loopback load test (wrk against uvicorn) for every HTTP subject and
 writes its table to RESULTS.md too; ``python -m benchmarks load APP PATH`` load-tests one ASGI app.
 """
@@ -26,6 +27,7 @@ TITLES = {
     "http": "flama-http: instructions per request through the ASGI callable",
     "load": "flama-http: requests per second under uvicorn",
     "decoder": "flama-llm: instructions to decode a 1 MB transcript",
+    "native": "flama-llm: the native dialect on the demo model",
 }
 SECTION = re.compile(r"<!-- section: (\w+) -->\n(.*?)<!-- end: \1 -->\n", re.DOTALL)
 
@@ -158,7 +160,18 @@ def main(argv: list[str] | None = None) -> int:
     load_parser.add_argument("app", nargs="?", help="module:attribute of one ASGI app")
     load_parser.add_argument("path", nargs="?", default="/")
     load_parser.add_argument("--seconds", type=int, default=10)
+    native_parser = commands.add_parser("native", help="LLM streaming through the native dialect; writes RESULTS.md")
+    native_parser.add_argument("--flm", type=Path, default=None, help="the .flm to serve (the demo model by default)")
+    native_parser.add_argument("--backend", default=None, help="force a backend")
     args = parser.parse_args(argv)
+
+    if args.command == "native":
+        from benchmarks import llm_native
+
+        section = llm_native.run(args.flm or llm_native.DEMO, args.backend)
+        write_section("native", f"Recorded {datetime.now(timezone.utc):%Y-%m-%d}.\n\n{section}")
+        sys.stdout.write(section)
+        return 0
 
     if args.command == "load":
         if args.suite:
