@@ -1,12 +1,13 @@
 from collections.abc import AsyncIterator
 from typing import Any
 
+import jinja2
 import pytest
 from flama.llm.decoder import spec_by_name
 from flama.llm.events import BlockDelta, BlockStart, BlockStop
 from flama.llm.exceptions import InvalidParameter
 from flama.llm.generation import Block, Finish, Generator, Usage, collect
-from flama.llm.transports import Chat, InvalidRequest, Raw, Transport
+from flama.llm.transports import Chat, Conversation, InvalidRequest, Raw, Transport
 
 from tests.llm.doubles import ScriptedBackend, scripted
 
@@ -154,3 +155,32 @@ async def _aiter(items: list[Any]) -> AsyncIterator[Any]:
             yield item
 
     return iterate()
+
+
+class TestCaseTemplateErrors:
+    @pytest.mark.parametrize(
+        ("error", "transport", "message"),
+        [
+            pytest.param(
+                ValueError("The model has no chat template; send a raw prompt instead"),
+                Chat("hi"),
+                "message: The model has no chat template; send a raw prompt instead",
+                id="no-template",
+            ),
+            pytest.param(
+                jinja2.TemplateError("Conversation roles must alternate"),
+                Conversation(({"role": "user", "content": "a"}, {"role": "user", "content": "b"})),
+                "messages: Conversation roles must alternate",
+                id="template-refuses",
+            ),
+        ],
+    )
+    def test_render_errors_are_bad_requests(self, monkeypatch, error, transport, message):
+        gen = generator("a")
+
+        def render(*args: Any, **kwargs: Any) -> str:
+            raise error
+
+        monkeypatch.setattr(gen.backend, "render", render)
+        with pytest.raises(InvalidRequest, match=f"^{message}$"):
+            gen.prepare(transport, {}, {})

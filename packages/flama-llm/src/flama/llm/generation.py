@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any, Literal
 
+import jinja2
 from flama.llm.backends.base import Backend, GenerationParams
 from flama.llm.decoder import Decoder, DecoderSpec
 from flama.llm.events import BlockDelta, BlockStart, BlockStop, Event
@@ -109,11 +110,14 @@ class Generator:
 
         Raises:
             InvalidParameter: A parameter is invalid or unsupported; ``max_tokens`` beyond the context left.
-            InvalidRequest: The prompt fills the model's context.
+            InvalidRequest: The chat template cannot render the request, or the prompt fills the model's context.
         """
         parsed = GenerationParams.parse(params, defaults=self._defaults)
         self.backend.check(parsed)
-        prompt = transport.render(self.backend, template)
+        try:
+            prompt = transport.render(self.backend, template)
+        except (ValueError, jinja2.TemplateError) as exc:  # no chat template, or the template refused the messages
+            raise InvalidRequest(transport.field, str(exc)) from exc
         input_tokens = self.backend.count_tokens(prompt)
         left = self.backend.context_length - input_tokens
         if left <= 0:

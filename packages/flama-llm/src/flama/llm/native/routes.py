@@ -129,7 +129,7 @@ class NativeDialect:
             raise _bad_request(exc) from exc
         return {"params": generator.defaults}
 
-    def _prepare(self, request: Request, body: Any, metrics: LLMMetrics | None, kind: str) -> Prepared:
+    def _prepare(self, body: Any, metrics: LLMMetrics | None, kind: str) -> Prepared:
         if metrics is not None:
             metrics.requested(self.model.name, DIALECT, kind, self.model.scheduler)
         try:
@@ -171,7 +171,7 @@ class NativeDialect:
         """Generate a whole answer."""
         self.model.authorize(request)
         metrics = metrics_of(request)
-        prepared = self._prepare(request, await request.json(), metrics, "query")
+        prepared = self._prepare(await request.json(), metrics, "query")
         message_id = f"msg_{secrets.token_hex(12)}"
         created = int(time.time())
 
@@ -195,7 +195,7 @@ class NativeDialect:
         """Start a streamed generation; answered once it runs."""
         self.model.authorize(request)
         metrics = metrics_of(request)
-        prepared = self._prepare(request, await request.json(), metrics, "stream")
+        prepared = self._prepare(await request.json(), metrics, "stream")
         created = int(time.time())
         rid = request_id(request)
         admitted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
