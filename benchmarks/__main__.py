@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks import core, http, llm_decoder
+from benchmarks import core, http, llm_decoder, models
 from benchmarks.callgrind import measure
 from benchmarks.core import Case, Results, Suite, Target
 from benchmarks.environments import WORK, core_environment, flama2_environment, http_environment
@@ -26,6 +26,7 @@ TITLES = {
     "http": "flama-http: instructions per request through the ASGI callable",
     "load": "flama-http: requests per second under uvicorn",
     "decoder": "flama-llm: instructions to decode a 1 MB transcript",
+    "models": "flama-models: dump and load, wall time and peak memory",
 }
 SECTION = re.compile(r"<!-- section: (\w+) -->\n(.*?)<!-- end: \1 -->\n", re.DOTALL)
 
@@ -158,7 +159,15 @@ def main(argv: list[str] | None = None) -> int:
     load_parser.add_argument("app", nargs="?", help="module:attribute of one ASGI app")
     load_parser.add_argument("path", nargs="?", default="/")
     load_parser.add_argument("--seconds", type=int, default=10)
+    models_parser = commands.add_parser("models", help="dump/load time and peak memory; writes RESULTS.md")
+    models_parser.add_argument("--megabytes", type=int, default=200, help="size of the bundle")
     args = parser.parse_args(argv)
+
+    if args.command == "models":
+        section = f"Recorded {datetime.now(timezone.utc):%Y-%m-%d}.\n\n" + models.run(args.megabytes)
+        write_section("models", section)
+        sys.stdout.write(section)
+        return 0
 
     if args.command == "load":
         if args.suite:
