@@ -1,5 +1,6 @@
 """The predictive resource in process: inspect, predict, stream, errors, queue limits and PyTorch modules."""
 
+import importlib.util
 import threading
 from typing import Any
 
@@ -14,6 +15,11 @@ from flama.models.resources.predictive import PredictiveResource
 from flama.models.runner import QueueFull, Runner
 
 from tests.models.serving import Broken, classifier, models, predictive, served
+
+# The input dtype and shape come from the torch serializer's description (flama.models.serializers.torch).
+needs_torch_serializer = pytest.mark.skipif(
+    importlib.util.find_spec("flama.models.serializers.torch") is None, reason="the torch serializer is not installed"
+)
 
 
 def app_with(model: Any, **options: Any) -> Flama:
@@ -222,11 +228,16 @@ class TestCaseTorch:
     async def test_linear(self):
         async with served(app_with(linear())) as client:
             response = await client.post("/fish/predict/", json={"input": [[1, 2, 3], [0.5, 0, 0]]})
-            schema = (await client.get("/fish/")).json()["schema"]
         assert (response.status_code, response.json()) == (200, {"output": [[6.0], [0.5]]})
-        assert schema["input"]["x-dtype"] == "float32"
+
+    @needs_torch_serializer
+    async def test_described(self):
+        async with served(app_with(linear())) as client:
+            schema = (await client.get("/fish/")).json()["schema"]
+        assert (schema["input"]["x-dtype"], schema["input"]["x-shape"]) == ("float32", [None, 3])
         assert schema["output"]["x-shape"] == [None, 1]
 
+    @needs_torch_serializer
     async def test_wrong_shape(self):
         async with served(app_with(linear())) as client:
             response = await client.post("/fish/predict/", json={"input": [[1, 2]]})
@@ -239,6 +250,7 @@ class TestCaseTorch:
         assert response.status_code == 400
         assert response.json()["detail"] == "expected sequence of length 3 at dim 1 (got 1)"
 
+    @needs_torch_serializer
     async def test_integer_input(self):
         async with served(app_with(Embedder())) as client:
             response = await client.post("/fish/predict/", json={"input": [[0, 3], [1, 1]]})
