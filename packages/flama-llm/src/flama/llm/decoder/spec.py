@@ -97,8 +97,16 @@ SPECS: dict[str, DecoderSpec] = {
             tool_parser="mistral",
             drop=("</s>",),
         ),
-        DecoderSpec("llama3", tool_open="<|python_tag|>", bare_tools=("json",), drop=LLAMA_END),
-        DecoderSpec("pythonic", bare_tools=("pythonic",), drop=(*LLAMA_END, "<|eot|>")),
+        DecoderSpec("llama3", tool_open="<|python_tag|>", tool_parser="llama", bare_tools=("json",), drop=LLAMA_END),
+        # Llama 4 may wrap its pythonic calls in <|python_start|> ... <|python_end|>; Llama 3.2 writes them bare.
+        DecoderSpec(
+            "pythonic",
+            tool_open="<|python_start|>",
+            tool_close="<|python_end|>",
+            tool_parser="pythonic",
+            bare_tools=("pythonic",),
+            drop=(*LLAMA_END, "<|eot|>", "<|eom|>"),
+        ),
         DecoderSpec(
             "gemma4",
             reasoning=("<|channel>thought", "<channel|>"),

@@ -18,6 +18,7 @@ __all__ = [
     "parse_function_tags",
     "parse_gemma",
     "parse_json",
+    "parse_llama",
     "parse_mistral",
     "parse_pythonic",
     "parse_tagged",
@@ -188,6 +189,14 @@ def parse_pythonic(body: str) -> list[ToolCall] | None:
     return calls or None
 
 
+def parse_llama(body: str) -> list[ToolCall] | None:
+    """What follows Llama's ``<|python_tag|>``: JSON calls, or a built-in tool's pythonic call.
+
+    Llama 3.1 writes its built-in tools' calls in Python syntax: ``brave_search.call(query="...")``.
+    """
+    return parse_json(body) or parse_pythonic(body)
+
+
 def gemma_token(match: re.Match[str]) -> str:
     """One Gemma token as JSON: a ``<|"|>``-delimited string or a bare key, both become JSON strings."""
     string, key = match.groups()
@@ -215,5 +224,6 @@ PARSERS: dict[str, Parser] = {
     "function_tags": parse_function_tags,
     "mistral": parse_mistral,
     "pythonic": parse_pythonic,
+    "llama": parse_llama,
     "gemma": parse_gemma,
 }
