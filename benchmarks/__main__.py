@@ -78,8 +78,11 @@ def report(results: Results, goals: list[Target]) -> str:
 
 
 def write_section(name: str, text: str) -> None:
-    """Replace one section of RESULTS.md (``core``, ``http`` or ``load``), keeping the others."""
-    sections = dict(SECTION.findall(RESULTS.read_text())) if RESULTS.exists() else {}
+    """Replace one section of RESULTS.md, keeping the others and the hand-written notes after the last one."""
+    previous = RESULTS.read_text() if RESULTS.exists() else ""
+    sections = dict(SECTION.findall(previous))
+    ends = [match.end() for match in SECTION.finditer(previous)]
+    notes = previous[ends[-1] :].strip() if ends else ""
     sections[name] = f"## {TITLES[name]}\n\n{text}\n"
     lines = [
         "# Benchmark results",
@@ -93,6 +96,8 @@ def write_section(name: str, text: str) -> None:
     for key in TITLES:
         if key in sections:
             lines.append(f"<!-- section: {key} -->\n{sections[key]}<!-- end: {key} -->")
+    if notes:
+        lines += ["", notes]
     RESULTS.write_text("\n".join(lines) + "\n")
 
 
