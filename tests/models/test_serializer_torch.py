@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 import torch
-from flama.models.serializers.base import decode_base64
+from flama.models.serializers.legacy import decode_base64
 from flama.models.serializers.torch import SERIALIZER, TorchSerializer
 
 from tests.models.fixtures.models import torch_model
@@ -81,7 +81,6 @@ class TestCaseTorchSerializer:
 
         assert torch.equal(loaded(x), model(x))
         assert loaded(torch.randn(1, 4)).shape == (1, 3)
-        assert zipfile.ZipFile(tmp_path / "payload").namelist()[-1].endswith("serialization_id")
 
     def test_round_trip_infers_inputs_from_convolution(self, tmp_path):
         model = Convolution().eval()
@@ -129,12 +128,22 @@ class TestCaseTorchSerializer:
         with pytest.raises(ValueError, match=r"^Cannot export Perceptron with torch.export: "):
             SERIALIZER.dump(torch_model(), tmp_path / "payload", example_inputs=torch.zeros(2, 5))
 
-    def test_dump_flama2(self, tmp_path):
+    def test_dump_bare_archive(self, tmp_path):
         model = torch_model()
         x = torch.randn(2, 4)
         path = tmp_path / "payload"
 
-        SERIALIZER.dump(model, path, flama2=True)
+        SERIALIZER.dump(model, path, flama2=False)
+
+        assert "archive/archive_format" in zipfile.ZipFile(path).namelist()
+        assert torch.equal(SERIALIZER.load(path)(x), model(x))
+
+    def test_dump_flama2_by_default(self, tmp_path):
+        model = torch_model()
+        x = torch.randn(2, 4)
+        path = tmp_path / "payload"
+
+        SERIALIZER.dump(model, path)
 
         decoded = decode_base64(path)
         assert decoded is not None

@@ -7,7 +7,8 @@ import typing as t
 import warnings
 import zipfile
 
-from flama.models.serializers.base import Serializer, decode_base64, encode_base64
+from flama.models.serializers.base import Serializer
+from flama.models.serializers.legacy import decode_base64, encode_base64
 
 if t.TYPE_CHECKING:
     import pathlib
@@ -33,6 +34,7 @@ class TorchSerializer(Serializer):
     lib: t.ClassVar[str] = "torch"
     distribution: t.ClassVar[str] = "torch"
     bundle: t.ClassVar[bool] = False
+    _modules: t.ClassVar[tuple[str, ...]] = ("torch",)
 
     def dump(
         self,
@@ -41,7 +43,7 @@ class TorchSerializer(Serializer):
         *,
         example_inputs: t.Any = None,
         dynamic_shapes: t.Any = None,
-        flama2: bool = False,
+        flama2: bool = True,
         **options: t.Any,
     ) -> None:
         """Export `obj` and save it as a `.pt2` archive at `destination`.
@@ -52,7 +54,8 @@ class TorchSerializer(Serializer):
             example_inputs: A tensor or a tuple of tensors to trace the module with.
             dynamic_shapes: `torch.export.export`'s `dynamic_shapes`; by default every dimension of every input is
                 `Dim.AUTO`: dynamic unless the model needs it fixed (the batch stays free, feature sizes do not).
-            flama2: Write the payload as base64 text, as Flama 2.x expects it, so that Flama 2.x loads the file.
+            flama2: Write the archive as base64 text, as Flama 2.x reads it (the default); False writes the bare
+                archive, a quarter smaller, which Flama 2.x cannot read.
             **options: Further keyword arguments of `torch.export.export` (such as `strict`).
 
         Raises:
