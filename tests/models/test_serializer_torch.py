@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 import torch
-from flama.models.serializers.legacy import decode_base64
+from flama.models.serializers.payload import decode_base64
 from flama.models.serializers.torch import SERIALIZER, TorchSerializer
 
 from tests.models.fixtures.models import torch_model

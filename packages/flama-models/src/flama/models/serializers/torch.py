@@ -8,15 +8,12 @@ import warnings
 import zipfile
 
 from flama.models.serializers.base import Serializer
-from flama.models.serializers.legacy import decode_base64, encode_base64
+from flama.models.serializers.payload import array_schema, decode_base64, encode_base64, sequence_schema
 
 if t.TYPE_CHECKING:
     import pathlib
 
 __all__ = ["SERIALIZER", "TorchSerializer"]
-
-# JSON Schema types of tensor elements, by the leading part of a torch dtype's name.
-_ELEMENT_TYPES = (("bool", "boolean"), ("int", "integer"), ("uint", "integer"), ("float", "number"))
 
 
 class TorchSerializer(Serializer):
@@ -126,8 +123,7 @@ class TorchSerializer(Serializer):
                 return description
         with torch.no_grad():
             outputs = module(*inputs)
-        single = inputs[0] if len(inputs) == 1 else inputs
-        description["info"] = {"input": self._schema(single), "output": self._schema(outputs)}
+        description["info"] = {"input": self._schema(inputs), "output": self._schema(outputs)}
         return description
 
     @staticmethod
@@ -174,21 +170,13 @@ class TorchSerializer(Serializer):
 
     @classmethod
     def _schema(cls, value: t.Any) -> dict[str, t.Any]:
-        """The JSON Schema of a tensor (nested arrays, any batch size) or of a tuple of them."""
+        """The JSON Schema of a tensor (nested arrays, any batch size) or of a tuple of them (one alone: its own)."""
         import torch
 
         if isinstance(value, torch.Tensor):
-            dtype = str(value.dtype).removeprefix("torch.")
-            element = next((kind for prefix, kind in _ELEMENT_TYPES if dtype.startswith(prefix)), "number")
-            schema: dict[str, t.Any] = {"type": element}
-            for position, size in reversed(list(enumerate(value.shape))):
-                schema = {"type": "array", "items": schema}
-                if position:
-                    schema |= {"minItems": size, "maxItems": size}
-            shape = [None, *value.shape[1:]] if value.dim() else []
-            return schema | {"x-dtype": dtype, "x-shape": shape}
+            return array_schema(value.shape, str(value.dtype).removeprefix("torch."))
         if isinstance(value, (tuple, list)):
-            return {"type": "array", "prefixItems": [cls._schema(v) for v in value], "items": False}
+            return sequence_schema([cls._schema(v) for v in value])
         return {}
 
 
