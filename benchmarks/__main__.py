@@ -13,18 +13,20 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks import core, http
+from benchmarks import core, http, llm_decoder, models
 from benchmarks.callgrind import measure
 from benchmarks.core import Case, Results, Suite, Target
 from benchmarks.environments import WORK, core_environment, flama2_environment, http_environment
 from benchmarks.load import load_test
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-SUITES: dict[str, Suite] = {"core": core.SUITE, "http": http.SUITE}
+SUITES: dict[str, Suite] = {"core": core.SUITE, "http": http.SUITE, "decoder": llm_decoder.SUITE}
 TITLES = {
     "core": "flama-core: instructions per operation",
     "http": "flama-http: instructions per request through the ASGI callable",
     "load": "flama-http: requests per second under uvicorn",
+    "decoder": "flama-llm: instructions to decode a 1 MB transcript",
+    "models": "flama-models: dump and load, wall time and peak memory",
 }
 SECTION = re.compile(r"<!-- section: (\w+) -->\n(.*?)<!-- end: \1 -->\n", re.DOTALL)
 
@@ -94,6 +96,8 @@ def run(suites: list[str], only: str, jobs: int, rebuild: bool) -> str:
         "core": lambda: core_environment(rebuild),
         "http": lambda: http_environment(rebuild),
         "flama2": flama2_environment,
+        # The decoder is pure Python: the workspace interpreter runs it from the source tree.
+        "workspace": lambda: Path(sys.executable),
     }
     chosen = {name: [case for case in SUITES[name][0]() if only in case.scenario] for name in suites}
     needed = {case.environment for cases in chosen.values() for case in cases}
@@ -146,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     commands = parser.add_subparsers(dest="command", required=True)
     measure_parser = commands.add_parser("run", help="instruction counts against peers; writes RESULTS.md")
-    measure_parser.add_argument("--suite", choices=["core", "http", "all"], default="all")
+    measure_parser.add_argument("--suite", choices=["core", "http", "decoder", "all"], default="all")
     measure_parser.add_argument("-k", dest="only", default="", help="only scenarios whose name contains this")
     measure_parser.add_argument("-j", dest="jobs", type=int, default=2, help="measurements run at once")
     measure_parser.add_argument("--no-rebuild", action="store_true", help="reuse the installed wheels of this tree")
@@ -155,7 +159,15 @@ def main(argv: list[str] | None = None) -> int:
     load_parser.add_argument("app", nargs="?", help="module:attribute of one ASGI app")
     load_parser.add_argument("path", nargs="?", default="/")
     load_parser.add_argument("--seconds", type=int, default=10)
+    models_parser = commands.add_parser("models", help="dump/load time and peak memory; writes RESULTS.md")
+    models_parser.add_argument("--megabytes", type=int, default=200, help="size of the bundle")
     args = parser.parse_args(argv)
+
+    if args.command == "models":
+        section = f"Recorded {datetime.now(timezone.utc):%Y-%m-%d}.\n\n" + models.run(args.megabytes)
+        write_section("models", section)
+        sys.stdout.write(section)
+        return 0
 
     if args.command == "load":
         if args.suite:
