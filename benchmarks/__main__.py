@@ -1,6 +1,7 @@
 """Benchmark runner: instruction counts against peers, and a loopback load test.
 
 ``python -m benchmarks run [--suite core|http|all] [-k SUBSTRING]`` measures and writes benchmarks/RESULTS.md.
+``python -m benchmarks native`` measures LLM streaming through the native dialect (see benchmarks/llm_native.py).
 ``python -m benchmarks load --suite http`` runs the loopback load test (wrk against uvicorn) for every HTTP subject and
 writes its table to RESULTS.md too; ``python -m benchmarks load APP PATH`` load-tests one ASGI app.
 """
@@ -33,6 +34,7 @@ TITLES = {
     "load": "flama-http: requests per second under uvicorn",
     "decoder": "flama-llm: instructions to decode a 1 MB transcript",
     "models": "flama-models: dump and load, wall time and peak memory",
+    "native": "flama-llm: the native dialect on the demo model",
 }
 SECTION = re.compile(r"<!-- section: (\w+) -->\n(.*?)<!-- end: \1 -->\n", re.DOTALL)
 
@@ -174,7 +176,18 @@ def main(argv: list[str] | None = None) -> int:
     load_parser.add_argument("--seconds", type=int, default=10)
     models_parser = commands.add_parser("models", help="dump/load time and peak memory; writes RESULTS.md")
     models_parser.add_argument("--megabytes", type=int, default=200, help="size of the bundle")
+    native_parser = commands.add_parser("native", help="LLM streaming through the native dialect; writes RESULTS.md")
+    native_parser.add_argument("--flm", type=Path, default=None, help="the .flm to serve (the demo model by default)")
+    native_parser.add_argument("--backend", default=None, help="force a backend")
     args = parser.parse_args(argv)
+
+    if args.command == "native":
+        from benchmarks import llm_native
+
+        section = llm_native.run(args.flm or llm_native.DEMO, args.backend)
+        write_section("native", f"Recorded {datetime.now(timezone.utc):%Y-%m-%d}.\n\n{section}")
+        sys.stdout.write(section)
+        return 0
 
     if args.command == "models":
         section = f"Recorded {datetime.now(timezone.utc):%Y-%m-%d}.\n\n" + models.run(args.megabytes)
