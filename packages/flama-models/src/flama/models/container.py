@@ -7,8 +7,10 @@ decompressing each section in chunks.
 
 import hashlib
 import json
+import os
 import pathlib
 import shutil
+import stat
 import struct
 import tempfile
 from collections.abc import Iterator
@@ -72,6 +74,18 @@ def artifact_name(name: str) -> str:
     return name
 
 
+def _regular_fd(stream: BinaryIO) -> int | None:
+    """The descriptor of a stream on a regular file, when the kernel can copy into it, else None."""
+    if not hasattr(os, "copy_file_range"):  # pragma: no cover - Linux has it
+        return None
+    try:
+        descriptor = stream.fileno()
+        regular = stat.S_ISREG(os.fstat(descriptor).st_mode) and stream.seekable()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError and a ValueError
+        return None
+    return descriptor if regular else None
+
+
 class Spool:
     """A writable sink that compresses what it is given into a temporary file and hashes the raw bytes.
 
@@ -126,8 +140,19 @@ class Spool:
         return self._hash.hexdigest()
 
     def copy_to(self, sink: BinaryIO) -> None:
-        """Write the compressed bytes to ``sink``."""
-        shutil.copyfileobj(self.file, sink, _CHUNK)
+        """Write the compressed bytes to ``sink`` (inside the kernel when ``sink`` is a regular file)."""
+        target = _regular_fd(sink)
+        if target is None:
+            shutil.copyfileobj(self.file, sink, _CHUNK)
+            return
+        sink.flush()
+        source, left = self.file.fileno(), self.size
+        while left:
+            copied = os.copy_file_range(source, target, left)
+            if not copied:
+                raise OSError(f"the spooled section ended {left} bytes early")
+            left -= copied
+        sink.seek(os.lseek(target, 0, os.SEEK_CUR))  # the stream's own idea of its position follows the copy
 
     def close(self) -> None:
         """Remove the temporary file."""
