@@ -129,6 +129,18 @@ class TestCaseKerasSerializer:
         with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
             SERIALIZER.load(tmp_path / "payload")
 
+    @pytest.mark.parametrize(
+        "obj",
+        [pytest.param(object(), id="object"), pytest.param(keras.layers.Dense(2), id="layer")],
+    )
+    def test_dump_unsupported(self, tmp_path, obj):
+        message = f"Cannot save {type(obj).__name__}: a keras.Model is expected"
+
+        with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
+            SERIALIZER.dump(obj, tmp_path / "payload")
+
+        assert list(tmp_path.iterdir()) == []
+
     def test_describe(self):
         assert SERIALIZER.describe(keras_model()) == {
             "obj": "keras.src.models.sequential.Sequential",

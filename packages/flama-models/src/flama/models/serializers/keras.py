@@ -93,8 +93,14 @@ class KerasSerializer(Serializer):
             flama2: Write the archive as base64 text, as Flama 2.x reads it (the default); False writes the bare
                 archive, a quarter smaller, which Flama 2.x cannot read.
             **options: Keyword arguments of `keras.saving.save_model`.
+
+        Raises:
+            TypeError: When `obj` is not a Keras model.
         """
         import keras
+
+        if not isinstance(obj, keras.Model):
+            raise TypeError(f"Cannot save {type(obj).__name__}: a keras.Model is expected")
 
         # Keras insists on the `.keras` suffix.
         archive = destination.with_name(destination.name + ".keras")
