@@ -8,7 +8,7 @@ PY_SOURCES := crates/flama-core/python packages/*/src
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS := route_template multipart urlencoded json_write cookies accept_encoding
 
-.PHONY: install browser build format lint typecheck test test-fast bench bench-load fuzz demo rust-lint rust-test clean
+.PHONY: install browser build format lint typecheck test test-fast bench bench-load fuzz demo demo-model rust-lint rust-test clean
 
 install: ## the locked workspace, editable, with the Rust core built
 	./scripts/bootstrap
@@ -60,6 +60,9 @@ fuzz: ## every fuzz target for FUZZ_SECONDS seconds (nightly toolchain + cargo-f
 
 demo: install ## the README's main command: serve the demo app on http://127.0.0.1:8000
 	$(RUN) python examples/hello.py
+
+demo-model: ## rebuild examples/models/assistant.flm: train the tiny demo LLM and check it in mlx-lm and transformers
+	./scripts/build-demo-model
 
 clean:
 	rm -rf dist .venv $(CRATE)/target benchmarks/.venvs benchmarks/.work

@@ -15,11 +15,13 @@ __version__ = "3.0.0a0"
 
 if TYPE_CHECKING:
     from flama.http import Flama, Module, Mount, Request, Route, Router, run
+    from flama.models import dump, load
 
 # The short API, imported on first use so that `import flama.core` alone stays as light as flama-core itself.
 _SHORT_API = dict.fromkeys(("Flama", "Module", "Mount", "Request", "Route", "Router", "run"), "flama.http")
+_SHORT_API.update(dict.fromkeys(("dump", "load"), "flama.models"))
 
-__all__ = ["Flama", "Module", "Mount", "Request", "Route", "Router", "__version__", "run"]
+__all__ = ["Flama", "Module", "Mount", "Request", "Route", "Router", "__version__", "dump", "load", "run"]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,501 @@
+"""One async interface over the libraries that run a language model: generation parameters, deltas, backends.
+
+A backend loads a HuggingFace-layout checkpoint directory, renders prompts with the model's chat template and
+streams generated text as `Delta` objects. The blocking backends (MLX, transformers) run their token loop in one
+worker thread per model, so the event loop never waits on the model and a cancelled stream stops the loop between
+two tokens.
+"""
+
+import abc
+import asyncio
+import dataclasses
+import json
+import math
+import random
+import threading
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, ClassVar, Literal, TypeVar
+
+from flama.llm.exceptions import BackendUnavailable, InvalidParameter
+from flama.llm.stops import StopMatcher
+
+__all__ = [
+    "PARAMETERS",
+    "Backend",
+    "Delta",
+    "Detokenizer",
+    "FinishReason",
+    "GenerationParams",
+    "ThreadedBackend",
+    "context_length",
+]
+
+B = TypeVar("B", bound="Backend")
+FinishReason = Literal["stop", "length"]
+
+# Stop sequences are searched in every chunk; a bound keeps that cheap.
+MAX_STOPS = 16
+# The most positive or negative bias a token can get (OpenAI's range).
+MAX_BIAS = 100.0
+# Config keys that hold a model's context length, most specific first.
+CONTEXT_KEYS = ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "n_ctx")
+
+
+def _integer(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidParameter(name, "must be an integer")
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+        raise InvalidParameter(name, f"must be {bound}, got {value}")
+    return value
+
+
+def _number(name: str, value: Any, low: float, high: float, *, open_low: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidParameter(name, "must be a finite number")
+    if value < low or value > high or (open_low and value == low):
+        bounds = f"{'>' if open_low else '>='} {low:g}" + (f" and <= {high:g}" if math.isfinite(high) else "")
+        raise InvalidParameter(name, f"must be {bounds}, got {value:g}")
+    return float(value)
+
+
+def _stops(name: str, value: Any) -> tuple[str, ...]:
+    stops = [value] if isinstance(value, str) else value
+    if not isinstance(stops, (list, tuple)) or not all(isinstance(stop, str) for stop in stops):
+        raise InvalidParameter(name, "must be a string or a list of strings")
+    if len(stops) > MAX_STOPS:
+        raise InvalidParameter(name, f"at most {MAX_STOPS} sequences, got {len(stops)}")
+    if not all(stops):
+        raise InvalidParameter(name, "a stop sequence must not be empty")
+    return tuple(stops)
+
+
+def _token_id(name: str, key: Any) -> int:
+    # JSON object keys are strings: {"50256": -100} names token 50256.
+    if isinstance(key, str) and key.isascii() and key.isdigit():
+        return int(key)
+    if isinstance(key, int) and not isinstance(key, bool) and key >= 0:
+        return key
+    raise InvalidParameter(name, f"keys must be token ids (non-negative integers), got {key!r}")
+
+
+def _bias(name: str, value: Any) -> dict[int, float]:
+    if not isinstance(value, Mapping):
+        raise InvalidParameter(name, "must be an object mapping token ids to biases")
+    return {_token_id(name, key): _number(name, bias, -MAX_BIAS, MAX_BIAS) for key, bias in value.items()}
+
+
+CHECKS: dict[str, Callable[[str, Any], Any]] = {
+    "max_tokens": lambda name, value: _integer(name, value, 1),
+    "temperature": lambda name, value: _number(name, value, 0.0, math.inf),
+    "top_p": lambda name, value: _number(name, value, 0.0, 1.0, open_low=True),
+    "top_k": lambda name, value: _integer(name, value, 1),
+    "min_p": lambda name, value: _number(name, value, 0.0, 1.0),
+    "repetition_penalty": lambda name, value: _number(name, value, 0.0, math.inf, open_low=True),
+    "frequency_penalty": lambda name, value: _number(name, value, -2.0, 2.0),
+    "presence_penalty": lambda name, value: _number(name, value, -2.0, 2.0),
+    "seed": lambda name, value: _integer(name, value, 0, 2**63 - 1),
+    "stop": _stops,
+    "logit_bias": _bias,
+}
+PARAMETERS = frozenset(CHECKS)
+"""The name of every generation parameter."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GenerationParams:
+    """How to sample one generation. ``None`` (or no stop sequences) leaves a parameter to the backend's default.
+
+    Attributes:
+        max_tokens: Most tokens to generate; ``None`` means whatever the context leaves after the prompt.
+        temperature: Softmax temperature; 0 is greedy decoding. Default 1.
+        top_p: Nucleus sampling: keep the most likely tokens whose probabilities add up to ``top_p``.
+        top_k: Keep only the ``top_k`` most likely tokens.
+        min_p: Drop tokens less likely than ``min_p`` times the most likely one.
+        repetition_penalty: Multiplicative penalty (> 1 discourages) on tokens already in the prompt or output.
+        frequency_penalty: Subtracted from a token's logit once per earlier occurrence.
+        presence_penalty: Subtracted from a token's logit once if it occurred at all.
+        seed: Makes sampling repeatable: the same seed, prompt and parameters give the same output.
+        stop: Sequences that end the generation; they are not part of the output.
+        logit_bias: Added to the logits of the given token ids (-100 bans a token, +100 all but forces it).
+    """
+
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    min_p: float | None = None
+    repetition_penalty: float | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+    logit_bias: dict[int, float] | None = None
+
+    @classmethod
+    def parse(cls, values: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> "GenerationParams":
+        """Validate parameters as a client sent them (JSON values), over a model's defaults.
+
+        Args:
+            values: Parameters by name; a ``None`` value counts as absent and keeps the default.
+            defaults: The model's default parameters (validated the same way).
+
+        Returns:
+            The parameters, each checked and converted.
+
+        Raises:
+            InvalidParameter: A name is unknown or a value has the wrong type or lies out of range.
+        """
+        merged = {**(defaults or {}), **{name: value for name, value in values.items() if value is not None}}
+        checked: dict[str, Any] = {}
+        for name, value in merged.items():
+            check = CHECKS.get(name)
+            if check is None:
+                raise InvalidParameter(name, "unknown generation parameter")
+            if value is not None:
+                checked[name] = check(name, value)
+        return cls(**checked)
+
+    def given(self) -> dict[str, Any]:
+        """The parameters that are set (not left to the backend), by name."""
+        return {
+            field.name: value
+            for field in dataclasses.fields(self)
+            if (value := getattr(self, field.name)) is not None and value != ()
+        }
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Delta:
+    """A piece of generated text.
+
+    Attributes:
+        text: New text (whole characters only; may be empty, e.g. on the last delta).
+        tokens: How many generated tokens this delta accounts for. Text held back (an unfinished UTF-8 character, a
+            possible stop sequence) is counted with the delta that finally carries it; the end-of-sequence token
+            counts too, so the deltas of a generation add up to its completion tokens.
+        finish_reason: On the last delta only: ``"stop"`` (end of sequence or a stop sequence) or ``"length"``
+            (``max_tokens`` or the context was used up).
+    """
+
+    text: str
+    tokens: int
+    finish_reason: FinishReason | None = None
+
+
+def context_length(directory: Path, tokenizer: Any) -> int:
+    """A checkpoint's context length: from ``config.json`` (its text config too), else the tokenizer's limit.
+
+    Raises:
+        ValueError: Neither says.
+    """
+    config = json.loads((directory / "config.json").read_text())
+    for section in (config, config.get("text_config") or {}):
+        for key in CONTEXT_KEYS:
+            if isinstance(section.get(key), int) and section[key] > 0:
+                return int(section[key])
+    # Tokenizers without a limit report a huge sentinel (about 1e30).
+    limit = getattr(tokenizer, "model_max_length", None)
+    if isinstance(limit, int) and 0 < limit < 1 << 32:
+        return limit
+    raise ValueError(f"{directory}: config.json names no context length ({', '.join(CONTEXT_KEYS)})")
+
+
+class Backend(abc.ABC):
+    """A loaded model behind one async interface.
+
+    Subclasses set `name`, `supported` and `requirement`, implement `available`, `load` and `stream`; prompts are
+    rendered and counted with the checkpoint's HuggingFace tokenizer.
+
+    Attributes:
+        tokenizer_template: The chat template, or ``None`` when the checkpoint has none.
+        special_tokens: The tokenizer's special and added tokens (markers such as ``<think>``), in id order.
+        context_length: Most tokens (prompt and output together) the model attends to.
+    """
+
+    name: ClassVar[str]
+    supported: ClassVar[frozenset[str]]
+    requirement: ClassVar[str]
+    """What the backend needs, in words (for errors when it is unavailable)."""
+
+    def __init__(self, tokenizer: Any, context_length: int) -> None:
+        self.tokenizer = tokenizer
+        template = tokenizer.chat_template
+        self.tokenizer_template: str | None = template if isinstance(template, str) else None
+        added = [token.content for _, token in sorted(tokenizer.added_tokens_decoder.items())]
+        self.special_tokens: list[str] = list(dict.fromkeys([*added, *tokenizer.all_special_tokens]))
+        self.context_length = context_length
+
+    @classmethod
+    @abc.abstractmethod
+    def available(cls) -> bool:
+        """Whether this backend's libraries (and hardware) are present, without importing the heavy ones."""
+
+    @classmethod
+    def require(cls) -> None:
+        """Raise `BackendUnavailable` naming what is missing unless the backend is available."""
+        if not cls.available():
+            raise BackendUnavailable(cls.name, f"it needs {cls.requirement}")
+
+    @classmethod
+    def reject_options(cls, options: Mapping[str, Any], *known: str) -> None:
+        """Raise `TypeError` for load options this backend does not know (a configuration mistake)."""
+        if unknown := sorted(set(options) - set(known)):
+            raise TypeError(f"Unknown option(s) of the {cls.name} backend: {', '.join(unknown)}")
+
+    @classmethod
+    @abc.abstractmethod
+    async def load(cls: type[B], directory: Path, **options: Any) -> B:
+        """Load the checkpoint in ``directory`` without blocking the event loop.
+
+        Args:
+            directory: A HuggingFace-layout checkpoint (config, weights, tokenizer).
+            **options: Backend options (see each backend).
+        """
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of a prompt, with the tokenizer's BOS token unless the text already starts with it."""
+        bos = self.tokenizer.bos_token
+        return list(self.tokenizer.encode(text, add_special_tokens=bos is None or not text.startswith(bos)))
+
+    def count_tokens(self, text: str) -> int:
+        """How many tokens ``text`` takes as a prompt (the same count generation uses)."""
+        return len(self.encode(text))
+
+    def render(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        add_generation_prompt: bool = True,
+        **template_kwargs: Any,
+    ) -> str:
+        """Render messages into a prompt with the model's chat template.
+
+        Args:
+            messages: Chat messages (``role``, ``content``, and whatever else the template reads).
+            tools: Tool definitions for templates that support them.
+            add_generation_prompt: Open the assistant's turn at the end.
+            **template_kwargs: Passed to the template (``enable_thinking=False``, ...).
+
+        Raises:
+            ValueError: The checkpoint has no chat template.
+        """
+        if self.tokenizer_template is None:
+            raise ValueError("The model has no chat template; send a raw prompt instead")
+        prompt = self.tokenizer.apply_chat_template(
+            messages, tools=tools, add_generation_prompt=add_generation_prompt, tokenize=False, **template_kwargs
+        )
+        return str(prompt)
+
+    def check(self, params: GenerationParams) -> None:
+        """Reject parameters this backend does not honour, and token ids outside the vocabulary.
+
+        Raises:
+            InvalidParameter: Naming the first offending parameter.
+        """
+        for name in params.given():
+            if name not in self.supported:
+                raise InvalidParameter(name, f"not supported by the {self.name} backend")
+        vocabulary = len(self.tokenizer)
+        for token in params.logit_bias or {}:
+            if token >= vocabulary:
+                raise InvalidParameter("logit_bias", f"token id {token} is not in the vocabulary (size {vocabulary})")
+
+    def generate(self, prompt: str, params: GenerationParams) -> AsyncGenerator[Delta, None]:
+        """Stream the generation for ``prompt``.
+
+        Parameters are checked before anything runs. Closing the iterator, or cancelling the task that consumes it,
+        stops the backend's work at once.
+
+        Args:
+            prompt: The full prompt text (already rendered through the chat template, if any).
+            params: Sampling parameters.
+
+        Returns:
+            An async iterator of deltas; the last one carries the finish reason.
+
+        Raises:
+            InvalidParameter: A parameter is not supported, or the prompt and ``max_tokens`` exceed the context.
+        """
+        self.check(params)
+        ids = self.encode(prompt)
+        room = self.context_length - len(ids)
+        if room <= 0:
+            raise InvalidParameter(
+                "prompt", f"takes {len(ids)} tokens; the model's context holds {self.context_length}"
+            )
+        if params.max_tokens is not None and params.max_tokens > room:
+            raise InvalidParameter(
+                "max_tokens",
+                f"{params.max_tokens} do not fit: the prompt takes {len(ids)} of the model's "
+                f"{self.context_length}-token context, leaving {room}",
+            )
+        return self.stream(ids, params, params.max_tokens or room)
+
+    @abc.abstractmethod
+    def stream(self, ids: list[int], params: GenerationParams, limit: int) -> AsyncGenerator[Delta, None]:
+        """Generate from checked input: prompt token ids, parameters, and the number of tokens allowed."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Stop every generation in progress and release the model."""
+
+
+class Detokenizer:
+    """Turns generated token ids into text incrementally, holding back bytes of an unfinished UTF-8 character.
+
+    Each token is decoded together with a few tokens before it, so tokenizers that drop or add spaces at the start
+    of a decoded sequence still give the right text.
+
+    Args:
+        decode: Decodes token ids to text (special tokens kept).
+        context: The prompt's token ids (only the last few are used).
+    """
+
+    __slots__ = ("_decode", "_ids", "_prefix", "_read")
+
+    CONTEXT = 4
+
+    def __init__(self, decode: Callable[[list[int]], str], context: Sequence[int]) -> None:
+        self._decode = decode
+        self._ids = list(context[-self.CONTEXT :])
+        self._prefix = 0
+        self._read = len(self._ids)
+
+    def push(self, token: int) -> str:
+        """Add one token; return the text it completes (empty while a character is still incomplete)."""
+        self._ids.append(token)
+        return self._advance(final=False)
+
+    def flush(self) -> str:
+        """Return whatever text is still held back (an incomplete character decodes as U+FFFD here)."""
+        return self._advance(final=True)
+
+    def _advance(self, *, final: bool) -> str:
+        if self._read == len(self._ids):
+            return ""
+        before = self._decode(self._ids[self._prefix : self._read])
+        text = self._decode(self._ids[self._prefix :])
+        if text.endswith("\ufffd") and not final:
+            return ""
+        self._prefix, self._read = self._read, len(self._ids)
+        return text[len(before) :]
+
+
+class ThreadedBackend(Backend):
+    """A backend whose library runs a blocking token loop: the loop runs in the model's own worker thread.
+
+    Subclasses implement `steps`, a generator of token ids computed lazily: the worker asks for the next token
+    only after handing the previous one over and seeing that nobody has cancelled, so at most the step under way
+    when a stream is closed still runs.
+
+    Args:
+        tokenizer: The checkpoint's HuggingFace tokenizer.
+        context_length: The model's context length.
+        eos: Token ids that end a generation.
+        executor: The single-thread executor that loaded the model and runs its generations, one at a time.
+    """
+
+    def __init__(self, tokenizer: Any, context_length: int, eos: Iterable[int], executor: ThreadPoolExecutor) -> None:
+        super().__init__(tokenizer, context_length)
+        self._eos = frozenset(eos)
+        self._executor = executor
+        self._running: set[threading.Event] = set()
+
+    @staticmethod
+    def worker(name: str) -> ThreadPoolExecutor:
+        """A single-thread executor for one model (some libraries tie model state to the thread that made it)."""
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"flama-llm-{name}")
+
+    @abc.abstractmethod
+    def steps(self, ids: list[int], params: GenerationParams, limit: int, seed: int) -> Iterator[int]:
+        """Generate up to ``limit`` token ids after the prompt ``ids``, one per iteration (runs in the worker).
+
+        Args:
+            ids: Prompt token ids.
+            params: Checked parameters.
+            limit: Most tokens to generate.
+            seed: Seeds this generation's sampling (``params.seed`` or a random one).
+        """
+
+    async def stream(self, ids: list[int], params: GenerationParams, limit: int) -> AsyncGenerator[Delta, None]:
+        """Run `steps` in the worker and stream its deltas; leaving the iteration early stops the worker."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Delta | Exception] = asyncio.Queue()
+        cancel = threading.Event()
+
+        def emit(item: Delta | Exception) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the event loop is closed: nobody listens any more
+                cancel.set()
+
+        self._running.add(cancel)
+        self._executor.submit(self._run, ids, params, limit, cancel, emit)
+        try:
+            while True:
+                item = await queue.get()
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+                if item.finish_reason is not None:
+                    return
+        finally:
+            cancel.set()
+            self._running.discard(cancel)
+
+    def _run(
+        self,
+        ids: list[int],
+        params: GenerationParams,
+        limit: int,
+        cancel: threading.Event,
+        emit: Callable[[Delta | Exception], None],
+    ) -> None:
+        """The worker's side of `stream`: tokens to text, stop sequences, finish reason."""
+        if cancel.is_set():
+            return
+        try:
+            text = Detokenizer(self._decode, ids)
+            stops = StopMatcher(params.stop)
+            seed = params.seed if params.seed is not None else random.getrandbits(63)
+            steps = self.steps(ids, params, limit, seed)
+            made = pending = 0
+            last = ""
+            reason: FinishReason = "length"
+            try:
+                for token in steps:
+                    made += 1
+                    pending += 1
+                    if token in self._eos:
+                        reason = "stop"
+                        break
+                    piece = stops.feed(text.push(token))
+                    if stops.stopped or made == limit:
+                        last = piece  # the finish reason travels with the last piece of text
+                        break
+                    if piece:
+                        emit(Delta(piece, pending))
+                        pending = 0
+                    if cancel.is_set():
+                        return
+            finally:
+                close = getattr(steps, "close", None)
+                if close is not None:
+                    close()
+            last += stops.feed(text.flush())
+            emit(Delta(last + stops.flush(), pending, "stop" if stops.stopped else reason))
+        except Exception as error:
+            emit(error)
+
+    def _decode(self, ids: list[int]) -> str:
+        return str(self.tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False))
+
+    async def close(self) -> None:
+        """Cancel every stream in progress, then wait for the worker to finish its current step and stop."""
+        for cancel in self._running:
+            cancel.set()
+        await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)

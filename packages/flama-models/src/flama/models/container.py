@@ -1,0 +1,354 @@
+"""The binary layout of a `.flm` file, protocols 1 and 2 (byte-compatible with Flama 2.x).
+
+Writing spools each section's compressed bytes to a temporary file first, so every size is known before the first
+header byte is written: the output is written front to back and may be a pipe. Reading goes front to back too,
+decompressing each section in chunks.
+"""
+
+import hashlib
+import json
+import pathlib
+import shutil
+import struct
+import tempfile
+from collections.abc import Iterator
+from typing import IO, BinaryIO, Final, Literal
+
+from flama.core.exceptions import CodecError
+from flama.models.codecs import (
+    FILE_CODEC_IDS,
+    codec_from_file_id,
+    codec_from_section_id,
+    decode_error,
+    decoder,
+    encoder,
+    section_id,
+)
+from flama.models.exceptions import (
+    ChecksumMismatch,
+    CorruptedFile,
+    ModelFileError,
+    TruncatedFile,
+    UnknownProtocol,
+    UnsafeArtifactPath,
+)
+from flama.models.metadata import Metadata
+
+__all__ = [
+    "PROTOCOLS",
+    "Container",
+    "ModelKind",
+    "Spool",
+    "artifact_name",
+    "write_container",
+]
+
+PROTOCOLS: Final = (1, 2)
+ModelKind = Literal["binary", "bundle"]
+_KINDS: Final[dict[int, ModelKind]] = {0x00: "binary", 0x01: "bundle"}
+_FILE_HEADER: Final = struct.Struct("!IIQ")
+_V1_BODY: Final = struct.Struct("!QQIQ")
+_V2_BODY: Final = struct.Struct("!QQQ")
+_V2_ARTIFACTS: Final = struct.Struct("!BI")
+_V2_MODEL: Final = struct.Struct("!BB")
+_ENTRY: Final = struct.Struct("!IQ")
+_CHUNK: Final = 1 << 20
+_MAX_META: Final = 64 << 20  # a metadata document is a few KB; a larger size means a corrupted header
+_MAX_NAME: Final = 4096
+
+
+def artifact_name(name: str) -> str:
+    """Check that an artifact name is one plain file name (no folders, no traversal) and return it.
+
+    Raises:
+        UnsafeArtifactPath: When it is not.
+    """
+    if not name or name in (".", "..") or "\x00" in name:
+        raise UnsafeArtifactPath(name, "an artifact name must be a plain file name")
+    if name != pathlib.PurePosixPath(name).name or name != pathlib.PureWindowsPath(name).name:
+        raise UnsafeArtifactPath(name, "an artifact name must be a plain file name, without folders or a drive")
+    return name
+
+
+class Spool:
+    """A writable sink that compresses what it is given into a temporary file and hashes the raw bytes.
+
+    Args:
+        codec: Codec of the section.
+    """
+
+    __slots__ = ("_encoder", "_hash", "file", "size")
+
+    def __init__(self, codec: str) -> None:
+        self._encoder = encoder(codec)
+        self._hash = hashlib.sha256()
+        self.file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - owned by the spool, closed in `close`
+        self.size = 0
+
+    def write(self, data: bytes, /) -> int:
+        """Compress and store a chunk of raw bytes."""
+        self._hash.update(data)
+        self.file.write(self._encoder.compress(bytes(data)))
+        return len(data)
+
+    def write_file(self, path: pathlib.Path) -> None:
+        """Compress and store the content of a file."""
+        with path.open("rb") as source:
+            while chunk := source.read(_CHUNK):
+                self.write(chunk)
+
+    def finish(self) -> str:
+        """End the compressed stream and rewind; returns the SHA-256 hex digest of the raw bytes."""
+        self.file.write(self._encoder.finish())
+        self.size = self.file.tell()
+        self.file.seek(0)
+        return self._hash.hexdigest()
+
+    def copy_to(self, sink: BinaryIO) -> None:
+        """Write the compressed bytes to ``sink``."""
+        shutil.copyfileobj(self.file, sink, _CHUNK)
+
+    def close(self) -> None:
+        """Remove the temporary file."""
+        self.file.close()
+
+
+def write_container(
+    sink: BinaryIO,
+    *,
+    protocol: int,
+    codec: str,
+    meta: Metadata,
+    artifacts: list[tuple[str, Spool]],
+    model: Spool,
+    kind: ModelKind,
+) -> int:
+    """Write a whole `.flm` file to ``sink``, front to back; returns the number of bytes written.
+
+    Raises:
+        UnknownProtocol: For a protocol other than 1 or 2.
+        ModelFileError: When protocol 1 is asked for something it cannot hold (a bundle, no compression).
+    """
+    if protocol not in PROTOCOLS:
+        raise UnknownProtocol(protocol)
+    if protocol == 1 and (kind == "bundle" or codec == "none"):
+        raise ModelFileError("Protocol 1 holds only compressed single-file payloads; use protocol=2")
+    document = json.dumps(meta.to_dict(), separators=(",", ":")).encode()
+    meta_encoder = encoder(codec)
+    meta_bytes = meta_encoder.compress(document) + meta_encoder.finish()
+    entries = [(name.encode(), spool) for name, spool in artifacts]
+    entries_size = sum(_ENTRY.size + len(name) + spool.size for name, spool in entries)
+    file_id = FILE_CODEC_IDS.get(codec, FILE_CODEC_IDS["zstd"])  # "none" lives in the section bytes only
+    if protocol == 1:
+        body = [_V1_BODY.pack(len(meta_bytes), model.size, len(entries), entries_size), meta_bytes]
+    else:
+        meta_bytes = bytes([section_id(codec)]) + meta_bytes
+        artifacts_size = _V2_ARTIFACTS.size + entries_size
+        model_size = _V2_MODEL.size + model.size
+        body = [_V2_BODY.pack(len(meta_bytes), artifacts_size, model_size), meta_bytes]
+        body.append(_V2_ARTIFACTS.pack(section_id(codec), len(entries)))
+    body_size = sum(map(len, body)) + entries_size + (model.size if protocol == 1 else model_size)
+    sink.write(_FILE_HEADER.pack(protocol, file_id, body_size))
+    for part in body:
+        sink.write(part)
+
+    def write_entries() -> None:
+        for name, spool in entries:
+            sink.write(_ENTRY.pack(len(name), spool.size) + name)
+            spool.copy_to(sink)
+
+    if protocol == 1:
+        model.copy_to(sink)
+        write_entries()
+    else:
+        write_entries()
+        sink.write(_V2_MODEL.pack(section_id(codec), 0x01 if kind == "bundle" else 0x00))
+        model.copy_to(sink)
+    return _FILE_HEADER.size + body_size
+
+
+class _SectionReader:
+    """Reads one compressed section of known size, decompressing and hashing as it goes."""
+
+    __slots__ = ("_buffer", "_decoder", "_hash", "_left", "_source", "_where", "finished")
+
+    def __init__(self, source: "Container", size: int, codec: str, where: str) -> None:
+        self._source = source
+        self._left = size
+        self._decoder = decoder(codec)
+        self._hash = hashlib.sha256()
+        self._buffer = bytearray()
+        self._where = where
+        self.finished = False
+
+    def _pull(self) -> bool:
+        if self.finished:
+            return False
+        try:
+            if self._left:
+                chunk = self._source.read_exact(min(self._left, _CHUNK), self._where)
+                self._left -= len(chunk)
+                out = self._decoder.decompress(chunk)
+            else:
+                out = self._decoder.finish()
+                self.finished = True
+        except CodecError as exc:
+            raise decode_error(self._where, exc) from exc
+        self._hash.update(out)
+        self._buffer += out
+        return True
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` decompressed bytes (all that is left when negative); empty at the end."""
+        while (size < 0 or len(self._buffer) < size) and self._pull():
+            pass
+        if size < 0 or size >= len(self._buffer):
+            out = bytes(self._buffer)
+            self._buffer.clear()
+        else:
+            out = bytes(self._buffer[:size])
+            del self._buffer[:size]
+        return out
+
+    def drain(self) -> str:
+        """Read to the end of the section; returns the SHA-256 hex digest of all decompressed bytes."""
+        while self._pull():
+            self._buffer.clear()
+        self._buffer.clear()
+        return self._hash.hexdigest()
+
+    def copy_to(self, path: pathlib.Path) -> str:
+        """Decompress the rest of the section into a new file; returns the digest."""
+        with path.open("xb") as out:
+            while chunk := self.read(_CHUNK):
+                out.write(chunk)
+        return self.drain()
+
+
+class Container:
+    """A `.flm` file being read front to back.
+
+    Args:
+        stream: A readable binary stream positioned at the file header.
+    """
+
+    __slots__ = ("_body", "_past_model", "_stream", "artifacts_count", "codec", "protocol")
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self.protocol, file_codec, _body_size = _FILE_HEADER.unpack(self.read_exact(_FILE_HEADER.size, "file header"))
+        if self.protocol not in PROTOCOLS:
+            raise UnknownProtocol(self.protocol)
+        self.codec = codec_from_file_id(file_codec)
+        body = _V1_BODY if self.protocol == 1 else _V2_BODY
+        self._body = body.unpack(self.read_exact(body.size, "body header"))
+        self.artifacts_count = self._body[2] if self.protocol == 1 else 0
+        self._past_model = False
+
+    def read_exact(self, size: int, where: str) -> bytes:
+        """Exactly ``size`` bytes from the stream.
+
+        Raises:
+            TruncatedFile: When the stream ends first.
+        """
+        data = self._stream.read(size)
+        if len(data) != size:
+            raise TruncatedFile(where, size, len(data))
+        return data
+
+    def skip(self, size: int, where: str) -> None:
+        """Move past ``size`` bytes (seeking when the stream can)."""
+        if self._stream.seekable():
+            start = self._stream.tell()
+            end = self._stream.seek(0, 2)
+            if end - start < size:
+                raise TruncatedFile(where, size, end - start)
+            self._stream.seek(start + size)
+            return
+        while size:
+            size -= len(self.read_exact(min(size, _CHUNK), where))
+
+    def meta(self) -> Metadata:
+        """Read the metadata section (the first one in both protocols)."""
+        size = self._body[0]
+        if size > _MAX_META:
+            raise CorruptedFile("body header", f"metadata size {size} is beyond any real metadata document")
+        data = self.read_exact(size, "metadata section")
+        codec = self.codec
+        if self.protocol == 2:
+            if not data:
+                raise CorruptedFile("metadata section", "empty section")
+            codec = codec_from_section_id(data[0], self.codec, "metadata section")
+            data = data[1:]
+        try:
+            document = decoder(codec).decompress(data)
+            return Metadata.from_dict(json.loads(document))
+        except CodecError as exc:
+            raise decode_error("metadata section", exc) from exc
+        except ValueError as exc:  # JSON or UTF-8
+            if isinstance(exc, ModelFileError):
+                raise
+            raise CorruptedFile("metadata section", f"not a JSON document ({exc})") from exc
+
+    def _artifacts_codec(self) -> str:
+        if self.protocol == 1:
+            if not self._past_model:  # protocol 1 stores the model before the artifacts
+                self.skip(self._body[1], "model section")
+            return self.codec
+        byte, self.artifacts_count = _V2_ARTIFACTS.unpack(self.read_exact(_V2_ARTIFACTS.size, "artifacts section"))
+        return codec_from_section_id(byte, self.codec, "artifacts section")
+
+    def artifacts(self) -> Iterator[tuple[str, int, "_SectionReader"]]:
+        """Yield each artifact as (name, stored size, reader); a reader must be drained before the next one."""
+        codec = self._artifacts_codec()
+        for _ in range(self.artifacts_count):
+            name_size, size = _ENTRY.unpack(self.read_exact(_ENTRY.size, "artifact entry header"))
+            if name_size > _MAX_NAME:
+                raise CorruptedFile("artifact entry header", f"name size {name_size} is beyond any file name")
+            raw = self.read_exact(name_size, "artifact name")
+            try:
+                name = artifact_name(raw.decode())
+            except UnicodeDecodeError as exc:
+                raise CorruptedFile("artifact entry header", f"name is not UTF-8 ({exc})") from exc
+            reader = _SectionReader(self, size, codec, f"artifact {name!r}")
+            yield name, size, reader
+            reader.drain()
+
+    def list_artifacts(self) -> dict[str, int]:
+        """Every artifact's name and stored (compressed) size, reading entry headers only."""
+        self.skip(self._body[0], "metadata section")
+        listing: dict[str, int] = {}
+        self._artifacts_codec()
+        for _ in range(self.artifacts_count):
+            name_size, size = _ENTRY.unpack(self.read_exact(_ENTRY.size, "artifact entry header"))
+            if name_size > _MAX_NAME:
+                raise CorruptedFile("artifact entry header", f"name size {name_size} is beyond any file name")
+            listing[artifact_name(self.read_exact(name_size, "artifact name").decode(errors="replace"))] = size
+            self.skip(size, f"artifact entry {len(listing)}")
+        return listing
+
+    def model(self) -> tuple[ModelKind, "_SectionReader"]:
+        """The model payload's kind and a reader over it; call after the artifacts (protocol 2) or meta (1)."""
+        size = self._body[1] if self.protocol == 1 else self._body[2]
+        self._past_model = True
+        if self.protocol == 1:
+            return "binary", _SectionReader(self, size, self.codec, "model section")
+        if size < _V2_MODEL.size:
+            raise CorruptedFile("model section", f"size {size} is smaller than its header")
+        byte, kind_byte = _V2_MODEL.unpack(self.read_exact(_V2_MODEL.size, "model section header"))
+        codec = codec_from_section_id(byte, self.codec, "model section")
+        try:
+            kind = _KINDS[kind_byte]
+        except KeyError:
+            raise CorruptedFile("model section", f"unknown model kind 0x{kind_byte:02x}") from None
+        return kind, _SectionReader(self, size - _V2_MODEL.size, codec, "model section")
+
+    @staticmethod
+    def verify(name: str, expected: str | None, digest: str) -> None:
+        """Compare a digest with the recorded one (when there is one).
+
+        Raises:
+            ChecksumMismatch: When they differ.
+        """
+        if expected is not None and expected != digest:
+            raise ChecksumMismatch(name, expected, digest)

@@ -1,0 +1,50 @@
+"""The contract every model resource follows: built when a model is added, loaded at startup, served under a path."""
+
+import abc
+from typing import Any
+
+from flama.http.routing import BaseRoute
+
+__all__ = ["ModelResource"]
+
+
+class ModelResource(abc.ABC):
+    """A model served under a path: its routes, its loading and unloading, and what ``GET {path}`` tells about it.
+
+    :class:`~flama.models.module.ModelsModule` builds one per added model (the class registered for the model's
+    family in the ``flama.models.resources`` entry-point group), mounts :meth:`routes` at ``path`` and calls
+    :meth:`load` during the application's startup and :meth:`unload` at shutdown. Building one must stay cheap (read
+    headers, not weights): the heavy work belongs in :meth:`load`.
+
+    Args:
+        path: Where the module mounts the routes, e.g. ``/model/``.
+        name: The model's name (route names, schema titles, ``/health``).
+        source: A ``.flm`` path, a loaded :class:`~flama.models.ModelArtifact` or a model object.
+        options: Options of the concrete resource.
+
+    Attributes:
+        ready: Whether :meth:`load` has finished; requests are answered with 503 until it has.
+    """
+
+    def __init__(self, *, path: str, name: str, source: Any, **options: Any) -> None:
+        self.path = path
+        self.name = name
+        self.source = source
+        self.options = options
+        self.ready = False
+
+    @abc.abstractmethod
+    async def load(self) -> None:
+        """Load the model (in worker threads: the event loop keeps serving) and set :attr:`ready`."""
+
+    @abc.abstractmethod
+    async def unload(self) -> None:
+        """Release the model and what loading it created; :attr:`ready` becomes false."""
+
+    @abc.abstractmethod
+    def routes(self) -> list[BaseRoute]:
+        """The routes to serve, relative to :attr:`path` (``/`` is the path itself)."""
+
+    @abc.abstractmethod
+    def inspect(self) -> dict[str, Any]:
+        """What ``GET {path}`` answers: the name, the metadata, the artifacts, the schemas known."""

@@ -1,0 +1,301 @@
+"""Predictive models (the ``ml`` family): inspect, predict and stream predictions over HTTP.
+
+Under the path the model is added at (``/model/`` below):
+
+- ``GET /model/``: the model's name, metadata, artifacts and the JSON Schemas of its input and output when known;
+- ``POST /model/predict/`` with ``{"input": [row, ...]}``: ``{"output": [prediction, ...]}``;
+- ``POST /model/stream/`` with the same body: one ``{"output": prediction}`` per input row, as NDJSON, or as
+  server-sent events when the request accepts ``text/event-stream``.
+
+The model is called in worker threads (see :mod:`flama.models.runner`): an object with ``predict`` (scikit-learn,
+Keras, ...) through ``predict(input)``; a PyTorch module is called with the input as one tensor, of the dtype the
+serializer described (``float32`` otherwise), under ``torch.no_grad()``; any other callable is called with the input.
+A ``ValueError`` or ``TypeError`` raised by the model is the client's fault (400 with the model's own message);
+anything else is a 500, and the server keeps serving.
+"""
+
+import logging
+import os
+import pathlib
+import re
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Annotated, Any
+
+import anyio
+import anyio.to_thread
+import pydantic
+from flama.http.exceptions import HTTPException
+from flama.http.requests import Request
+from flama.http.responses import NDJSONResponse, StreamingResponse
+from flama.http.routing import BaseRoute, Route
+from flama.http.sse import EventSourceResponse, ServerSentEvent
+from flama.models.resources.base import ModelResource
+from flama.models.runner import QueueFull, Runner
+
+__all__ = ["PredictiveResource"]
+
+logger = logging.getLogger("flama.models")
+
+Predict = Callable[[list[Any]], Any]
+
+# The torch dtypes a described input may name (``x-dtype`` in the input schema the torch serializer writes).
+_TORCH_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "bool"})
+
+
+def _title(name: str) -> str:
+    """``fish-model`` as ``FishModel``: the prefix of this model's schema names."""
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^0-9A-Za-z]+", name)) or "Model"
+
+
+def _input_schema(info: dict[str, Any]) -> dict[str, Any] | None:
+    """The schema of the ``input`` list, from the model's described input.
+
+    A description of the model's arguments as a one-element tuple (what the torch serializer writes) stands for the
+    one tensor the rows become.
+    """
+    schema = info.get("input")
+    if not isinstance(schema, dict):
+        return None
+    items = schema.get("prefixItems")
+    if isinstance(items, list) and len(items) == 1 and isinstance(items[0], dict):
+        return items[0]
+    return schema
+
+
+def _body_models(
+    name: str, input_schema: dict[str, Any] | None, output_schema: dict[str, Any] | None
+) -> tuple[type[pydantic.BaseModel], type[pydantic.BaseModel]]:
+    """The request and response models of this model's routes, carrying its input and output schemas if known."""
+
+    def field(schema: dict[str, Any] | None, description: str) -> Any:
+        hint: Any = list[Any] if schema is None else Annotated[list[Any], pydantic.WithJsonSchema(schema)]
+        return (hint, pydantic.Field(description=description))
+
+    title = _title(name)
+    request = pydantic.create_model(
+        f"{title}Input", input=field(input_schema, "The rows to predict, one per prediction.")
+    )
+    response = pydantic.create_model(f"{title}Output", output=field(output_schema, "One prediction per input row."))
+    return request, response
+
+
+def _is_torch_module(model: Any) -> bool:
+    # Decided from the class hierarchy so that torch is never imported for other models.
+    return any(
+        klass.__module__ == "torch.nn.modules.module" and klass.__name__ == "Module" for klass in type(model).__mro__
+    )
+
+
+def _torch_predict(module: Any, described: dict[str, Any] | None) -> Predict:
+    """Call ``module`` with the input as one tensor, checked against the described shape, without gradients."""
+    import torch
+
+    described = described or {}
+    dtype_name = described.get("x-dtype")
+    dtype = getattr(torch, dtype_name) if dtype_name in _TORCH_DTYPES else torch.get_default_dtype()
+    shape = described.get("x-shape")
+    expected = tuple(shape[1:]) if isinstance(shape, list) and shape else None
+
+    def predict(rows: list[Any]) -> Any:
+        tensor = torch.tensor(rows, dtype=dtype)
+        if expected is not None:
+            got = tuple(tensor.shape[1:])
+            if len(got) != len(expected) or any(e is not None and e != g for e, g in zip(expected, got, strict=False)):
+                wanted = tuple("*" if e is None else e for e in expected)
+                raise ValueError(f"each input row must have shape {wanted}, got rows of shape {got}")
+        with torch.no_grad():
+            output = module(tensor)
+        return output.tolist() if isinstance(output, torch.Tensor) else [item.tolist() for item in output]
+
+    return predict
+
+
+def _predict_function(model: Any, input_schema: dict[str, Any] | None) -> Predict:
+    """How to ask ``model`` for the predictions of a list of rows."""
+    predict = getattr(model, "predict", None)
+    if callable(predict):
+        return predict  # type: ignore[no-any-return]
+    if _is_torch_module(model):
+        return _torch_predict(model, input_schema)
+    if callable(model):
+        return model  # type: ignore[no-any-return]
+    raise TypeError(f"cannot serve {type(model).__qualname__}: it has no predict method and is not callable")
+
+
+def _error(exc: Exception) -> dict[str, Any]:
+    """The JSON error shape of ``exc`` (a 500 for anything but an HTTP error), as a value to put in a stream."""
+    if isinstance(exc, HTTPException):
+        return {"detail": exc.detail, "error": exc.error, "status_code": exc.status_code}
+    logger.error("Unhandled exception while streaming predictions", exc_info=exc)
+    return {"detail": "Internal Server Error", "error": type(exc).__name__, "status_code": 500}
+
+
+class PredictiveResource(ModelResource):
+    """Serves a predictive model: inspect, predict and stream.
+
+    Args:
+        path: Where the routes are mounted.
+        name: The model's name.
+        source: A ``.flm`` path, a :class:`~flama.models.ModelArtifact`, or a model object.
+        limiter: The application-wide limit on worker threads; a private one of ``workers`` threads when omitted.
+        workers: Predictions of this model running at once; ``None``: only the application-wide limit applies.
+        max_queued: Requests allowed to wait for a worker; the next ones are answered 429 with ``Retry-After``.
+            ``None``: unbounded.
+
+    Raises:
+        flama.models.ModelFileError: The file is not a readable ``.flm`` file (its header is read here).
+    """
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        name: str,
+        source: Any,
+        limiter: anyio.CapacityLimiter | None = None,
+        workers: int | None = None,
+        max_queued: int | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(path=path, name=name, source=source, **options)
+        self.runner = Runner(limiter or anyio.CapacityLimiter(workers or 1), workers=workers, max_queued=max_queued)
+        self.artifact: Any = None
+        self.model: Any = None
+        self._predict: Predict | None = None
+        self.meta, self.description, self.artifacts = self._describe(source)
+        info = self.description.get("info") or {}
+        output = info.get("output")
+        self.input_schema = _input_schema(info)
+        self.output_schema: dict[str, Any] | None = output if isinstance(output, dict) else None
+        self.input_model, self.output_model = _body_models(name, self.input_schema, self.output_schema)
+
+    @staticmethod
+    def _describe(source: Any) -> tuple[Any, dict[str, Any], dict[str, int]]:
+        """The metadata (files only), the model's description and the artifact sizes, without loading the model."""
+        from flama.models.artifact import ModelArtifact, list_artifacts, read_meta
+
+        if isinstance(source, (str, os.PathLike)):
+            meta = read_meta(source)
+            return meta, meta.to_dict()["model"], list_artifacts(source)
+        if isinstance(source, ModelArtifact):
+            sizes = {name: file.stat().st_size for name, file in source.artifacts.items()}
+            return source.meta, source.meta.to_dict()["model"], sizes
+        from flama.models.exceptions import UnknownLibrary
+        from flama.models.serializers import serializer_for
+
+        try:
+            return None, serializer_for(source).describe(source), {}
+        except UnknownLibrary:
+            klass = type(source)
+            return None, {"obj": f"{klass.__module__}.{klass.__qualname__}"}, {}
+
+    async def load(self) -> None:
+        """Load the artifact (for a path) and deserialize the model in a worker thread."""
+        self.model = await anyio.to_thread.run_sync(self._load_model)
+        self._predict = _predict_function(self.model, self.input_schema)
+        self.ready = True
+
+    def _load_model(self) -> Any:
+        from flama.models.artifact import ModelArtifact, load
+
+        source = self.source
+        if isinstance(source, (str, os.PathLike)):
+            self.artifact = load(pathlib.Path(source))
+            return self.artifact.model
+        if isinstance(source, ModelArtifact):
+            return source.model
+        return source
+
+    async def unload(self) -> None:
+        """Drop the model; an artifact this resource opened removes its extracted files."""
+        self.ready = False
+        self._predict = None
+        self.model = None
+        if self.artifact is not None:
+            artifact, self.artifact = self.artifact, None
+            await anyio.to_thread.run_sync(artifact.close)
+
+    def inspect(self) -> dict[str, Any]:
+        """The name, readiness, metadata (``None`` for a model object), model description, artifacts and schemas."""
+        return {
+            "name": self.name,
+            "ready": self.ready,
+            "meta": None if self.meta is None else self.meta.to_dict(),
+            "model": self.description,
+            "artifacts": self.artifacts,
+            "schema": {"input": self.input_schema, "output": self.output_schema},
+        }
+
+    def routes(self) -> list[BaseRoute]:
+        """``GET /`` (inspect), ``POST /predict/`` and ``POST /stream/``."""
+        request_model, response_model = self.input_model, self.output_model
+        name = self.name
+
+        async def inspect() -> dict[str, Any]:
+            return self.inspect()
+
+        # The body's annotation is this model's own request model (set below), so the schema carries its input.
+        async def predict(data: Any) -> Any:
+            return await self.predict(data.input)
+
+        async def stream(request: Request, data: Any) -> StreamingResponse:
+            return self.stream(data.input, sse="text/event-stream" in request.headers.get("accept", ""))
+
+        inspect.__doc__ = f"Inspect the model {name!r}.\n\nIts metadata, artifacts and input and output schemas."
+        predict.__doc__ = f"Predict with the model {name!r}.\n\nOne prediction per input row."
+        stream.__doc__ = (
+            f"Stream predictions of the model {name!r}.\n\n"
+            "One prediction per input row, each sent when ready: NDJSON lines, or server-sent events when the request "
+            "accepts `text/event-stream`."
+        )
+        predict.__annotations__ = {"data": request_model, "return": response_model}
+        stream.__annotations__ = {"request": Request, "data": request_model, "return": NDJSONResponse}
+        return [
+            Route("/", inspect, name="inspect"),
+            Route("/predict/", predict, methods=["POST"], name="predict"),
+            Route("/stream/", stream, methods=["POST"], name="stream"),
+        ]
+
+    def _predictor(self) -> Predict:
+        if self._predict is None:
+            raise HTTPException(503, f"the model {self.name!r} is not loaded yet", headers={"Retry-After": "1"})
+        return self._predict
+
+    async def _run(self, predict: Predict, rows: list[Any]) -> Any:
+        try:
+            return await self.runner.run(predict, rows)
+        except QueueFull as exc:
+            raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
+        except (ValueError, TypeError) as exc:
+            raise HTTPException(400, str(exc)) from None
+
+    async def predict(self, rows: list[Any]) -> dict[str, Any]:
+        """``{"output": ...}``: the model's predictions for ``rows``, computed in a worker thread.
+
+        Raises:
+            flama.http.HTTPException: 503 while the model loads, 429 when too many requests wait, 400 when the
+                model rejects the input (``ValueError`` or ``TypeError``).
+        """
+        return {"output": await self._run(self._predictor(), rows)}
+
+    def stream(self, rows: Sequence[Any], *, sse: bool = False) -> StreamingResponse:
+        """A response streaming ``{"output": ...}`` for each row, predicted one at a time.
+
+        An error after the first row ends the stream with one last item in the JSON error shape (an ``error`` event
+        in SSE).
+
+        Raises:
+            flama.http.HTTPException: 503 while the model loads.
+        """
+        predict = self._predictor()
+
+        async def produce() -> AsyncIterator[Any]:
+            for row in rows:
+                try:
+                    output = await self._run(predict, [row])
+                except Exception as exc:  # the response has started: the error becomes the stream's last item
+                    yield ServerSentEvent(_error(exc), event="error") if sse else _error(exc)
+                    return
+                yield {"output": output[0]}
+
+        return EventSourceResponse(produce(), ping=None) if sse else NDJSONResponse(produce())

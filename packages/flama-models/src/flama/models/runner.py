@@ -1,0 +1,108 @@
+"""Blocking model calls off the event loop: worker threads with bounded concurrency and a bounded queue.
+
+A :class:`Runner` belongs to one model. Its calls run in anyio's worker threads, at most ``workers`` of them at once
+for this model and, through a limiter shared by every model of the application, at most the application's own limit
+in total. A call that cannot start at once waits; once ``max_queued`` calls are already waiting, the next one is
+refused with :class:`QueueFull`, which tells the client when to retry (HTTP 429 with ``Retry-After``).
+"""
+
+import contextlib
+import math
+import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import TypeVar
+
+import anyio
+import anyio.to_thread
+
+__all__ = ["QueueFull", "Runner"]
+
+T = TypeVar("T")
+
+# Weight of the newest call in the running mean of call durations that Retry-After is estimated from.
+_SMOOTHING = 0.2
+
+
+class QueueFull(RuntimeError):
+    """Too many calls are already waiting for a worker.
+
+    Args:
+        retry_after: Whole seconds after which a retry is likely to be served.
+    """
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"too many requests are waiting; retry after {retry_after} s")
+
+
+class Runner:
+    """Runs one model's blocking calls in worker threads.
+
+    Args:
+        shared: The application-wide limiter every model's calls also go through.
+        workers: Calls of this model running at once; ``None``: only the shared limit applies.
+        max_queued: Calls allowed to wait for a worker; ``None``: unbounded.
+
+    Raises:
+        ValueError: ``workers`` is below 1 or ``max_queued`` below 0.
+    """
+
+    __slots__ = ("_mean", "_own", "_threads", "max_queued", "running", "shared", "waiting", "workers")
+
+    def __init__(
+        self, shared: anyio.CapacityLimiter, *, workers: int | None = None, max_queued: int | None = None
+    ) -> None:
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        if max_queued is not None and max_queued < 0:
+            raise ValueError(f"max_queued cannot be negative, got {max_queued}")
+        self.shared = shared
+        self.workers = workers
+        self.max_queued = max_queued
+        self._own: AbstractAsyncContextManager[object] = (
+            contextlib.nullcontext() if workers is None else anyio.CapacityLimiter(workers)
+        )
+        # The limits above decide when a call starts; the thread limiter only has to let every started call through
+        # (anyio's default one is shared with every other worker-thread user of the process).
+        self._threads = anyio.CapacityLimiter(workers or shared.total_tokens)
+        self.running = 0
+        self.waiting = 0
+        self._mean = 0.0
+
+    def _busy(self) -> bool:
+        """Whether a new call would have to wait for a worker."""
+        own = self._own
+        return self.shared.available_tokens < 1 or (isinstance(own, anyio.CapacityLimiter) and own.available_tokens < 1)
+
+    def retry_after(self) -> int:
+        """Whole seconds (at least 1) until the calls waiting now are likely to be done."""
+        slots = self.workers or int(self.shared.total_tokens)
+        return max(1, math.ceil(self._mean * (self.waiting + 1) / slots))
+
+    async def run(self, func: Callable[..., T], *args: object) -> T:
+        """Call ``func(*args)`` in a worker thread once a worker is free, and return its result.
+
+        Raises:
+            QueueFull: ``max_queued`` calls are already waiting.
+        """
+        if self.max_queued is not None and self.waiting >= self.max_queued and self._busy():
+            raise QueueFull(self.retry_after())
+        self.waiting += 1
+        started = False
+        try:
+            async with self._own, self.shared:
+                self.waiting -= 1
+                self.running += 1
+                started = True
+                begin = time.perf_counter()
+                try:
+                    return await anyio.to_thread.run_sync(func, *args, limiter=self._threads)
+                finally:
+                    elapsed = time.perf_counter() - begin
+                    self._mean = elapsed if self._mean == 0.0 else self._mean + _SMOOTHING * (elapsed - self._mean)
+        finally:
+            if started:
+                self.running -= 1
+            else:
+                self.waiting -= 1

@@ -1,0 +1,58 @@
+import re
+
+import pytest
+from flama.cli.main import main, parse_model
+
+
+class TestCaseParseModel:
+    @pytest.mark.parametrize(
+        ("value", "expected"),
+        [
+            pytest.param("file=m.flm,url=/,name=llm", {"file": "m.flm", "url": "/", "name": "llm"}, id="full"),
+            pytest.param("file=dir/fish.flm", {"file": "dir/fish.flm", "url": "/fish/", "name": "fish"}, id="defaults"),
+            pytest.param("file=m.flm,url=/llm", {"file": "m.flm", "url": "/llm/", "name": "m"}, id="slash-added"),
+            pytest.param(" file = m.flm , name = x ", {"file": "m.flm", "url": "/x/", "name": "x"}, id="spaces"),
+        ],
+    )
+    def test_valid(self, value, expected):
+        assert parse_model(value) == expected
+
+    @pytest.mark.parametrize(
+        ("value", "message"),
+        [
+            pytest.param(
+                "m.flm",
+                "expected key=value pairs separated by commas (file=PATH,url=/,name=NAME), got 'm.flm'",
+                id="bare",
+            ),
+            pytest.param("file=a,path=/", "unknown key 'path': use file, url, name", id="unknown"),
+            pytest.param("file=a,file=b", "'file' is given twice", id="twice"),
+            pytest.param("url=/x/", "file=PATH is required", id="no-file"),
+            pytest.param("file=a,url=x", "url must start with '/', got 'x'", id="relative-url"),
+        ],
+    )
+    def test_invalid(self, value, message):
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            parse_model(value)
+
+
+class TestCaseServeCommand:
+    def test_bad_model_syntax_is_a_usage_error(self, capsys):
+        assert main(["serve", "--model", "m.flm"]) == 2
+        err = capsys.readouterr().err
+        assert "Invalid value for '--model': expected key=value pairs separated by commas" in err
+
+    def test_model_is_required(self, capsys):
+        assert main(["serve"]) == 2
+        assert "Missing option '--model'" in capsys.readouterr().err
+
+    def test_missing_file(self, capsys, tmp_path):
+        missing = tmp_path / "nope.flm"
+        assert main(["serve", "--model", f"file={missing},url=/,name=x"]) == 1
+        assert capsys.readouterr().err == f"Error: model file not found: {missing}\n"
+
+    def test_version(self, capsys):
+        assert main(["--version"]) == 0
+        out = capsys.readouterr().out
+        assert "flama.cli 0.1.0\n" in out
+        assert "flama.llm 0.1.0\n" in out

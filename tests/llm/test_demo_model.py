@@ -1,0 +1,98 @@
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from examples.models import build_demo_model as builder
+
+
+def conversations(expectations: dict[str, dict[str, Any]]) -> list[builder.Conversation]:
+    return [
+        builder.Conversation(
+            id=record["id"],
+            messages=record["messages"],
+            reply=record["reply"],
+            tools=record["tools"],
+            template_kwargs=record["template_kwargs"],
+        )
+        for record in expectations.values()
+    ]
+
+
+class TestCaseDemoModelReplies:
+    def test_expectations_cover_text_thinking_and_tool_call(self, demo_expectations):
+        assert list(demo_expectations) == [conversation.id for conversation in builder.CONVERSATIONS]
+        assert demo_expectations["thinking"]["prompt"].endswith("<|begin|>assistant\n<think>\n")
+        assert "</think>\n" in demo_expectations["thinking"]["reply"]
+        assert demo_expectations["tool_call"]["reply"] == (
+            '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>'
+        )
+        assert demo_expectations["plain"]["prompt"] == "<|begin|>user\nHello! Who are you?<|end|>\n<|begin|>assistant\n"
+
+    def test_transformers_reproduces_every_reply(self, demo_model_dir, demo_expectations):
+        replies = builder.generate_transformers(demo_model_dir, conversations(demo_expectations))
+
+        assert replies == {key: (record["reply"], "stop") for key, record in demo_expectations.items()}
+
+    def test_mlx_reproduces_every_reply(self, demo_model_dir, demo_expectations):
+        replies = builder.generate_mlx(demo_model_dir, conversations(demo_expectations))
+
+        assert replies == {key: (record["reply"], "stop") for key, record in demo_expectations.items()}
+
+
+@pytest.fixture(scope="module")
+def random_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return builder.write_checkpoint(tmp_path_factory.mktemp("random") / "assistant")
+
+
+class TestCaseDemoModelBuild:
+    def test_files(self, random_dir):
+        assert sorted(path.name for path in random_dir.iterdir()) == [
+            "config.json",
+            "generation_config.json",
+            "model.safetensors",
+            "tokenizer.json",
+            "tokenizer_config.json",
+        ]
+        config = json.loads((random_dir / "config.json").read_text())
+        assert (config["model_type"], config["hidden_size"], config["num_hidden_layers"]) == ("llama", 64, 2)
+        assert config["vocab_size"] == builder.VOCAB_SIZE
+        end = config["eos_token_id"]
+        assert json.loads((random_dir / "generation_config.json").read_text())["eos_token_id"] == [end]
+
+    def test_tokenizer_markers_are_single_tokens(self, random_dir):
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(random_dir / "tokenizer.json"))
+        text = "<|begin|>assistant\n<think>\nhm\n</think>\n<tool_call>\n{}\n</tool_call><|end|>"
+        tokens = tokenizer.encode(text).tokens
+
+        for marker in ("<|begin|>", "<think>", "</think>", "<tool_call>", "</tool_call>", "<|end|>"):
+            assert tokens.count(marker) == 1
+        assert tokenizer.decode(tokenizer.encode(text).ids, skip_special_tokens=False) == text
+        assert (
+            tokenizer.decode(tokenizer.encode(text).ids)
+            == "assistant\n<think>\nhm\n</think>\n<tool_call>\n{}\n</tool_call>"
+        )
+
+    def test_transformers_loads_the_random_build(self, random_dir, demo_expectations):
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(random_dir)
+        model = AutoModelForCausalLM.from_pretrained(random_dir)
+
+        assert type(model).__name__ == "LlamaForCausalLM"
+        assert sum(parameter.numel() for parameter in model.parameters()) == 131_392
+        for conversation in conversations(demo_expectations):
+            assert conversation.render(tokenizer) == demo_expectations[conversation.id]["prompt"]
+
+    def test_mlx_loads_the_random_build(self, random_dir, demo_expectations):
+        from mlx_lm import load
+
+        model, tokenizer = load(str(random_dir))[:2]
+
+        assert model.args.model_type == "llama"
+        assert tokenizer.eos_token_ids == {json.loads((random_dir / "config.json").read_text())["eos_token_id"]}
+        for conversation in conversations(demo_expectations):
+            assert conversation.render(tokenizer) == demo_expectations[conversation.id]["prompt"]
