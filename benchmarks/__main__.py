@@ -1,6 +1,7 @@
 """Benchmark runner: instruction counts against peers, and a loopback load test.
 
 ``python -m benchmarks run [--suite core|http|all] [-k SUBSTRING]`` measures and writes benchmarks/RESULTS.md.
+``python -m benchmarks native`` measures LLM streaming through the native dialect (see benchmarks/llm_native.py).
 ``python -m benchmarks load --suite http`` runs the loopback load test (wrk against uvicorn) for every HTTP subject and
 writes its table to RESULTS.md too; ``python -m benchmarks load APP PATH`` load-tests one ASGI app.
 """
@@ -13,19 +14,27 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks import core, http, llm_decoder
+from benchmarks import core, http, llm_decoder, models, models_serving
 from benchmarks.callgrind import measure
 from benchmarks.core import Case, Results, Suite, Target
 from benchmarks.environments import WORK, core_environment, flama2_environment, http_environment
 from benchmarks.load import load_test
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-SUITES: dict[str, Suite] = {"core": core.SUITE, "http": http.SUITE, "decoder": llm_decoder.SUITE}
+SUITES: dict[str, Suite] = {
+    "core": core.SUITE,
+    "http": http.SUITE,
+    "decoder": llm_decoder.SUITE,
+    "serving": models_serving.SUITE,
+}
 TITLES = {
     "core": "flama-core: instructions per operation",
     "http": "flama-http: instructions per request through the ASGI callable",
+    "serving": "flama-models: instructions per prediction request beyond the model's own work",
     "load": "flama-http: requests per second under uvicorn",
     "decoder": "flama-llm: instructions to decode a 1 MB transcript",
+    "models": "flama-models: dump and load, wall time and peak memory",
+    "native": "flama-llm: the native dialect on the demo model",
 }
 SECTION = re.compile(r"<!-- section: (\w+) -->\n(.*?)<!-- end: \1 -->\n", re.DOTALL)
 
@@ -71,8 +80,11 @@ def report(results: Results, goals: list[Target]) -> str:
 
 
 def write_section(name: str, text: str) -> None:
-    """Replace one section of RESULTS.md (``core``, ``http`` or ``load``), keeping the others."""
-    sections = dict(SECTION.findall(RESULTS.read_text())) if RESULTS.exists() else {}
+    """Replace one section of RESULTS.md, keeping the others and the hand-written notes after the last one."""
+    previous = RESULTS.read_text() if RESULTS.exists() else ""
+    sections = dict(SECTION.findall(previous))
+    ends = [match.end() for match in SECTION.finditer(previous)]
+    notes = previous[ends[-1] :].strip() if ends else ""
     sections[name] = f"## {TITLES[name]}\n\n{text}\n"
     lines = [
         "# Benchmark results",
@@ -86,6 +98,8 @@ def write_section(name: str, text: str) -> None:
     for key in TITLES:
         if key in sections:
             lines.append(f"<!-- section: {key} -->\n{sections[key]}<!-- end: {key} -->")
+    if notes:
+        lines += ["", notes]
     RESULTS.write_text("\n".join(lines) + "\n")
 
 
@@ -97,6 +111,8 @@ def run(suites: list[str], only: str, jobs: int, rebuild: bool) -> str:
         "flama2": flama2_environment,
         # The decoder is pure Python: the workspace interpreter runs it from the source tree.
         "workspace": lambda: Path(sys.executable),
+        "models": lambda: models_serving.models_environment(rebuild),
+        "flama2-models": models_serving.flama2_models_environment,
     }
     chosen = {name: [case for case in SUITES[name][0]() if only in case.scenario] for name in suites}
     needed = {case.environment for cases in chosen.values() for case in cases}
@@ -149,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     commands = parser.add_subparsers(dest="command", required=True)
     measure_parser = commands.add_parser("run", help="instruction counts against peers; writes RESULTS.md")
-    measure_parser.add_argument("--suite", choices=["core", "http", "decoder", "all"], default="all")
+    measure_parser.add_argument("--suite", choices=["core", "http", "decoder", "serving", "all"], default="all")
     measure_parser.add_argument("-k", dest="only", default="", help="only scenarios whose name contains this")
     measure_parser.add_argument("-j", dest="jobs", type=int, default=2, help="measurements run at once")
     measure_parser.add_argument("--no-rebuild", action="store_true", help="reuse the installed wheels of this tree")
@@ -158,7 +174,26 @@ def main(argv: list[str] | None = None) -> int:
     load_parser.add_argument("app", nargs="?", help="module:attribute of one ASGI app")
     load_parser.add_argument("path", nargs="?", default="/")
     load_parser.add_argument("--seconds", type=int, default=10)
+    models_parser = commands.add_parser("models", help="dump/load time and peak memory; writes RESULTS.md")
+    models_parser.add_argument("--megabytes", type=int, default=200, help="size of the bundle")
+    native_parser = commands.add_parser("native", help="LLM streaming through the native dialect; writes RESULTS.md")
+    native_parser.add_argument("--flm", type=Path, default=None, help="the .flm to serve (the demo model by default)")
+    native_parser.add_argument("--backend", default=None, help="force a backend")
     args = parser.parse_args(argv)
+
+    if args.command == "native":
+        from benchmarks import llm_native
+
+        section = llm_native.run(args.flm or llm_native.DEMO, args.backend)
+        write_section("native", f"Recorded {datetime.now(timezone.utc):%Y-%m-%d}.\n\n{section}")
+        sys.stdout.write(section)
+        return 0
+
+    if args.command == "models":
+        section = f"Recorded {datetime.now(timezone.utc):%Y-%m-%d}.\n\n" + models.run(args.megabytes)
+        write_section("models", section)
+        sys.stdout.write(section)
+        return 0
 
     if args.command == "load":
         if args.suite:

@@ -116,6 +116,16 @@ class TestCaseOpenAPI:
             },
         }
 
+    async def test_operation_ids_carry_the_mount_names(self, client_factory):
+        def twin(name: str) -> Mount:
+            return Mount(f"/{name}/", routes=[Route("/", lines, name="lines")], name=name)
+
+        app = Flama(routes=[twin("fish"), twin("wine")], discover_modules=False)
+        async with client_factory(app) as client:
+            paths = (await client.get("/schema/")).json()["paths"]
+        assert paths["/fish/"]["get"]["operationId"] == "fish_lines_get"
+        assert paths["/wine/"]["get"]["operationId"] == "wine_lines_get"
+
     async def test_disabled(self, client_factory):
         app = Flama(schema=None, docs=None, discover_modules=False)
         async with client_factory(app) as client:

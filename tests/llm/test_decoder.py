@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from flama.llm.decoder import PARSERS, SPECS, Decoder, DecoderSpec, Scanner, ToolCall, detect_spec, spec_by_name
+from flama.llm.decoder.tools import deepseek_token
 from flama.llm.events import BlockDelta, BlockStart, BlockStop
 
 from tests.llm.decoding import blocks, chunked, decode
@@ -324,6 +325,32 @@ class TestCaseToolParsers:
                 [("f", {"a": "x, y: z", "b": {"c": [1, 2]}})],
                 id="gemma",
             ),
+            pytest.param(
+                "deepseek",
+                deepseek_token("tool", "call", "begin")
+                + "f"
+                + deepseek_token("tool", "sep")
+                + '{"a": 1}'
+                + deepseek_token("tool", "call", "end"),
+                [("f", {"a": 1})],
+                id="deepseek",
+            ),
+            pytest.param("deepseek", 'f{"a": 1}', None, id="deepseek-no-call-token"),
+            pytest.param(
+                "deepseek",
+                deepseek_token("tool", "call", "begin") + 'f{"a": 1}' + deepseek_token("tool", "call", "end"),
+                None,
+                id="deepseek-no-separator",
+            ),
+            pytest.param(
+                "deepseek",
+                deepseek_token("tool", "call", "begin")
+                + "function"
+                + deepseek_token("tool", "sep")
+                + "f\n```json\n{\n```",
+                None,
+                id="deepseek-unclosed",
+            ),
             pytest.param("gemma", "f{a:1}", None, id="gemma-no-call-prefix"),
             pytest.param("gemma", "call:f{a:[1}", None, id="gemma-bad-value"),
         ],
@@ -343,7 +370,9 @@ class TestCaseSpecs:
         assert spec_by_name("qwen3") is SPECS["qwen3"]
 
     def test_spec_by_name_unknown(self):
-        with pytest.raises(ValueError, match=r"^Unknown decoder family 'nope'; known families: deepseek_r1, gemma4, "):
+        with pytest.raises(
+            ValueError, match=r"^Unknown decoder family 'nope'; known families: deepseek_r1, deepseek_v3, gemma4, "
+        ):
             spec_by_name("nope")
 
     def test_unknown_tool_format(self):

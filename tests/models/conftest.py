@@ -12,7 +12,7 @@ def sklearn_factory() -> Callable[..., tuple[Any, Any]]:
     """``sklearn_factory()`` -> (fitted LogisticRegression, its training inputs)."""
 
     def build(features: int = 3) -> tuple[Any, Any]:
-        from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+        from sklearn.linear_model import LogisticRegression
 
         rng = np.random.default_rng(7)
         inputs = rng.random((40, features))

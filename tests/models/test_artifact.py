@@ -67,7 +67,7 @@ class TestCaseDumpLoad:
         assert not directory.exists()
 
     def test_metadata_inferred(self, sklearn_factory, tmp_path):
-        from sklearn import __version__ as sklearn_version  # type: ignore[import-untyped]
+        from sklearn import __version__ as sklearn_version
 
         model, _ = sklearn_factory()
 

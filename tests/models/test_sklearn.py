@@ -31,8 +31,8 @@ class TestCaseSklearnSerializer:
         }
 
     def test_describe_unfitted_pipeline(self):
-        from sklearn.pipeline import Pipeline  # type: ignore[import-untyped]
-        from sklearn.preprocessing import StandardScaler  # type: ignore[import-untyped]
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import StandardScaler
 
         described = SERIALIZER.describe(Pipeline([("scale", StandardScaler())]))
 

@@ -84,11 +84,13 @@ def build_app(
     from flama.http import Flama
     from flama.llm.auth import APIKeyMiddleware
     from flama.llm.metrics import MetricsModule
+    from flama.models.module import ModelsModule
 
     app = Flama(openapi={"title": title}, modules=[MetricsModule()])
     if api_keys:
         app.add_middleware(APIKeyMiddleware, keys=api_keys)
-    registry: Any = app.models  # ModelsModule, from flama-models' entry point
+    registry = app.modules.get("models")
+    assert isinstance(registry, ModelsModule)  # registered by flama-models' entry point
     for model in models:
         options: dict[str, Any] = {} if backend is None else {"backend": backend}
         registry.add_model(path=model["url"], model=pathlib.Path(model["file"]), name=model["name"], **options)

@@ -98,6 +98,11 @@ class Stream:
             self.push("error", {"type": reason, "message": f"The generation was {reason}."})
             self.finish()
 
+    async def wait(self) -> None:
+        """Wait until the producer's task has ended (after :meth:`cancel`: until the backend has stopped)."""
+        if self.task is not None:
+            await asyncio.wait((self.task,))
+
     def start_after(self, last_event_id: str | None) -> int:
         """The index of the first event to send to a reader that last saw ``last_event_id``.
 

@@ -12,7 +12,7 @@ one from a request body and raises :class:`InvalidRequest` naming the field at f
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 __all__ = [
     "Chat",
@@ -62,6 +62,7 @@ class Raw:
     """A prompt given verbatim."""
 
     prompt: str
+    field: ClassVar[str] = "prompt"
 
     def render(self, renderer: Renderer, template: Mapping[str, Any]) -> str:
         """The prompt itself (the template is not used)."""
@@ -75,6 +76,7 @@ class Chat:
     message: str
     system: str | None = None
     tools: tuple[dict[str, Any], ...] | None = None
+    field: ClassVar[str] = "message"
 
     def render(self, renderer: Renderer, template: Mapping[str, Any]) -> str:
         """The two-message conversation rendered by the model's chat template."""
@@ -90,6 +92,7 @@ class Conversation:
 
     messages: tuple[dict[str, Any], ...]
     tools: tuple[dict[str, Any], ...] | None = None
+    field: ClassVar[str] = "messages"
 
     def render(self, renderer: Renderer, template: Mapping[str, Any]) -> str:
         """The conversation rendered by the model's chat template, ready for the assistant's next turn."""

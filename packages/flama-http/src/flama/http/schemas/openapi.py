@@ -28,12 +28,14 @@ _OPENAPI_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"
 _CONVERTER = re.compile(r"\{([^}:]+):[^}]+\}")
 
 
-def _routes(router: Router, prefix: str) -> Iterator[tuple[str, Route]]:
+def _routes(router: Router, prefix: str, scope: str) -> Iterator[tuple[str, str, Route]]:
+    """Every documented route with its full path and its reverse-URL name (``mount:route``, empty if unnamed)."""
     for route in router.routes:
         if isinstance(route, Route) and route.include_in_schema:
-            yield prefix + route.path, route
+            yield prefix + route.path, f"{scope}{route.name}" if route.name else "", route
         elif isinstance(route, Mount) and route.router is not None and route.include_in_schema:
-            yield from _routes(route.router, prefix + route.path.rstrip("/"))
+            inner = f"{scope}{route.name}:" if route.name else scope
+            yield from _routes(route.router, prefix + route.path.rstrip("/"), inner)
 
 
 class OpenAPI:
@@ -58,9 +60,9 @@ class OpenAPI:
             return {"$ref": f"#/components/schemas/{annotation.__name__}"}
         return schema
 
-    def operation(self, route: Route, method: str) -> dict[str, Any]:
-        """The operation object of ``route`` for ``method``."""
-        operation: dict[str, Any] = {"operationId": f"{route.name}_{method.lower()}" if route.name else None}
+    def operation(self, route: Route, method: str, name: str = "") -> dict[str, Any]:
+        """The operation object of ``route`` for ``method``; ``name`` (``mount:route``) gives the operationId."""
+        operation: dict[str, Any] = {"operationId": f"{name.replace(':', '_')}_{method.lower()}" if name else None}
         summary, _, description = inspect.cleandoc(route.endpoint.__doc__ or "").partition("\n\n")
         if summary:
             operation["summary"] = " ".join(summary.split())
@@ -114,13 +116,13 @@ class OpenAPI:
     def build(self, router: Router) -> dict[str, Any]:
         """The whole document."""
         paths: dict[str, dict[str, Any]] = {}
-        for path, route in _routes(router, ""):
+        for path, name, route in _routes(router, "", ""):
             item = paths.setdefault(_CONVERTER.sub(r"{\1}", path), {})
             for method in route.methods:
                 if method != "HEAD":
                     # OpenAPI 3.1 names eight methods; others (QUERY, custom ones) go under an `x-` extension.
                     key = method.lower() if method in _OPENAPI_METHODS else f"x-{method.lower()}"
-                    item[key] = self.operation(route, method)
+                    item[key] = self.operation(route, method, name)
         document: dict[str, Any] = {"openapi": "3.1.0", "info": self.info, "paths": paths}
         if self.schemas:
             document["components"] = {"schemas": dict(sorted(self.schemas.items()))}

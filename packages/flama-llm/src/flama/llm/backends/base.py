@@ -13,7 +13,7 @@ import json
 import math
 import random
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
@@ -304,7 +304,7 @@ class Backend(abc.ABC):
             if token >= vocabulary:
                 raise InvalidParameter("logit_bias", f"token id {token} is not in the vocabulary (size {vocabulary})")
 
-    def generate(self, prompt: str, params: GenerationParams) -> AsyncIterator[Delta]:
+    def generate(self, prompt: str, params: GenerationParams) -> AsyncGenerator[Delta, None]:
         """Stream the generation for ``prompt``.
 
         Parameters are checked before anything runs. Closing the iterator, or cancelling the task that consumes it,
@@ -336,7 +336,7 @@ class Backend(abc.ABC):
         return self.stream(ids, params, params.max_tokens or room)
 
     @abc.abstractmethod
-    def stream(self, ids: list[int], params: GenerationParams, limit: int) -> AsyncIterator[Delta]:
+    def stream(self, ids: list[int], params: GenerationParams, limit: int) -> AsyncGenerator[Delta, None]:
         """Generate from checked input: prompt token ids, parameters, and the number of tokens allowed."""
 
     @abc.abstractmethod
@@ -421,7 +421,7 @@ class ThreadedBackend(Backend):
             seed: Seeds this generation's sampling (``params.seed`` or a random one).
         """
 
-    async def stream(self, ids: list[int], params: GenerationParams, limit: int) -> AsyncIterator[Delta]:
+    async def stream(self, ids: list[int], params: GenerationParams, limit: int) -> AsyncGenerator[Delta, None]:
         """Run `steps` in the worker and stream its deltas; leaving the iteration early stops the worker."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Delta | Exception] = asyncio.Queue()
@@ -463,18 +463,20 @@ class ThreadedBackend(Backend):
             stops = StopMatcher(params.stop)
             seed = params.seed if params.seed is not None else random.getrandbits(63)
             steps = self.steps(ids, params, limit, seed)
-            pending = 0
+            made = pending = 0
+            last = ""
             reason: FinishReason = "length"
             try:
                 for token in steps:
+                    made += 1
                     pending += 1
                     if token in self._eos:
                         reason = "stop"
                         break
                     piece = stops.feed(text.push(token))
-                    if stops.stopped:
-                        emit(Delta(piece, pending, "stop"))
-                        return
+                    if stops.stopped or made == limit:
+                        last = piece  # the finish reason travels with the last piece of text
+                        break
                     if piece:
                         emit(Delta(piece, pending))
                         pending = 0
@@ -484,8 +486,8 @@ class ThreadedBackend(Backend):
                 close = getattr(steps, "close", None)
                 if close is not None:
                     close()
-            tail = stops.feed(text.flush())
-            emit(Delta(tail + stops.flush(), pending, "stop" if stops.stopped else reason))
+            last += stops.feed(text.flush())
+            emit(Delta(last + stops.flush(), pending, "stop" if stops.stopped else reason))
         except Exception as error:
             emit(error)
 

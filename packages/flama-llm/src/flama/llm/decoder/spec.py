@@ -7,8 +7,9 @@ tokenizer's special tokens; :func:`spec_by_name` gives a known family by name, f
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from flama.llm.decoder.tools import PARSERS
+from flama.llm.decoder.tools import PARSERS, deepseek_token
 
 __all__ = ["SPECS", "DecoderSpec", "detect_spec", "spec_by_name"]
 
@@ -67,6 +68,12 @@ class DecoderSpec:
 THINK = ("<think>", "</think>")
 CHATML_END = ("<|im_end|>",)
 LLAMA_END = ("<|eot_id|>", "<|eom_id|>")
+DEEPSEEK_TOOLS: dict[str, Any] = {
+    "tool_open": deepseek_token("tool", "calls", "begin"),
+    "tool_close": deepseek_token("tool", "calls", "end"),
+    "tool_parser": "deepseek",
+    "drop": (deepseek_token("end", "of", "sentence"),),
+}
 
 
 def tagged(name: str, reasoning: tuple[str, str] | None = None) -> DecoderSpec:
@@ -86,7 +93,8 @@ SPECS: dict[str, DecoderSpec] = {
     for spec in (
         DecoderSpec("plain"),
         DecoderSpec("think", reasoning=THINK),
-        DecoderSpec("deepseek_r1", reasoning=THINK, starts_in_reasoning=True),
+        DecoderSpec("deepseek_r1", reasoning=THINK, starts_in_reasoning=True, **DEEPSEEK_TOOLS),
+        DecoderSpec("deepseek_v3", **DEEPSEEK_TOOLS),
         tagged("hermes"),
         tagged("qwen3", reasoning=THINK),
         tagged("qwen3_coder"),
@@ -97,8 +105,16 @@ SPECS: dict[str, DecoderSpec] = {
             tool_parser="mistral",
             drop=("</s>",),
         ),
-        DecoderSpec("llama3", tool_open="<|python_tag|>", bare_tools=("json",), drop=LLAMA_END),
-        DecoderSpec("pythonic", bare_tools=("pythonic",), drop=(*LLAMA_END, "<|eot|>")),
+        DecoderSpec("llama3", tool_open="<|python_tag|>", tool_parser="llama", bare_tools=("json",), drop=LLAMA_END),
+        # Llama 4 may wrap its pythonic calls in <|python_start|> ... <|python_end|>; Llama 3.2 writes them bare.
+        DecoderSpec(
+            "pythonic",
+            tool_open="<|python_start|>",
+            tool_close="<|python_end|>",
+            tool_parser="pythonic",
+            bare_tools=("pythonic",),
+            drop=(*LLAMA_END, "<|eot|>", "<|eom|>"),
+        ),
         DecoderSpec(
             "gemma4",
             reasoning=("<|channel>thought", "<channel|>"),
@@ -140,7 +156,8 @@ def pre_opens(template: str, opener: str, closer: str) -> bool:
 def detect_spec(chat_template: str | None, special_tokens: Iterable[str]) -> DecoderSpec:
     """Pick the decoder family from a model's chat template and its tokenizer's special tokens.
 
-    The most specific markers win: harmony channels (gpt-oss), Gemma 4 channels, Mistral's ``[TOOL_CALLS]``, Llama's
+    The most specific markers win: harmony channels (gpt-oss), Gemma 4 channels, DeepSeek's tool-call tokens (with
+    ``<think>``: R1), Mistral's ``[TOOL_CALLS]``, Llama's
     ``<|python_tag|>`` or pythonic instructions, ``<tool_call>`` (Hermes, Qwen; with ``<think>``: Qwen3), then
     ``<think>`` alone. A template whose generation prompt leaves ``<think>`` open starts in reasoning.
 
@@ -162,6 +179,8 @@ def detect_spec(chat_template: str | None, special_tokens: Iterable[str]) -> Dec
         name = "gpt_oss"
     elif has("<|channel>"):
         name = "gemma4"
+    elif has(deepseek_token("tool", "calls", "begin")):
+        name = "deepseek_r1" if "<think>" in template else "deepseek_v3"
     elif has("[TOOL_CALLS]"):
         name = "mistral"
     elif "func_name1(" in template:

@@ -14,10 +14,13 @@ __all__ = [
     "PARSERS",
     "ToolCall",
     "arguments_object",
+    "deepseek_token",
     "encode",
+    "parse_deepseek",
     "parse_function_tags",
     "parse_gemma",
     "parse_json",
+    "parse_llama",
     "parse_mistral",
     "parse_pythonic",
     "parse_tagged",
@@ -188,6 +191,55 @@ def parse_pythonic(body: str) -> list[ToolCall] | None:
     return calls or None
 
 
+def parse_llama(body: str) -> list[ToolCall] | None:
+    """What follows Llama's ``<|python_tag|>``: JSON calls, or a built-in tool's pythonic call.
+
+    Llama 3.1 writes its built-in tools' calls in Python syntax: ``brave_search.call(query="...")``.
+    """
+    return parse_json(body) or parse_pythonic(body)
+
+
+def deepseek_token(*words: str) -> str:
+    """A DeepSeek special token: its words joined by U+2581 between full-width bars (U+FF5C), as its tokenizer has."""
+    return "<\uff5c" + "\u2581".join(words) + "\uff5c>"
+
+
+DEEPSEEK_CALL = deepseek_token("tool", "call", "begin")
+DEEPSEEK_END = deepseek_token("tool", "call", "end")
+DEEPSEEK_SEP = deepseek_token("tool", "sep")
+FENCE = re.compile(r"\A\s*```(?:json)?\s*(.*?)\s*```\s*\Z", re.DOTALL)
+
+
+def parse_deepseek(body: str) -> list[ToolCall] | None:
+    """DeepSeek calls, between its tool-calls begin and end tokens.
+
+    Each call sits between its own call begin and end tokens and holds either ``function``, the separator token and
+    the name, then the arguments in a fenced JSON block (V3, R1), or the name, the separator token and the arguments'
+    JSON (V3.1).
+    """
+    calls: list[ToolCall] = []
+    head, *pieces = body.split(DEEPSEEK_CALL)
+    if head.strip() or not pieces:
+        return None
+    for piece in pieces:
+        inner, end, rest = piece.partition(DEEPSEEK_END)
+        name, sep, raw = inner.partition(DEEPSEEK_SEP)
+        if not end or not sep or rest.strip():
+            return None
+        if name.strip() == "function":
+            name, _, raw = raw.partition("\n")
+            fenced = FENCE.match(raw)
+            raw = fenced.group(1) if fenced else raw
+        try:
+            arguments = arguments_object(json.loads(raw))
+        except ValueError:
+            return None
+        if arguments is None or not NAME.fullmatch(name.strip()):
+            return None
+        calls.append(ToolCall(name.strip(), encode(arguments)))
+    return calls
+
+
 def gemma_token(match: re.Match[str]) -> str:
     """One Gemma token as JSON: a ``<|"|>``-delimited string or a bare key, both become JSON strings."""
     string, key = match.groups()
@@ -215,5 +267,7 @@ PARSERS: dict[str, Parser] = {
     "function_tags": parse_function_tags,
     "mistral": parse_mistral,
     "pythonic": parse_pythonic,
+    "llama": parse_llama,
     "gemma": parse_gemma,
+    "deepseek": parse_deepseek,
 }

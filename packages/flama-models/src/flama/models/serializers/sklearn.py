@@ -50,7 +50,7 @@ class SklearnSerializer(Serializer):
         if options:
             raise TypeError(f"Unknown sklearn dump options: {', '.join(sorted(options))}")
         if fmt == "skops":
-            import skops.io  # type: ignore[import-untyped]  # skops ships no type information
+            import skops.io
 
             skops.io.dump(obj, destination)
         elif fmt == "pickle":

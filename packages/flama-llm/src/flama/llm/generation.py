@@ -1,0 +1,221 @@
+"""A generation's path, dialect-free: canonical request -> prompt -> backend -> stop trimming -> decoder -> events.
+
+Dialects build a :class:`Prepared` generation with :meth:`Generator.prepare` (every problem with the request is
+raised there, before anything is sent) and then consume :meth:`Generator.run`: the decoder's canonical events
+(``BlockStart``, ``BlockDelta``, ``BlockStop``) followed by one :class:`Finish` with the stop reason and exact token
+usage. :func:`collect` folds the events into the blocks of a buffered answer.
+
+Stop sequences are trimmed here (with :class:`~flama.llm.stops.StopMatcher`) rather than in the backends, so every
+backend honours them the same way and the stop reason says ``stop_sequence``: text is held back while it could still be
+the start of a stop sequence (stop sequences split across deltas are caught), and the backend's iterator is closed the
+moment one is found, which stops its work.
+"""
+
+import dataclasses
+import json
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from typing import Any, Literal
+
+import jinja2
+from flama.llm.backends.base import Backend, GenerationParams
+from flama.llm.decoder import Decoder, DecoderSpec
+from flama.llm.events import BlockDelta, BlockStart, BlockStop, Event
+from flama.llm.exceptions import InvalidParameter
+from flama.llm.stops import StopMatcher
+from flama.llm.transports import InvalidRequest, Transport
+
+__all__ = ["Block", "Completion", "Finish", "Generator", "Prepared", "StopReason", "Usage", "collect"]
+
+StopReason = Literal["end", "length", "stop_sequence", "tool_use"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Usage:
+    """Tokens read from the prompt and generated."""
+
+    input_tokens: int
+    output_tokens: int
+
+    def to_dict(self) -> dict[str, int]:
+        """The JSON form."""
+        return {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Finish:
+    """The end of a generation.
+
+    Attributes:
+        stop_reason: ``tool_use`` when a tool call was emitted, ``stop_sequence`` when a stop sequence was met,
+            ``length`` when ``max_tokens`` ran out, ``end`` when the model ended its turn.
+        usage: Token counts.
+        first_token: Seconds from the start of the generation to the first delta (``None`` when none came).
+        duration: Seconds from the start of the generation to its end.
+    """
+
+    stop_reason: StopReason
+    usage: Usage
+    first_token: float | None
+    duration: float
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Prepared:
+    """A validated generation, ready to run."""
+
+    prompt: str
+    params: GenerationParams
+    stop: tuple[str, ...]
+    input_tokens: int
+
+
+class Generator:
+    """One model's generation pipeline: its backend, decoder spec and default parameters.
+
+    Args:
+        backend: The loaded backend.
+        spec: The decoder spec for the model's output format.
+        defaults: Default generation parameters, validated like a request's.
+
+    Raises:
+        InvalidParameter: A default parameter is invalid or not supported by the backend.
+    """
+
+    __slots__ = ("_defaults", "backend", "spec")
+
+    def __init__(self, backend: Backend, spec: DecoderSpec, defaults: Mapping[str, Any] | None = None) -> None:
+        self.backend = backend
+        self.spec = spec
+        self._defaults: dict[str, Any] = {}
+        self.defaults = dict(defaults or {})
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """The default generation parameters, as given."""
+        return dict(self._defaults)
+
+    @defaults.setter
+    def defaults(self, values: Mapping[str, Any]) -> None:
+        self.backend.check(GenerationParams.parse(values))
+        self._defaults = dict(values)
+
+    def prepare(self, transport: Transport, params: Mapping[str, Any], template: Mapping[str, Any]) -> Prepared:
+        """Render the prompt and validate the parameters.
+
+        Args:
+            transport: What to generate from.
+            params: The request's generation parameters (over the defaults).
+            template: Chat template keyword arguments.
+
+        Raises:
+            InvalidParameter: A parameter is invalid or unsupported; ``max_tokens`` beyond the context left.
+            InvalidRequest: The chat template cannot render the request, or the prompt fills the model's context.
+        """
+        parsed = GenerationParams.parse(params, defaults=self._defaults)
+        self.backend.check(parsed)
+        try:
+            prompt = transport.render(self.backend, template)
+        except (ValueError, jinja2.TemplateError) as exc:  # no chat template, or the template refused the messages
+            raise InvalidRequest(transport.field, str(exc)) from exc
+        input_tokens = self.backend.count_tokens(prompt)
+        left = self.backend.context_length - input_tokens
+        if left <= 0:
+            raise InvalidRequest(
+                "prompt", f"takes {input_tokens} tokens; the model's context holds {self.backend.context_length}"
+            )
+        max_tokens = parsed.max_tokens
+        if max_tokens is None:
+            max_tokens = left
+        elif max_tokens > left:
+            raise InvalidParameter("max_tokens", f"{max_tokens} exceeds the {left} tokens left in the context")
+        backend_params = dataclasses.replace(parsed, max_tokens=max_tokens, stop=())
+        return Prepared(prompt, backend_params, parsed.stop, input_tokens)
+
+    async def run(self, prepared: Prepared) -> AsyncGenerator[Event | Finish, None]:
+        """Generate: the decoder's events as text arrives, then one :class:`Finish`.
+
+        Closing this iterator (or cancelling its consumer) closes the backend's stream, which stops its work.
+        """
+        decoder = Decoder(self.spec.for_prompt(prepared.prompt))
+        stops = StopMatcher(prepared.stop)
+        started = time.perf_counter()
+        first_token: float | None = None
+        output_tokens = 0
+        reason: StopReason = "end"
+        deltas = self.backend.generate(prepared.prompt, prepared.params)
+        try:
+            async for delta in deltas:
+                if first_token is None:
+                    first_token = time.perf_counter() - started
+                output_tokens += delta.tokens
+                if delta.finish_reason == "length":
+                    reason = "length"
+                text = stops.feed(delta.text)
+                if text:
+                    for event in decoder.feed(text):
+                        yield event
+                if stops.stopped:
+                    reason = "stop_sequence"
+                    break
+        finally:
+            close = getattr(deltas, "aclose", None)
+            if close is not None:
+                await close()
+        held = stops.flush()
+        if held:
+            for event in decoder.feed(held):
+                yield event
+        for event in decoder.finish():
+            yield event
+        if decoder.tool_called:
+            reason = "tool_use"
+        usage = Usage(prepared.input_tokens, output_tokens)
+        yield Finish(reason, usage, first_token, time.perf_counter() - started)
+
+
+@dataclasses.dataclass(slots=True)
+class Block:
+    """One block of a buffered answer: text, thinking, or a tool call (whose text is its arguments JSON)."""
+
+    type: Literal["text", "thinking", "tool_call"]
+    text: str = ""
+    id: str | None = None
+    name: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: ``{"type", "text"}``, or for a tool call ``{"type", "id", "name", "arguments"}``."""
+        if self.type != "tool_call":
+            return {"type": self.type, "text": self.text}
+        try:
+            arguments: Any = json.loads(self.text) if self.text else {}
+        except ValueError:
+            arguments = self.text
+        return {"type": self.type, "id": self.id, "name": self.name, "arguments": arguments}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Completion:
+    """A whole answer: its blocks in order and how it ended."""
+
+    blocks: list[Block]
+    finish: Finish
+
+
+async def collect(events: AsyncIterator[Event | Finish]) -> Completion:
+    """Fold a generation's events into a :class:`Completion`.
+
+    Raises:
+        RuntimeError: The events ended without a :class:`Finish`.
+    """
+    blocks: dict[int, Block] = {}
+    async for event in events:
+        if isinstance(event, BlockStart):
+            blocks[event.index] = Block(event.kind, id=event.tool_id, name=event.tool_name)
+        elif isinstance(event, BlockDelta):
+            blocks[event.index].text += event.text
+        elif isinstance(event, Finish):
+            return Completion([blocks[index] for index in sorted(blocks)], event)
+        else:
+            assert isinstance(event, BlockStop)
+    raise RuntimeError("the generation ended without a finish")

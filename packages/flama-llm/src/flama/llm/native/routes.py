@@ -1,0 +1,265 @@
+"""The native dialect's routes, relative to the model's path ``U``.
+
+- ``GET U/``: inspect the model (name, metadata, capabilities, backend, default parameters).
+- ``PUT U/``: replace the default generation parameters (validated; a 400 names the parameter at fault).
+- ``POST U/query/``: generate and answer at once: ``{id, created, blocks, stop_reason, usage}``.
+- ``POST U/stream/``: start a streamed generation, answered ``{"id": ...}`` once it is admitted (a full queue is a
+  429 with ``Retry-After``).
+- ``GET U/stream/{id}/``: the stream as server-sent events, each with an ``id:`` so a reconnecting client sends
+  ``Last-Event-ID`` and receives only what it missed; heartbeats keep idle connections open.
+- ``DELETE U/stream/{id}/``: cancel the generation; the backend stops at once.
+
+A client that disconnects from ``query/`` stops its generation at once; one that leaves a stream stops it once the
+stream's resume window passes with no reader (see :mod:`flama.llm.streams`).
+"""
+
+import asyncio
+import contextlib
+import logging
+import math
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from flama.http import EventSourceResponse, HTTPException, JSONResponse, Request, Response, Route, ServerSentEvent
+from flama.http.routing import BaseRoute
+from flama.llm.events import Event
+from flama.llm.exceptions import InvalidParameter, QueueFull
+from flama.llm.generation import Completion, Finish, Prepared, collect
+from flama.llm.metrics import LLMMetrics, metrics_of
+from flama.llm.native.parser import parse_params, parse_request
+from flama.llm.native.renderer import completion_body, stream_events
+from flama.llm.streams import Stream, UnknownEventId
+from flama.llm.transports import InvalidRequest
+
+if TYPE_CHECKING:
+    from flama.llm.resource import LLMResource
+
+__all__ = ["NativeDialect"]
+
+logger = logging.getLogger("flama.llm")
+
+T = TypeVar("T")
+
+DIALECT = "native"
+
+
+class ClientGone(Exception):
+    """The client disconnected before its answer was ready."""
+
+
+def _bad_request(exc: ValueError) -> HTTPException:
+    return HTTPException(400, str(exc))
+
+
+def _too_many(exc: QueueFull) -> HTTPException:
+    retry_after = max(1, math.ceil(exc.retry_after))
+    return HTTPException(429, "Too many requests are waiting for this model", {"Retry-After": str(retry_after)})
+
+
+def request_id(request: Request) -> str:
+    """The request's correlation id (flama-middleware's ``CorrelationIdMiddleware``), else a new one."""
+    value = getattr(request.state, "correlation_id", None)
+    return value if isinstance(value, str) else secrets.token_hex(8)
+
+
+async def _disconnected(request: Request) -> None:
+    receive = request.receive
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) -> T:
+    """Await ``work``, cancelling it at once when the client disconnects.
+
+    Raises:
+        ClientGone: The client disconnected first.
+    """
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    if task.cancelled():
+        raise ClientGone
+    return task.result()
+
+
+class NativeDialect:
+    """The native routes of one language model.
+
+    Args:
+        model: The model's resource.
+    """
+
+    name = DIALECT
+
+    def __init__(self, model: "LLMResource") -> None:
+        self.model = model
+
+    def routes(self) -> list[BaseRoute]:
+        """The routes, relative to the model's path."""
+        return [
+            Route("/", self.inspect, methods=["GET"], name="inspect"),
+            Route("/", self.set_params, methods=["PUT"], name="params"),
+            Route("/query/", self.query, methods=["POST"], name="query"),
+            Route("/stream/", self.open_stream, methods=["POST"], name="stream"),
+            Route("/stream/{stream_id}/", self.read_stream, methods=["GET"], name="stream-events"),
+            Route("/stream/{stream_id}/", self.cancel_stream, methods=["DELETE"], name="stream-cancel"),
+        ]
+
+    async def inspect(self, request: Request) -> dict[str, Any]:
+        """Describe the model: name, metadata, capabilities, backend and default parameters."""
+        self.model.authorize(request)
+        return self.model.inspect()
+
+    async def set_params(self, request: Request) -> dict[str, Any]:
+        """Replace the default generation parameters."""
+        self.model.authorize(request)
+        generator = self.model.generator
+        try:
+            generator.defaults = parse_params(await request.json(), "body")
+        except (InvalidParameter, InvalidRequest) as exc:
+            raise _bad_request(exc) from exc
+        return {"params": generator.defaults}
+
+    def _prepare(self, body: Any, metrics: LLMMetrics | None, kind: str) -> Prepared:
+        if metrics is not None:
+            metrics.requested(self.model.name, DIALECT, kind, self.model.scheduler)
+        try:
+            native = parse_request(body)
+            return self.model.generator.prepare(native.transport, native.params, native.template)
+        except (InvalidParameter, InvalidRequest) as exc:
+            if metrics is not None:
+                metrics.failed(self.model.name, "invalid_request")
+            raise _bad_request(exc) from exc
+
+    async def _observe(
+        self, rid: str, message_id: str, prepared: Prepared, metrics: LLMMetrics | None
+    ) -> AsyncIterator[Event | Finish]:
+        # The generation's events, passed on; its end is logged and measured.
+        async for event in self.model.generator.run(prepared):
+            if isinstance(event, Finish):
+                if metrics is not None:
+                    metrics.finished(self.model.name, event)
+                logger.info(
+                    "generation %s finished: %s, %d+%d tokens",
+                    message_id,
+                    event.stop_reason,
+                    event.usage.input_tokens,
+                    event.usage.output_tokens,
+                    extra={
+                        "request_id": rid,
+                        "model": self.model.name,
+                        "message_id": message_id,
+                        "stop_reason": event.stop_reason,
+                        "input_tokens": event.usage.input_tokens,
+                        "output_tokens": event.usage.output_tokens,
+                        "time_to_first_token": event.first_token,
+                        "duration": event.duration,
+                    },
+                )
+            yield event
+
+    async def query(self, request: Request) -> Response:
+        """Generate a whole answer."""
+        self.model.authorize(request)
+        metrics = metrics_of(request)
+        prepared = self._prepare(await request.json(), metrics, "query")
+        message_id = f"msg_{secrets.token_hex(12)}"
+        created = int(time.time())
+
+        async def generate() -> Completion:
+            async with self.model.scheduler.slot():
+                return await collect(self._observe(request_id(request), message_id, prepared, metrics))
+
+        try:
+            completion = await unless_disconnected(request, generate())
+        except QueueFull as exc:
+            if metrics is not None:
+                metrics.failed(self.model.name, "queue_full")
+            raise _too_many(exc) from exc
+        except ClientGone:
+            if metrics is not None:
+                metrics.failed(self.model.name, "disconnected")
+            return Response(b"", status_code=499)
+        return JSONResponse(completion_body(message_id, created, completion))
+
+    async def open_stream(self, request: Request) -> Response | dict[str, str]:
+        """Start a streamed generation; answered once it runs."""
+        self.model.authorize(request)
+        metrics = metrics_of(request)
+        prepared = self._prepare(await request.json(), metrics, "stream")
+        created = int(time.time())
+        rid = request_id(request)
+        admitted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        async def produce(stream: Stream) -> None:
+            try:
+                async with self.model.scheduler.slot():
+                    admitted.set_result(None)
+                    generation = self._observe(rid, stream.id, prepared, metrics)
+                    events = stream_events(stream.id, created, self.model.name, prepared.input_tokens, generation)
+                    async for name, data in events:
+                        stream.push(name, data)
+            except QueueFull as exc:
+                admitted.set_exception(exc)
+            except Exception as exc:  # a failed generation ends its stream with an error event
+                logger.exception("stream %s failed", stream.id, extra={"model": self.model.name})
+                if metrics is not None:
+                    metrics.failed(self.model.name, "generation")
+                stream.push("error", {"type": "generation_failed", "message": str(exc) or type(exc).__name__})
+
+        stream = self.model.streams.open(produce)
+        try:
+            await unless_disconnected(request, _wait(admitted))
+        except QueueFull as exc:
+            self.model.streams.discard(stream.id)
+            if metrics is not None:
+                metrics.failed(self.model.name, "queue_full")
+            raise _too_many(exc) from exc
+        except ClientGone:
+            self.model.streams.discard(stream.id)
+            return Response(b"", status_code=499)
+        return {"id": stream.id}
+
+    async def read_stream(self, request: Request, stream_id: str) -> EventSourceResponse:
+        """The stream's events, from after ``Last-Event-ID`` when the client resumes."""
+        self.model.authorize(request)
+        stream = self._stream(stream_id)
+        try:
+            start = stream.start_after(request.headers.get("last-event-id"))
+        except UnknownEventId as exc:
+            raise HTTPException(400, str(exc)) from exc
+        window = self.model.streams.resume_window
+
+        async def events() -> Any:
+            async for event in stream.follow(start, window):
+                yield ServerSentEvent(event.data, event=event.name, id=str(event.number))
+
+        return EventSourceResponse(events(), ping=self.model.heartbeat)
+
+    async def cancel_stream(self, request: Request, stream_id: str) -> dict[str, Any]:
+        """Cancel a stream's generation."""
+        self.model.authorize(request)
+        stream = self._stream(stream_id)
+        running = not stream.done
+        stream.cancel()
+        await stream.wait()
+        return {"id": stream_id, "cancelled": running}
+
+    def _stream(self, stream_id: str) -> Stream:
+        stream = self.model.streams.get(stream_id)
+        if stream is None:
+            raise HTTPException(404, f"No stream {stream_id!r} (unknown, or expired)")
+        return stream
+
+
+async def _wait(future: Awaitable[None]) -> None:
+    await future

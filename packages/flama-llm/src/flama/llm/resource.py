@@ -1,0 +1,185 @@
+"""The resource that serves a language model (family ``llm``) under ``app.models``.
+
+``app.models.add_model(path="/llm/", model="x.flm", name="assistant", serving=("native",), params={...},
+backend=None)`` builds an :class:`LLMResource` (registered as ``llm`` in the ``flama.models.resources`` entry-point
+group). At startup it unpacks the checkpoint, loads it with the backend chosen then (``backend`` forces one) and picks
+the decoder from the model's chat template and special tokens (``decoder=`` overrides it); each dialect named in
+``serving`` mounts its routes under the model's path.
+"""
+
+import pathlib
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from flama.http import Request
+from flama.http.routing import BaseRoute
+from flama.llm.auth import APIKeys
+from flama.llm.backends import select_backend
+from flama.llm.backends.base import Backend
+from flama.llm.decoder import detect_spec, spec_by_name
+from flama.llm.generation import Generator
+from flama.llm.native import NativeDialect
+from flama.llm.scheduler import Scheduler
+from flama.llm.streams import StreamRegistry
+from flama.models import ModelArtifact, load
+from flama.models.resources.base import ModelResource
+
+__all__ = ["DIALECTS", "LLMResource"]
+
+DIALECTS: Mapping[str, type[NativeDialect]] = {"native": NativeDialect}
+
+
+class LLMResource(ModelResource):
+    """A language model served over HTTP.
+
+    Args:
+        path: Where the model is mounted.
+        name: The model's name.
+        source: A ``.flm`` path, a :class:`~flama.models.ModelArtifact`, or a checkpoint directory.
+        serving: The dialects to serve; every available one by default.
+        params: Default generation parameters.
+        backend: Force a backend: a name (``mlx``, ``transformers``, ``vllm``) or a :class:`Backend` subclass;
+            chosen at load time otherwise.
+        decoder: A decoder spec name overriding the one detected from the chat template.
+        api_keys: Keys required as ``Authorization: Bearer`` on the model's routes.
+        max_running: Generations run at once.
+        max_queued: Requests waiting for a slot; beyond, a 429. ``None``: unbounded.
+        keep_streams: Seconds a stream stays readable (resumable) after it ends.
+        resume_window: Seconds a stream with no reader keeps generating, for the client to reconnect.
+        heartbeat: Seconds of silence before an SSE heartbeat.
+        backend_options: Keyword arguments for the backend's ``load``.
+        limiter: Worker threads shared with the application's other models (``app.models``), used to unpack the
+            ``.flm`` file.
+
+    Raises:
+        ValueError: An unknown dialect in ``serving``.
+    """
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        name: str,
+        source: Any,
+        serving: Sequence[str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        backend: str | type[Backend] | None = None,
+        decoder: str | None = None,
+        api_keys: Iterable[str] | None = None,
+        max_running: int = 4,
+        max_queued: int | None = 64,
+        keep_streams: float = 300.0,
+        resume_window: float = 5.0,
+        heartbeat: float = 15.0,
+        backend_options: Mapping[str, Any] | None = None,
+        limiter: anyio.CapacityLimiter | None = None,
+    ) -> None:
+        super().__init__(path=path, name=name, source=source)
+        serving = tuple(DIALECTS) if serving is None else tuple(serving)
+        unknown = [dialect for dialect in serving if dialect not in DIALECTS]
+        if unknown:
+            raise ValueError(f"unknown dialect {unknown[0]!r} for model {name!r}; available: {', '.join(DIALECTS)}")
+        self.serving = serving
+        self.backend_name = backend
+        self.decoder_name = decoder
+        self.initial_params = dict(params or {})
+        self.keys = None if api_keys is None else APIKeys(api_keys)
+        self.scheduler = Scheduler(max_running, sys.maxsize if max_queued is None else max_queued)
+        self.limiter = limiter
+        self.streams = StreamRegistry(keep_for=keep_streams, resume_window=resume_window)
+        self.heartbeat = heartbeat
+        self.backend_options = dict(backend_options or {})
+        self.dialects = [DIALECTS[dialect](self) for dialect in serving]
+        self.artifact: ModelArtifact | None = None
+        self._generator: Generator | None = None
+
+    @property
+    def generator(self) -> Generator:
+        """The generation pipeline, once loaded.
+
+        Raises:
+            HTTPException: 503 while the model is loading.
+        """
+        if self._generator is None:
+            from flama.http import HTTPException
+
+            raise HTTPException(503, f"Model {self.name!r} is loading", {"Retry-After": "1"})
+        return self._generator
+
+    @property
+    def backend(self) -> Backend | None:
+        """The loaded backend."""
+        return None if self._generator is None else self._generator.backend
+
+    def authorize(self, request: Request) -> None:
+        """Check the request's API key when the model requires one.
+
+        Raises:
+            HTTPException: 401 without a valid key.
+        """
+        if self.keys is not None:
+            self.keys.check(request)
+
+    async def _directory(self) -> pathlib.Path:
+        source = self.source
+        if isinstance(source, (str, pathlib.Path)) and pathlib.Path(source).is_dir():
+            return pathlib.Path(source)
+        if not isinstance(source, ModelArtifact):
+            source = await anyio.to_thread.run_sync(load, pathlib.Path(source), limiter=self.limiter)
+        self.artifact = source
+        if source.directory is None:
+            raise ValueError(f"model {self.name!r} is not a checkpoint bundle (family {source.meta.family!r})")
+        return pathlib.Path(source.directory)
+
+    async def load(self) -> None:
+        """Unpack the checkpoint, load it with the backend and build the generation pipeline."""
+        directory = await self._directory()
+        chosen = self.backend_name
+        backend_class = chosen if isinstance(chosen, type) else select_backend(chosen)
+        backend = await backend_class.load(directory, **self.backend_options)
+        if self.decoder_name is not None:
+            spec = spec_by_name(self.decoder_name)
+        else:
+            spec = detect_spec(backend.tokenizer_template, backend.special_tokens)
+        self._generator = Generator(backend, spec, self.initial_params)
+        self.ready = True
+
+    async def unload(self) -> None:
+        """Stop every stream, release the backend and the unpacked files."""
+        self.ready = False
+        await self.streams.close()
+        generator, self._generator = self._generator, None
+        if generator is not None:
+            await generator.backend.close()
+        if self.artifact is not None and self.artifact is not self.source:
+            self.artifact.close()
+        self.artifact = None
+
+    def routes(self) -> list[BaseRoute]:
+        """The routes of every dialect served, relative to the model's path."""
+        return [route for dialect in self.dialects for route in dialect.routes()]
+
+    def inspect(self) -> dict[str, Any]:
+        """Name, metadata, capabilities, backend, context length, default parameters and dialects."""
+        meta = None if self.artifact is None else self.artifact.meta
+        generator = self._generator
+        return {
+            "name": self.name,
+            "family": "llm",
+            "ready": generator is not None,
+            "meta": None if meta is None else meta.to_dict(),
+            "capabilities": {} if meta is None else dict(meta.capabilities),
+            "backend": None if generator is None else generator.backend.name,
+            "context_length": None if generator is None else generator.backend.context_length,
+            "decoder": None if generator is None else self._spec_name(generator),
+            "params": self.initial_params if generator is None else generator.defaults,
+            "serving": list(self.serving),
+        }
+
+    @staticmethod
+    def _spec_name(generator: Generator) -> str | None:
+        name = getattr(generator.spec, "name", None)
+        return name if isinstance(name, str) else None

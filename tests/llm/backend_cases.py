@@ -1,0 +1,375 @@
+"""Behaviour every threaded backend shares: test_backend_mlx and test_backend_transformers run it."""
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+from flama.llm.backends import Backend, Delta, GenerationParams
+from flama.llm.backends.base import ThreadedBackend
+from flama.llm.exceptions import InvalidParameter
+from safetensors.numpy import save_file
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+CONTEXT = 256
+TEMPLATE = (
+    "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}</s>{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+
+
+def build_model(directory: Path) -> Path:
+    """A random one-layer llama with a byte-level BPE tokenizer (multi-byte characters span several tokens)."""
+    directory.mkdir(parents=True)
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=320,
+        special_tokens=["<s>", "</s>", "<|user|>", "<|assistant|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    tokenizer.train_from_iterator(
+        ["The quick brown fox jumps over the lazy dog.", "Flama serves models."] * 10, trainer
+    )
+    tokenizer.save(str(directory / "tokenizer.json"))
+    config = {"bos_token": "<s>", "eos_token": "</s>", "tokenizer_class": "PreTrainedTokenizerFast"}
+    (directory / "tokenizer_config.json").write_text(json.dumps({**config, "chat_template": TEMPLATE}))
+    hidden, vocabulary = 32, tokenizer.get_vocab_size()
+    (directory / "config.json").write_text(
+        json.dumps(
+            {
+                "architectures": ["LlamaForCausalLM"],
+                "model_type": "llama",
+                "hidden_size": hidden,
+                "intermediate_size": hidden * 2,
+                "num_hidden_layers": 1,
+                "num_attention_heads": 4,
+                "num_key_value_heads": 4,
+                "vocab_size": vocabulary,
+                "max_position_embeddings": CONTEXT,
+                "rms_norm_eps": 1e-5,
+                "bos_token_id": 0,
+                "eos_token_id": 1,
+                "tie_word_embeddings": False,
+            }
+        )
+    )
+    rng = np.random.default_rng(0)
+
+    def matrix(*shape: int) -> Any:
+        return (rng.standard_normal(shape) * 0.5).astype(np.float32)
+
+    ones = np.ones(hidden, np.float32)
+    layer = "model.layers.0."
+    tensors = {
+        "model.embed_tokens.weight": matrix(vocabulary, hidden),
+        "model.norm.weight": ones,
+        "lm_head.weight": matrix(vocabulary, hidden),
+        **{f"{layer}self_attn.{name}_proj.weight": matrix(hidden, hidden) for name in "qkvo"},
+        f"{layer}mlp.gate_proj.weight": matrix(hidden * 2, hidden),
+        f"{layer}mlp.up_proj.weight": matrix(hidden * 2, hidden),
+        f"{layer}mlp.down_proj.weight": matrix(hidden, hidden * 2),
+        f"{layer}input_layernorm.weight": ones,
+        f"{layer}post_attention_layernorm.weight": ones,
+    }
+    save_file(tensors, str(directory / "model.safetensors"), metadata={"format": "pt"})
+    return directory
+
+
+class Probe:
+    """Wraps a backend's `steps`: counts the steps made, can script the tokens, and can hold each step for a permit.
+
+    With ``permits`` set, the worker takes one permit after handing over each token and before computing the next.
+    """
+
+    def __init__(self, steps: Any) -> None:
+        self.original = steps
+        self.made = 0
+        self.script: list[int] | None = None
+        self.permits: threading.Semaphore | None = None
+        self.ticked: threading.Event | None = None
+
+    def steps(self, ids: list[int], params: GenerationParams, limit: int, seed: int) -> Iterator[int]:
+        source = iter(self.script[:limit]) if self.script is not None else self.original(ids, params, limit, seed)
+        for token in source:
+            self.made += 1
+            yield token
+            if self.permits is not None and not self.permits.acquire(timeout=30):
+                raise RuntimeError("no permit for the next step")
+            if self.ticked is not None:
+                # The next step waits for the event loop to run a task: it would wait forever if the loop were
+                # blocked by this generation.
+                if not self.ticked.wait(timeout=30):
+                    raise RuntimeError("the event loop did not run during the step")
+                self.ticked.clear()
+
+
+async def collect(backend: Backend, prompt: str, **values: Any) -> list[Delta]:
+    return [delta async for delta in backend.generate(prompt, GenerationParams.parse(values))]
+
+
+async def idle(backend: ThreadedBackend) -> None:
+    """Wait until the backend's worker has finished whatever it was doing."""
+    await asyncio.wrap_future(backend._executor.submit(lambda: None))
+
+
+class BackendCases:
+    """Tests for one `ThreadedBackend` subclass, set as ``backend_class`` by the test class that inherits these."""
+
+    backend_class: ClassVar[type[ThreadedBackend]]
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def model_dir(cls, tmp_path_factory):
+        return build_model(tmp_path_factory.mktemp("backend") / "model")
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def backend(cls, model_dir):
+        backend = asyncio.run(cls.backend_class.load(model_dir))
+        yield backend
+        asyncio.run(backend.close())
+
+    @pytest.fixture
+    def probe(self, backend, monkeypatch):
+        probe = Probe(backend.steps)
+        monkeypatch.setattr(backend, "steps", probe.steps)
+        return probe
+
+    @pytest.fixture
+    def prompt(self, backend):
+        return backend.render([{"role": "user", "content": "Hello"}])
+
+    @pytest.fixture
+    def eos(self, backend):
+        return backend.tokenizer.eos_token_id
+
+    @pytest.fixture
+    def fox(self, backend):
+        """The token " fox": forced by a strong bias, every step gives one delta."""
+        (token,) = backend.tokenizer.encode(" fox", add_special_tokens=False)
+        return token
+
+    @pytest.fixture
+    async def reference(self, backend, prompt, eos):
+        """The greedy reply of 24 tokens (end of sequence banned), as deltas."""
+        return await collect(backend, prompt, temperature=0, max_tokens=24, logit_bias={eos: -100})
+
+    def test_tokenizer(self, backend, prompt):
+        assert prompt == "<|user|>Hello</s><|assistant|>"
+        assert backend.tokenizer_template == TEMPLATE
+        assert backend.special_tokens == ["<s>", "</s>", "<|user|>", "<|assistant|>"]
+        assert backend.context_length == CONTEXT
+        assert backend.count_tokens(prompt) == 3 + len(backend.tokenizer.encode("Hello", add_special_tokens=False))
+
+    async def test_greedy(self, backend, prompt, eos, reference):
+        again = await collect(backend, prompt, temperature=0, max_tokens=24, logit_bias={eos: -100})
+
+        assert again == reference
+        assert sum(delta.tokens for delta in reference) == 24
+        assert [delta.finish_reason for delta in reference] == [None] * (len(reference) - 1) + ["length"]
+
+    async def test_end_of_sequence(self, backend, prompt, eos):
+        assert await collect(backend, prompt, logit_bias={eos: 100}) == [Delta("", 1, "stop")]
+
+    async def test_logit_bias_forces_a_token(self, backend, prompt, fox):
+        deltas = await collect(backend, prompt, max_tokens=5, logit_bias={fox: 100}, seed=1)
+
+        assert deltas == [Delta(" fox", 1)] * 4 + [Delta(" fox", 1, "length")]
+
+    async def test_seed(self, backend, prompt, eos):
+        def text(deltas: list[Delta]) -> str:
+            return "".join(delta.text for delta in deltas)
+
+        values = {"temperature": 1.5, "max_tokens": 16, "logit_bias": {eos: -100}}
+        first = await collect(backend, prompt, seed=3, **values)
+        second = await collect(backend, prompt, seed=3, **values)
+        other = await collect(backend, prompt, seed=4, **values)
+
+        assert first == second
+        assert text(first) != text(other)
+
+    @pytest.mark.parametrize(
+        "values",
+        [
+            pytest.param({"top_k": 1}, id="top_k"),
+            pytest.param({"top_p": 1e-6}, id="top_p"),
+            pytest.param({"min_p": 1.0}, id="min_p"),
+        ],
+    )
+    async def test_filters_down_to_greedy(self, backend, prompt, eos, reference, values):
+        deltas = await collect(backend, prompt, max_tokens=24, logit_bias={eos: -100}, seed=5, **values)
+
+        assert deltas == reference
+
+    async def test_penalties_change_the_reply(self, backend, prompt, eos, reference):
+        def text(deltas: list[Delta]) -> str:
+            return "".join(delta.text for delta in deltas)
+
+        for values in ({"repetition_penalty": 5.0}, {"frequency_penalty": 2.0}, {"presence_penalty": 2.0}):
+            deltas = await collect(backend, prompt, temperature=0, max_tokens=24, logit_bias={eos: -100}, **values)
+
+            assert text(deltas) != text(reference), values
+
+    async def test_stop_sequence_across_deltas(self, backend, prompt, eos, reference):
+        text = "".join(delta.text for delta in reference)
+        boundary = next(i for i in range(1, len(reference) - 1) if reference[i].text and reference[i + 1].text.strip())
+        stop = reference[boundary].text[-1] + reference[boundary + 1].text[:2]
+        cut = text.index(stop)
+        covered = 0
+        tokens = 0
+        for delta in reference:
+            covered += len(delta.text)
+            tokens += delta.tokens
+            if covered >= cut + len(stop):
+                break
+
+        deltas = await collect(backend, prompt, temperature=0, max_tokens=24, logit_bias={eos: -100}, stop=[stop])
+
+        assert "".join(delta.text for delta in deltas) == text[:cut]
+        assert sum(delta.tokens for delta in deltas) == tokens
+        assert deltas[-1].finish_reason == "stop"
+
+    async def test_split_characters(self, backend, prompt, probe):
+        text = "Flama: café, 日本語 ✓"
+        probe.script = backend.tokenizer.encode(text, add_special_tokens=False)
+        assert len(probe.script) > len(text)  # multi-byte characters span tokens
+
+        deltas = await collect(backend, prompt)
+
+        assert "".join(delta.text for delta in deltas) == text
+        assert all("\ufffd" not in delta.text for delta in deltas)
+        assert sum(delta.tokens for delta in deltas) == len(probe.script)
+        assert any(delta.tokens > 1 for delta in deltas)
+
+    async def test_max_tokens_default_is_the_context_left(self, backend, prompt, eos, monkeypatch):
+        monkeypatch.setattr(backend, "context_length", backend.count_tokens(prompt) + 7)
+
+        deltas = await collect(backend, prompt, logit_bias={eos: -100})
+
+        assert sum(delta.tokens for delta in deltas) == 7
+        assert deltas[-1].finish_reason == "length"
+
+    async def test_max_tokens_over_the_context(self, backend, prompt):
+        size = backend.count_tokens(prompt)
+
+        with pytest.raises(InvalidParameter) as error:
+            await collect(backend, prompt, max_tokens=CONTEXT)
+
+        assert error.value.name == "max_tokens"
+        assert error.value.reason == (
+            f"{CONTEXT} do not fit: the prompt takes {size} of the model's {CONTEXT}-token context, "
+            f"leaving {CONTEXT - size}"
+        )
+
+    async def test_prompt_over_the_context(self, backend):
+        with pytest.raises(InvalidParameter) as error:
+            await collect(backend, "fox " * CONTEXT)
+
+        assert error.value.name == "prompt"
+        assert error.value.reason.endswith(f"tokens; the model's context holds {CONTEXT}")
+
+    async def test_unsupported_parameter(self, backend, prompt, monkeypatch):
+        monkeypatch.setattr(type(backend), "supported", frozenset({"max_tokens", "temperature"}))
+
+        with pytest.raises(InvalidParameter) as error:
+            backend.generate(prompt, GenerationParams(temperature=0.5, seed=1))
+
+        assert (error.value.name, error.value.reason) == ("seed", f"not supported by the {backend.name} backend")
+
+    async def test_logit_bias_outside_the_vocabulary(self, backend, prompt):
+        size = len(backend.tokenizer)
+
+        with pytest.raises(InvalidParameter) as error:
+            backend.generate(prompt, GenerationParams(logit_bias={size: 1.0}))
+
+        assert (error.value.name, error.value.reason) == (
+            "logit_bias",
+            f"token id {size} is not in the vocabulary (size {size})",
+        )
+
+    async def test_event_loop_runs_during_generation(self, backend, prompt, eos, probe):
+        probe.ticked = threading.Event()
+        done = False
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while not done:
+                probe.ticked.set()
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        ticker = asyncio.create_task(tick())
+        try:
+            deltas = await collect(backend, prompt, temperature=0, max_tokens=12, logit_bias={eos: -100})
+        finally:
+            done = True
+            await ticker
+
+        assert sum(delta.tokens for delta in deltas) == 12
+        assert ticks >= 11
+
+    async def test_close_stops_generation(self, backend, prompt, fox, probe):
+        probe.permits = threading.Semaphore(0)
+        stream = backend.generate(prompt, GenerationParams(max_tokens=100, logit_bias={fox: 100.0}))
+        for _ in range(3):
+            await anext(stream)
+            probe.permits.release()
+        await stream.aclose()
+        made = probe.made
+
+        probe.permits.release(100)
+        await idle(backend)
+
+        assert 3 <= made <= 4
+        assert probe.made - made <= 1
+
+    async def test_cancel_stops_generation(self, backend, prompt, fox, probe):
+        probe.permits = threading.Semaphore(0)
+        received: list[Delta] = []
+
+        async def consume() -> None:
+            async for delta in backend.generate(prompt, GenerationParams(max_tokens=100, logit_bias={fox: 100.0})):
+                received.append(delta)
+                probe.permits.release()
+
+        task = asyncio.create_task(consume())
+        while len(received) < 3:
+            await asyncio.sleep(0.001)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        made = probe.made
+
+        probe.permits.release(100)
+        await idle(backend)
+
+        assert probe.made - made <= 1
+        assert probe.made < 10
+
+    async def test_concurrent_generations(self, backend, prompt, eos, reference):
+        values = {"temperature": 0, "max_tokens": 24, "logit_bias": {eos: -100}}
+
+        results = await asyncio.gather(*(collect(backend, prompt, **values) for _ in range(3)))
+
+        assert results == [reference] * 3
+
+    async def test_worker_errors_reach_the_consumer(self, backend, prompt, probe):
+        def broken(*args: Any) -> Iterator[int]:
+            yield from ()
+            raise RuntimeError("the model broke")
+
+        probe.original = broken
+
+        with pytest.raises(RuntimeError, match=r"^the model broke$"):
+            await collect(backend, prompt)
+
+    async def test_unknown_load_option(self, model_dir):
+        with pytest.raises(TypeError, match=f"^Unknown option\\(s\\) of the {self.backend_class.name} backend: x$"):
+            await self.backend_class.load(model_dir, x=1)

@@ -1,0 +1,51 @@
+import pytest
+from flama.llm.backends.mlx import MLXBackend
+from flama.llm.backends.transformers import TransformersBackend
+from flama.llm.exceptions import BackendUnavailable
+
+from tests.llm.backend_cases import BackendCases, collect
+
+
+class TestCaseMLXBackend(BackendCases):
+    backend_class = MLXBackend
+
+    async def test_greedy_matches_stream_generate(self, backend, prompt, eos):
+        from mlx_lm import stream_generate
+        from mlx_lm.sample_utils import make_logits_processors
+
+        expected = "".join(
+            response.text
+            for response in stream_generate(
+                backend.model,
+                backend.tokenizer,
+                prompt,
+                max_tokens=24,
+                logits_processors=make_logits_processors(logit_bias={eos: -100}),
+            )
+        )
+
+        deltas = await collect(backend, prompt, temperature=0, max_tokens=24, logit_bias={eos: -100})
+
+        assert "".join(delta.text for delta in deltas) == expected
+
+    async def test_greedy_matches_transformers(self, backend, model_dir, prompt, reference):
+        other = await TransformersBackend.load(model_dir)
+        try:
+            assert (
+                await collect(
+                    other, prompt, temperature=0, max_tokens=24, logit_bias={other.tokenizer.eos_token_id: -100}
+                )
+                == reference
+            )
+        finally:
+            await other.close()
+
+    async def test_unavailable(self, model_dir, monkeypatch):
+        monkeypatch.setattr(MLXBackend, "available", classmethod(lambda cls: False))
+
+        with pytest.raises(BackendUnavailable) as error:
+            await MLXBackend.load(model_dir)
+
+        assert str(error.value) == (
+            "Backend 'mlx' is unavailable: it needs the mlx and mlx-lm packages (pip install 'flama-llm[mlx]')"
+        )

@@ -1,0 +1,186 @@
+from collections.abc import AsyncIterator
+from typing import Any
+
+import jinja2
+import pytest
+from flama.llm.decoder import spec_by_name
+from flama.llm.events import BlockDelta, BlockStart, BlockStop
+from flama.llm.exceptions import InvalidParameter
+from flama.llm.generation import Block, Finish, Generator, Usage, collect
+from flama.llm.transports import Chat, Conversation, InvalidRequest, Raw, Transport
+
+from tests.llm.doubles import ScriptedBackend, scripted
+
+
+def generator(
+    *pieces: str, finish: str = "stop", spec: str = "qwen3", defaults: dict[str, Any] | None = None
+) -> Generator:
+    return Generator(scripted(*pieces, finish=finish)(), spec_by_name(spec), defaults)
+
+
+async def run(
+    gen: Generator,
+    transport: Transport | None = None,
+    params: dict[str, Any] | None = None,
+    template: dict[str, Any] | None = None,
+) -> list[Any]:
+    prepared = gen.prepare(transport or Raw("a b c"), params or {}, template or {})
+    return [event async for event in gen.run(prepared)]
+
+
+def backend(gen: Generator) -> ScriptedBackend:
+    assert isinstance(gen.backend, ScriptedBackend)
+    return gen.backend
+
+
+def _strip(events: list[Any]) -> list[Any]:
+    # Timings vary; everything else is exact.
+    return [(e.stop_reason, e.usage) if isinstance(e, Finish) else e for e in events]
+
+
+class TestCaseGenerator:
+    async def test_text(self):
+        events = await run(generator("Good", " day", "!"))
+        assert _strip(events) == [
+            BlockStart(0, "text"),
+            BlockDelta(0, "Good"),
+            BlockDelta(0, " day"),
+            BlockDelta(0, "!"),
+            BlockStop(0),
+            ("end", Usage(3, 3)),
+        ]
+
+    async def test_thinking_and_text(self):
+        completion = await collect(await _aiter(await run(generator("<think>", "hmm", "</think>", "Yes"))))
+        assert completion.blocks == [Block("thinking", "hmm"), Block("text", "Yes")]
+        assert completion.finish.stop_reason == "end"
+        assert completion.finish.usage == Usage(3, 4)
+
+    async def test_tool_call(self):
+        pieces = ("<tool_call>", '{"name": "weather", ', '"arguments": {"city": "Paris"}}', "</tool_call>")
+        completion = await collect(await _aiter(await run(generator(*pieces))))
+        assert len(completion.blocks) == 1
+        block = completion.blocks[0].to_dict()
+        assert block["type"] == "tool_call"
+        assert block["name"] == "weather"
+        assert block["arguments"] == {"city": "Paris"}
+        assert completion.finish.stop_reason == "tool_use"
+
+    async def test_stop_sequence_across_deltas(self):
+        gen = generator("on", "eEN", "D two", " three", spec="plain")
+        events = await run(gen, params={"stop": ["END"]})
+        text = "".join(e.text for e in events if isinstance(e, BlockDelta))
+        assert text == "one"
+        finish = events[-1]
+        assert isinstance(finish, Finish)
+        assert (finish.stop_reason, finish.usage) == ("stop_sequence", Usage(3, 3))
+        # The backend never saw the stop sequences, and its iterator was closed when one was met.
+        assert backend(gen).calls[0][1].stop == ()
+        assert backend(gen).closed == 1
+
+    async def test_held_text_is_flushed(self):
+        events = await run(generator("a", "EN"), params={"stop": ["END"]})
+        assert "".join(e.text for e in events if isinstance(e, BlockDelta)) == "aEN"
+        assert events[-1].stop_reason == "end"
+
+    async def test_length(self):
+        events = await run(generator("a", "b", "c"), params={"max_tokens": 2})
+        assert _strip(events)[-1] == ("length", Usage(3, 2))
+
+    async def test_max_tokens_defaults_to_the_context_left(self):
+        gen = generator("a")
+        await run(gen, Raw("one two three four"))
+        assert backend(gen).calls[0][1].max_tokens == 256 - 4
+
+    async def test_defaults_apply_under_request_params(self):
+        gen = generator("a", defaults={"temperature": 0.5, "seed": 3})
+        await run(gen, params={"seed": 7})
+        params = backend(gen).calls[0][1]
+        assert (params.temperature, params.seed) == (0.5, 7)
+
+    async def test_chat_renders_with_template_kwargs(self):
+        gen = generator("a")
+        await run(gen, Chat("hi", "sys"), template={"enable_thinking": False})
+        assert backend(gen).calls[0][0] == 5
+        assert backend(gen).rendered[0]["messages"] == [
+            {"role": "system", "content": "sys"},
+            {"role": "user", "content": "hi"},
+        ]
+        assert backend(gen).rendered[0]["enable_thinking"] is False
+
+    async def test_closing_stops_the_backend(self):
+        gen = generator("a", "b", "c")
+        stream = gen.run(gen.prepare(Raw("x"), {}, {}))
+        assert await stream.__anext__() == BlockStart(0, "text")
+        await stream.aclose()
+        assert backend(gen).closed == 1
+        assert backend(gen).completed == 0
+
+
+class TestCaseGeneratorErrors:
+    @pytest.mark.parametrize(
+        ("params", "message"),
+        [
+            pytest.param(
+                {"top_k": 3}, "Invalid parameter 'top_k': not supported by the scripted backend", id="unsupported"
+            ),
+            pytest.param({"temperature": -1}, "Invalid parameter 'temperature'", id="invalid"),
+            pytest.param(
+                {"max_tokens": 300}, "Invalid parameter 'max_tokens': 300 exceeds the 253 tokens left", id="too-many"
+            ),
+        ],
+    )
+    def test_bad_params(self, params, message):
+        gen = generator("a")
+        with pytest.raises(InvalidParameter, match=message):
+            gen.prepare(Raw("a b c"), params, {})
+
+    def test_prompt_fills_the_context(self):
+        gen = generator("a")
+        with pytest.raises(InvalidRequest, match="prompt: takes 256 tokens; the model's context holds 256"):
+            gen.prepare(Raw(" ".join(["w"] * 256)), {}, {})
+
+    def test_bad_defaults(self):
+        with pytest.raises(InvalidParameter, match="'top_k'"):
+            generator("a", defaults={"top_k": 1})
+
+    async def test_collect_needs_a_finish(self):
+        with pytest.raises(RuntimeError, match="the generation ended without a finish"):
+            await collect(await _aiter([BlockStart(0, "text")]))
+
+
+async def _aiter(items: list[Any]) -> AsyncIterator[Any]:
+    async def iterate() -> AsyncIterator[Any]:
+        for item in items:
+            yield item
+
+    return iterate()
+
+
+class TestCaseTemplateErrors:
+    @pytest.mark.parametrize(
+        ("error", "transport", "message"),
+        [
+            pytest.param(
+                ValueError("The model has no chat template; send a raw prompt instead"),
+                Chat("hi"),
+                "message: The model has no chat template; send a raw prompt instead",
+                id="no-template",
+            ),
+            pytest.param(
+                jinja2.TemplateError("Conversation roles must alternate"),
+                Conversation(({"role": "user", "content": "a"}, {"role": "user", "content": "b"})),
+                "messages: Conversation roles must alternate",
+                id="template-refuses",
+            ),
+        ],
+    )
+    def test_render_errors_are_bad_requests(self, monkeypatch, error, transport, message):
+        gen = generator("a")
+
+        def render(*args: Any, **kwargs: Any) -> str:
+            raise error
+
+        monkeypatch.setattr(gen.backend, "render", render)
+        with pytest.raises(InvalidRequest, match=f"^{message}$"):
+            gen.prepare(transport, {}, {})

@@ -1,0 +1,103 @@
+"""``app.models``: discovery, adding models, mounting, OpenAPI, settings and shutdown."""
+
+import pytest
+from flama.http import Flama
+from flama.models.module import ModelsModule, resource_class
+from flama.models.resources.predictive import PredictiveResource
+
+from tests.models.serving import classifier, models, predictive, served
+
+
+def app_with_module(**settings: object) -> Flama:
+    return Flama(discover_modules=False, modules=[ModelsModule(**settings)], docs=None)  # type: ignore[arg-type]
+
+
+class TestCaseModelsModule:
+    def test_discovered(self):
+        app = Flama(docs=None)
+        assert isinstance(app.models, ModelsModule)
+        assert app.routes[-1].path == "/schema/"  # no /health until a model is added
+
+    def test_add_model(self):
+        app = app_with_module()
+        resource = predictive(models(app).add_model("/fish/", classifier(), "fish"))
+        assert isinstance(resource, PredictiveResource)
+        assert models(app).resources == {"fish": resource}
+        assert [app.url_path_for(f"fish:{name}") for name in ("inspect", "predict", "stream")] == [
+            "/fish/",
+            "/fish/predict/",
+            "/fish/stream/",
+        ]
+        assert app.url_path_for("health") == "/health"
+
+    def test_duplicate_name(self):
+        app = app_with_module()
+        models(app).add_model("/fish/", classifier(), "fish")
+        with pytest.raises(ValueError, match=r"^a model named 'fish' was already added$"):
+            models(app).add_model("/other/", classifier(), "fish")
+
+    def test_unknown_family(self):
+        app = app_with_module()
+        with pytest.raises(ValueError, match=r"^no resource serves models of the family 'vision'$"):
+            models(app).add_model("/fish/", classifier(), "fish", family="vision")
+        assert resource_class("ml") is PredictiveResource
+
+    def test_settings(self):
+        app = app_with_module(workers=3, max_queued=5)
+        shared = predictive(models(app).add_model("/a/", classifier(), "a"))
+        own = predictive(models(app).add_model("/b/", classifier(), "b", workers=1, max_queued=0))
+        assert (shared.runner.shared.total_tokens, shared.runner.workers, shared.runner.max_queued) == (3, None, 5)
+        assert (own.runner.shared is shared.runner.shared, own.runner.workers, own.runner.max_queued) == (True, 1, 0)
+
+    @pytest.mark.parametrize(
+        ("settings", "message"),
+        [
+            pytest.param({"workers": -1}, "workers must be at least 1, got -1", id="workers"),
+            pytest.param({"load_concurrency": 0}, "concurrency must be at least 1, got 0", id="loading"),
+        ],
+    )
+    def test_invalid_settings(self, settings, message):
+        with pytest.raises(ValueError, match=message):
+            ModelsModule(**settings)
+
+    async def test_health_path(self):
+        app = app_with_module(health="/ready")
+        models(app).add_model("/fish/", classifier(), "fish")
+        async with served(app, ready=False) as client:
+            assert (await client.get("/health")).status_code == 404
+            assert (await client.get("/ready")).status_code in (200, 503)
+
+    async def test_no_health(self):
+        app = app_with_module(health=None)
+        models(app).add_model("/fish/", classifier(), "fish")
+        async with served(app, ready=False) as client:
+            assert (await client.get("/health")).status_code == 404
+
+    async def test_openapi(self):
+        app = app_with_module()
+        models(app).add_model("/fish/", classifier(), "fish")
+        async with served(app) as client:
+            schema = (await client.get("/schema/")).json()
+        assert list(schema["paths"]) == ["/health", "/fish/", "/fish/predict/", "/fish/stream/"]
+        predict = schema["paths"]["/fish/predict/"]["post"]
+        assert predict["requestBody"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/FishInput"
+        }
+        assert predict["responses"]["200"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/FishOutput"
+        }
+        row = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
+        assert schema["components"]["schemas"]["FishInput"]["properties"]["input"] == {
+            "type": "array",
+            "items": row,
+            "title": "Input",
+            "description": "The rows to predict, one per prediction.",
+        }
+        assert list(schema["paths"]["/fish/stream/"]["post"]["responses"]["200"]["content"]) == ["application/x-ndjson"]
+
+    async def test_shutdown_unloads(self):
+        app = app_with_module()
+        resource = predictive(models(app).add_model("/fish/", classifier(), "fish"))
+        async with served(app):
+            assert resource.ready
+        assert (resource.ready, resource.model) == (False, None)

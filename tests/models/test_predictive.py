@@ -1,0 +1,292 @@
+"""The predictive resource in process: inspect, predict, stream, errors, queue limits and PyTorch modules."""
+
+import importlib.util
+import threading
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+import torch
+from flama.http import Flama
+from flama.models.artifact import dump
+from flama.models.module import ModelsModule
+from flama.models.resources.predictive import PredictiveResource
+from flama.models.runner import QueueFull, Runner
+
+from tests.models.serving import Broken, classifier, models, predictive, served
+
+# The input dtype and shape come from the torch serializer's description (flama.models.serializers.torch).
+needs_torch_serializer = pytest.mark.skipif(
+    importlib.util.find_spec("flama.models.serializers.torch") is None, reason="the torch serializer is not installed"
+)
+
+
+def app_with(model: Any, **options: Any) -> Flama:
+    app = Flama(discover_modules=False, modules=[ModelsModule()], docs=None)
+    models(app).add_model("/fish/", model, "fish", **options)
+    return app
+
+
+def linear() -> torch.nn.Module:
+    """``y = x0 + x1 + x2``."""
+    module = torch.nn.Linear(3, 1, bias=False)
+    with torch.no_grad():
+        module.weight.fill_(1.0)
+    return module
+
+
+class Embedder(torch.nn.Module):  # type: ignore[misc]  # torch is typed as Any here
+    """Takes token ids (int64): the serializer describes its input dtype from ``example_inputs``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = torch.nn.Embedding(4, 2)
+        with torch.no_grad():
+            self.table.weight.copy_(torch.arange(8, dtype=torch.float32).reshape(4, 2))
+        self.example_inputs = (torch.tensor([[0, 1]]),)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.table(ids).sum(dim=1)
+
+
+class TestCasePredict:
+    async def test_predict(self):
+        async with served(app_with(classifier())) as client:
+            response = await client.post("/fish/predict/", json={"input": [[0, 1], [1, 0], [1, 1]]})
+        assert (response.status_code, response.json()) == (200, {"output": [0, 1, 1]})
+
+    async def test_inspect(self):
+        async with served(app_with(classifier())) as client:
+            response = await client.get("/fish/")
+        body = response.json()
+        row = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
+        assert response.status_code == 200
+        assert (body["name"], body["ready"], body["meta"], body["artifacts"]) == ("fish", True, None, {})
+        assert body["model"]["obj"] == "sklearn.linear_model._logistic.LogisticRegression"
+        assert body["model"]["params"]["C"] == 100.0
+        assert body["schema"] == {"input": {"type": "array", "items": row}, "output": None}
+
+    async def test_model_file(self, tmp_path):
+        path = tmp_path / "fish.flm"
+        dump(classifier(), path, metrics={"accuracy": 1.0})
+        app = app_with(path)
+        async with served(app) as client:
+            predicted = await client.post("/fish/predict/", json={"input": [[1, 1]]})
+            inspected = (await client.get("/fish/")).json()
+        resource = predictive(models(app).resources["fish"])
+        assert (predicted.status_code, predicted.json()) == (200, {"output": [1]})
+        assert inspected["meta"]["framework"]["lib"] == "sklearn"
+        assert inspected["meta"]["model"]["metrics"] == {"accuracy": 1.0}
+        assert inspected["model"]["obj"] == "sklearn.linear_model._logistic.LogisticRegression"
+        assert (resource.ready, resource.artifact, resource.model) == (False, None, None)
+
+    async def test_wrong_shape(self):
+        async with served(app_with(classifier())) as client:
+            response = await client.post("/fish/predict/", json={"input": [[0, 1, 2]]})
+        assert response.status_code == 400
+        assert response.json() == {
+            "detail": "X has 3 features, but LogisticRegression is expecting 2 features as input.",
+            "error": "Bad Request",
+            "status_code": 400,
+        }
+
+    @pytest.mark.parametrize(
+        ("body", "loc", "msg"),
+        [
+            pytest.param({"input": 3}, ["body", "input"], "Input should be a valid list", id="not-a-list"),
+            pytest.param({"rows": [[0, 1]]}, ["body", "input"], "Field required", id="missing"),
+            pytest.param(
+                [[0, 1]], ["body"], "Input should be a valid dictionary or instance of FishInput", id="not-an-object"
+            ),
+        ],
+    )
+    async def test_invalid_body(self, body, loc, msg):
+        async with served(app_with(classifier())) as client:
+            response = await client.post("/fish/predict/", json=body)
+        assert response.status_code == 422
+        (error,) = response.json()["detail"]
+        assert (error["loc"], error["msg"]) == (loc, msg)
+
+    async def test_not_json(self):
+        async with served(app_with(classifier())) as client:
+            response = await client.post("/fish/predict/", content=b"{", headers={"content-type": "application/json"})
+        assert response.status_code == 400
+
+    @pytest.mark.parametrize(
+        ("error", "status", "body"),
+        [
+            pytest.param(
+                ValueError("rows must be positive"),
+                400,
+                {"detail": "rows must be positive", "error": "Bad Request", "status_code": 400},
+                id="value-error",
+            ),
+            pytest.param(
+                TypeError("rows must be numbers"),
+                400,
+                {"detail": "rows must be numbers", "error": "Bad Request", "status_code": 400},
+                id="type-error",
+            ),
+            pytest.param(
+                RuntimeError("segfault averted"),
+                500,
+                {"detail": "Internal Server Error", "error": "RuntimeError", "status_code": 500},
+                id="crash",
+            ),
+        ],
+    )
+    async def test_model_error_then_success(self, error, status, body):
+        async with served(app_with(Broken(error, once=True))) as client:
+            failed = await client.post("/fish/predict/", json={"input": [[1]]})
+            recovered = await client.post("/fish/predict/", json={"input": [[1], [2]]})
+        assert (failed.status_code, failed.json()) == (status, body)
+        assert (recovered.status_code, recovered.json()) == (200, {"output": [2]})
+
+    async def test_not_loaded(self):
+        app = app_with(classifier())
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            response = await client.post("/fish/predict/", json={"input": [[0, 1]]})
+            streamed = await client.post("/fish/stream/", json={"input": [[0, 1]]})
+        assert (response.status_code, response.headers["retry-after"]) == (503, "1")
+        assert response.json()["detail"] == "the model 'fish' is not loaded yet"
+        assert streamed.status_code == 503
+
+    async def test_queue_full(self):
+        started, gate = threading.Event(), threading.Event()
+
+        class Slow:
+            def predict(self, rows: list[Any]) -> list[int]:
+                started.set()
+                gate.wait(10)
+                return [0] * len(rows)
+
+        app = app_with(Slow(), workers=1, max_queued=0)
+        async with served(app) as client:
+            first: list[httpx.Response] = []
+
+            async def call() -> None:
+                first.append(await client.post("/fish/predict/", json={"input": [[0]]}))
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(call)
+                await anyio.to_thread.run_sync(started.wait, 10)
+                refused = await client.post("/fish/predict/", json={"input": [[0]]})
+                gate.set()
+        assert (refused.status_code, refused.headers["retry-after"]) == (429, "1")
+        assert refused.json()["detail"] == "too many requests are waiting; retry after 1 s"
+        assert (first[0].status_code, first[0].json()) == (200, {"output": [0]})
+
+
+class TestCaseStream:
+    async def test_ndjson(self):
+        async with served(app_with(classifier())) as client:
+            response = await client.post("/fish/stream/", json={"input": [[0, 1], [1, 0]]})
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/x-ndjson"
+        assert response.text == '{"output":0}\n{"output":1}\n'
+
+    async def test_sse(self):
+        async with served(app_with(classifier())) as client:
+            response = await client.post(
+                "/fish/stream/", json={"input": [[0, 1], [1, 0]]}, headers={"accept": "text/event-stream"}
+            )
+        assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
+        assert response.text == 'data: {"output":0}\n\ndata: {"output":1}\n\n'
+
+    @pytest.mark.parametrize(
+        ("accept", "expected"),
+        [
+            pytest.param(
+                "application/x-ndjson",
+                '{"output":1}\n{"detail":"X has 3 features, but LogisticRegression is expecting 2 features as input.",'
+                '"error":"Bad Request","status_code":400}\n',
+                id="ndjson",
+            ),
+            pytest.param(
+                "text/event-stream",
+                'data: {"output":1}\n\nevent: error\ndata: {"detail":"X has 3 features, but LogisticRegression is '
+                'expecting 2 features as input.","error":"Bad Request","status_code":400}\n\n',
+                id="sse",
+            ),
+        ],
+    )
+    async def test_error_ends_the_stream(self, accept, expected):
+        async with served(app_with(classifier())) as client:
+            response = await client.post(
+                "/fish/stream/", json={"input": [[1, 0], [1, 0, 0], [0, 0]]}, headers={"accept": accept}
+            )
+        assert (response.status_code, response.text) == (200, expected)
+
+    async def test_crash_ends_the_stream(self):
+        async with served(app_with(Broken(RuntimeError("boom")))) as client:
+            response = await client.post("/fish/stream/", json={"input": [[0]]})
+        assert response.text == '{"detail":"Internal Server Error","error":"RuntimeError","status_code":500}\n'
+
+
+class TestCaseTorch:
+    async def test_linear(self):
+        async with served(app_with(linear())) as client:
+            response = await client.post("/fish/predict/", json={"input": [[1, 2, 3], [0.5, 0, 0]]})
+        assert (response.status_code, response.json()) == (200, {"output": [[6.0], [0.5]]})
+
+    @needs_torch_serializer
+    async def test_described(self):
+        async with served(app_with(linear())) as client:
+            schema = (await client.get("/fish/")).json()["schema"]
+        assert (schema["input"]["x-dtype"], schema["input"]["x-shape"]) == ("float32", [None, 3])
+        assert schema["output"]["x-shape"] == [None, 1]
+
+    @needs_torch_serializer
+    async def test_wrong_shape(self):
+        async with served(app_with(linear())) as client:
+            response = await client.post("/fish/predict/", json={"input": [[1, 2]]})
+        assert response.status_code == 400
+        assert response.json()["detail"] == "each input row must have shape (3,), got rows of shape (2,)"
+
+    async def test_ragged_rows(self):
+        async with served(app_with(linear())) as client:
+            response = await client.post("/fish/predict/", json={"input": [[1, 2, 3], [1]]})
+        assert response.status_code == 400
+        assert response.json()["detail"] == "expected sequence of length 3 at dim 1 (got 1)"
+
+    @needs_torch_serializer
+    async def test_integer_input(self):
+        async with served(app_with(Embedder())) as client:
+            response = await client.post("/fish/predict/", json={"input": [[0, 3], [1, 1]]})
+            stream = await client.post("/fish/stream/", json={"input": [[2, 2]]})
+        assert (response.status_code, response.json()) == (200, {"output": [[6.0, 8.0], [4.0, 6.0]]})
+        assert stream.text == '{"output":[8.0,10.0]}\n'
+
+
+class TestCaseRunner:
+    @pytest.mark.parametrize(
+        ("options", "message"),
+        [
+            pytest.param({"workers": 0}, "workers must be at least 1, got 0", id="workers"),
+            pytest.param({"max_queued": -1}, "max_queued cannot be negative, got -1", id="queue"),
+        ],
+    )
+    def test_invalid(self, options, message):
+        with pytest.raises(ValueError, match=message):
+            Runner(anyio.CapacityLimiter(1), **options)
+
+    async def test_run(self):
+        runner = Runner(anyio.CapacityLimiter(2), workers=1, max_queued=4)
+        seen: list[tuple[int, int]] = []
+
+        def call(value: int) -> int:
+            seen.append((runner.running, runner.waiting))
+            return value * 2
+
+        assert await runner.run(call, 21) == 42
+        assert seen == [(1, 0)]
+        assert (runner.running, runner.waiting) == (0, 0)
+
+    def test_queue_full(self):
+        error = QueueFull(3)
+        assert (error.retry_after, str(error)) == (3, "too many requests are waiting; retry after 3 s")
+
+    def test_resource_without_limiter(self):
+        resource = PredictiveResource(path="/fish/", name="fish", source=classifier(), workers=2)
+        assert (resource.runner.shared.total_tokens, resource.runner.workers) == (2, 2)
