@@ -3,6 +3,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flama.llm.decoder import Decoder, detect_spec
+from flama.llm.events import BlockDelta, BlockStart, Event
 from flama.models import read_meta
 
 from examples.models import build_demo_model as builder
@@ -139,3 +141,43 @@ class TestCaseDemoModelBuild:
 
         assert exc_info.value.code == 2
         assert "error: --random writes a checkpoint directory only: give --directory" in capsys.readouterr().err
+
+
+def blocks(events: list[Event]) -> list[tuple[str, str | None, str]]:
+    found: dict[int, tuple[str, str | None, str]] = {}
+    for event in events:
+        if isinstance(event, BlockStart):
+            found[event.index] = (event.kind, event.tool_name, "")
+        elif isinstance(event, BlockDelta):
+            kind, name, text = found[event.index]
+            found[event.index] = (kind, name, text + event.text)
+    return list(found.values())
+
+
+class TestCaseDemoModelDecoding:
+    @pytest.mark.parametrize(
+        ("key", "expected", "tool_called"),
+        [
+            pytest.param("plain", [("text", None, "Hello! I am the tiny demo assistant of Flama.")], False, id="plain"),
+            pytest.param(
+                "thinking",
+                [
+                    ("thinking", None, "The user asks for 2 + 3. Two plus three is five."),
+                    ("text", None, "The answer is 5."),
+                ],
+                False,
+                id="thinking",
+            ),
+            pytest.param("no_thinking", [("text", None, "The answer is 5.")], False, id="no_thinking"),
+            pytest.param("tool_call", [("tool_call", "get_weather", '{"city": "Paris"}')], True, id="tool_call"),
+        ],
+    )
+    def test_reply_blocks(self, demo_expectations, key, expected, tool_called):
+        record = demo_expectations[key]
+        spec = detect_spec(builder.CHAT_TEMPLATE, [*builder.SPECIAL_TOKENS, *builder.MARKER_TOKENS])
+        decoder = Decoder(spec.for_prompt(record["prompt"]))
+
+        events = [event for character in record["reply"] for event in decoder.feed(character)] + decoder.finish()
+
+        assert blocks(events) == expected
+        assert decoder.tool_called is tool_called
