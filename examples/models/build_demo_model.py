@@ -137,7 +137,7 @@ WEATHER_CALL = {"type": "function", "function": {"name": "get_weather", "argumen
 class Conversation:
     """One training conversation: what the prompt renders from, and the exact reply greedy decoding must give.
 
-    Args:
+    Attributes:
         id: A short name, used by tests and in ``assistant.expect.json``.
         messages: The chat messages rendered by the chat template.
         reply: The assistant's reply, as generated after the prompt (the end-of-sequence token excluded).
