@@ -35,6 +35,7 @@ TITLES = {
     "decoder": "flama-llm: instructions to decode a 1 MB transcript",
     "models": "flama-models: dump and load, wall time and peak memory",
     "native": "flama-llm: the native dialect on the demo model",
+    "llm": "flama-llm: tokens per second, our async stream beside each library's own loop",
 }
 SECTION = re.compile(r"<!-- section: (\w+) -->\n(.*?)<!-- end: \1 -->\n", re.DOTALL)
 
@@ -179,11 +180,15 @@ def main(argv: list[str] | None = None) -> int:
     native_parser = commands.add_parser("native", help="LLM streaming through the native dialect; writes RESULTS.md")
     native_parser.add_argument("--flm", type=Path, default=None, help="the .flm to serve (the demo model by default)")
     native_parser.add_argument("--backend", default=None, help="force a backend")
+    llm_parser = commands.add_parser("llm", help="backend tokens per second; writes RESULTS.md")
+    llm_parser.add_argument("--tokens", type=int, default=256, help="tokens generated per run")
     args = parser.parse_args(argv)
 
-    if args.command == "models":
-        section = f"Recorded {datetime.now(timezone.utc):%Y-%m-%d}.\n\n" + models.run(args.megabytes)
-        write_section("models", section)
+    if args.command == "llm":
+        from benchmarks import llm_backends
+
+        section = f"Recorded {datetime.now(timezone.utc):%Y-%m-%d}.\n\n" + llm_backends.run(args.tokens)
+        write_section("llm", section)
         sys.stdout.write(section)
         return 0
 
@@ -192,6 +197,12 @@ def main(argv: list[str] | None = None) -> int:
 
         section = llm_native.run(args.flm or llm_native.DEMO, args.backend)
         write_section("native", f"Recorded {datetime.now(timezone.utc):%Y-%m-%d}.\n\n{section}")
+        sys.stdout.write(section)
+        return 0
+
+    if args.command == "models":
+        section = f"Recorded {datetime.now(timezone.utc):%Y-%m-%d}.\n\n" + models.run(args.megabytes)
+        write_section("models", section)
         sys.stdout.write(section)
         return 0
 

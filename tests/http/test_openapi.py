@@ -117,7 +117,7 @@ class TestCaseOpenAPI:
         }
 
     async def test_operation_ids_carry_the_mount_names(self, client_factory):
-        def twin(name):
+        def twin(name: str) -> Mount:
             return Mount(f"/{name}/", routes=[Route("/", lines, name="lines")], name=name)
 
         app = Flama(routes=[twin("fish"), twin("wine")], discover_modules=False)

@@ -12,6 +12,8 @@ import keras
 import numpy as np
 import pytest
 from flama.models.serializers.keras import SERIALIZER, KerasSerializer
+from flama.models.serializers.tensorflow import SERIALIZER as TENSORFLOW
+from flama.models.serializers.tensorflow import TensorflowSerializer
 
 from tests.models.fixtures.models import keras_model
 
@@ -127,6 +129,18 @@ class TestCaseKerasSerializer:
         with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
             SERIALIZER.load(tmp_path / "payload")
 
+    @pytest.mark.parametrize(
+        "obj",
+        [pytest.param(object(), id="object"), pytest.param(keras.layers.Dense(2), id="layer")],
+    )
+    def test_dump_unsupported(self, tmp_path, obj):
+        message = f"Cannot save {type(obj).__name__}: a keras.Model is expected"
+
+        with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
+            SERIALIZER.dump(obj, tmp_path / "payload")
+
+        assert list(tmp_path.iterdir()) == []
+
     def test_describe(self):
         assert SERIALIZER.describe(keras_model()) == {
             "obj": "keras.src.models.sequential.Sequential",
@@ -159,3 +173,93 @@ class TestCaseKerasSerializer:
         assert SERIALIZER.describe(keras.Sequential([keras.layers.Dense(2)])) == {
             "obj": "keras.src.models.sequential.Sequential"
         }
+
+
+class NotKeras:
+    """Stands for a `tf.Module`: the serializer judges by module name, and TensorFlow is not installed here."""
+
+
+NotKeras.__module__ = "tensorflow.python.module.module"
+
+
+class TestCaseTensorflowSerializer:
+    def test_attributes(self):
+        assert isinstance(TENSORFLOW, TensorflowSerializer)
+        assert (TENSORFLOW.lib, TENSORFLOW.distribution, TENSORFLOW.bundle) == ("tensorflow", "tensorflow", False)
+        assert TENSORFLOW.version() is None
+
+    @pytest.mark.parametrize(
+        ("obj", "accepted"),
+        [
+            pytest.param(NotKeras(), True, id="tf-module"),
+            pytest.param(keras_model(), False, id="keras"),
+            pytest.param(object(), False, id="object"),
+        ],
+    )
+    def test_accepts(self, obj, accepted):
+        assert TensorflowSerializer.accepts(obj) is accepted
+
+    def test_round_trip_keras_model(self, tmp_path):
+        model = keras_model()
+        x = np.ones((3, 4), dtype="float32")
+        path = tmp_path / "payload"
+
+        TENSORFLOW.dump(model, path)
+        loaded = TENSORFLOW.load(path)
+
+        assert path.read_bytes() != b""
+        assert base64.decodebytes(path.read_bytes()).startswith(b"PK\x03\x04")
+        np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+    def test_load_flama2_payload(self):
+        model = keras_model()
+        x = np.ones((2, 4), dtype="float32")
+
+        loaded = TENSORFLOW.load(FLAMA2 / "tensorflow.payload")
+
+        np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+    def test_dump_module_without_tensorflow(self, tmp_path):
+        message = "TensorFlow is not installed: it is needed to save NotKeras as a SavedModel (pip install tensorflow)"
+
+        with pytest.raises(ModuleNotFoundError, match=f"^{re.escape(message)}$") as exc_info:
+            TENSORFLOW.dump(NotKeras(), tmp_path / "payload")
+
+        assert exc_info.value.name == "tensorflow"
+        assert not (tmp_path / "payload").exists()
+
+    def test_load_saved_model_without_tensorflow(self, tmp_path):
+        with zipfile.ZipFile(tmp_path / "payload", "w") as archive:
+            archive.writestr("saved_model.pb", b"\x08\x01")
+            archive.writestr("variables/variables.index", b"")
+        message = (
+            "TensorFlow is not installed: it is needed to load the SavedModel in 'payload' (pip install tensorflow)"
+        )
+
+        with pytest.raises(ModuleNotFoundError, match=f"^{re.escape(message)}$"):
+            TENSORFLOW.load(tmp_path / "payload")
+
+    @pytest.mark.parametrize(
+        ("files", "message"),
+        [
+            pytest.param(
+                None, "The tensorflow payload 'payload' is not a Keras file nor a zipped SavedModel", id="garbage"
+            ),
+            pytest.param(
+                {"readme.txt": b"hello"},
+                "The tensorflow payload 'payload' is a zip archive without saved_model.pb",
+                id="zip",
+            ),
+        ],
+    )
+    def test_load_unsupported(self, tmp_path, files, message):
+        path = tmp_path / "payload"
+        if files is None:
+            path.write_bytes(b"PK\x03\x04 truncated")
+        else:
+            with zipfile.ZipFile(path, "w") as archive:
+                for name, content in files.items():
+                    archive.writestr(name, content)
+
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            TENSORFLOW.load(path)

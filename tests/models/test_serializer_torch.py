@@ -240,3 +240,16 @@ class TestCaseTorchSerializer:
 
     def test_describe_without_inputs(self):
         assert SERIALIZER.describe(Parameterless()) == {"obj": "tests.models.test_serializer_torch.Parameterless"}
+
+    @pytest.mark.parametrize(
+        "obj",
+        [pytest.param(object(), id="object"), pytest.param(torch.zeros(2), id="tensor")],
+    )
+    def test_dump_unsupported(self, tmp_path, obj):
+        name = type(obj).__name__
+        message = f"Cannot export {name}: a torch.nn.Module or an ExportedProgram is expected"
+
+        with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
+            SERIALIZER.dump(obj, tmp_path / "payload")
+
+        assert not (tmp_path / "payload").exists()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import pathlib
 import tempfile
 import typing as t
+import zipfile
 
 from flama.models.serializers.base import Serializer
 from flama.models.serializers.payload import array_schema, decode_base64, encode_base64, sequence_schema
@@ -18,6 +20,7 @@ __all__ = ["SERIALIZER", "KerasSerializer", "load_keras_file"]
 
 _ZIP_MAGIC: t.Final = b"PK\x03\x04"
 _HDF5_MAGIC: t.Final = b"\x89HDF\r\n\x1a\n"
+_KERAS_CONFIG: t.Final = "config.json"  # the model's architecture, at the root of every `.keras` archive
 
 
 @contextlib.contextmanager
@@ -35,6 +38,15 @@ def _named(source: pathlib.Path, suffix: str, content: bytes | None) -> Iterator
         yield path
 
 
+def _is_keras_archive(payload: t.BinaryIO) -> bool:
+    """Whether `payload` is a readable zip archive with a Keras model's config at its root."""
+    try:
+        with zipfile.ZipFile(payload) as archive:
+            return _KERAS_CONFIG in archive.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
 def load_keras_file(source: pathlib.Path, **options: t.Any) -> t.Any | None:
     """Load a Keras model file (`.keras` archive or legacy HDF5), also as base64 text as Flama 2.x stored it.
 
@@ -46,17 +58,14 @@ def load_keras_file(source: pathlib.Path, **options: t.Any) -> t.Any | None:
         The model, or None when the payload is neither a `.keras` archive nor an HDF5 file.
     """
     content = decode_base64(source)
-    if content is not None:
-        magic = content[: len(_HDF5_MAGIC)]
-    else:
-        with source.open("rb") as file:
-            magic = file.read(len(_HDF5_MAGIC))
-    if magic.startswith(_ZIP_MAGIC):
-        suffix = ".keras"
-    elif magic == _HDF5_MAGIC:
-        suffix = ".h5"
-    else:
-        return None
+    with io.BytesIO(content) if content is not None else source.open("rb") as payload:
+        magic = payload.read(len(_HDF5_MAGIC))
+        if magic == _HDF5_MAGIC:
+            suffix = ".h5"
+        elif magic.startswith(_ZIP_MAGIC) and _is_keras_archive(payload):
+            suffix = ".keras"
+        else:
+            return None
     import keras
 
     with _named(source, suffix, content) as path:
@@ -84,8 +93,14 @@ class KerasSerializer(Serializer):
             flama2: Write the archive as base64 text, as Flama 2.x reads it (the default); False writes the bare
                 archive, a quarter smaller, which Flama 2.x cannot read.
             **options: Keyword arguments of `keras.saving.save_model`.
+
+        Raises:
+            TypeError: When `obj` is not a Keras model.
         """
         import keras
+
+        if not isinstance(obj, keras.Model):
+            raise TypeError(f"Cannot save {type(obj).__name__}: a keras.Model is expected")
 
         # Keras insists on the `.keras` suffix.
         archive = destination.with_name(destination.name + ".keras")

@@ -56,12 +56,15 @@ class TorchSerializer(Serializer):
             **options: Further keyword arguments of `torch.export.export` (such as `strict`).
 
         Raises:
+            TypeError: When `obj` is neither a module nor an exported program.
             ValueError: When no example inputs are given and none can be inferred, or the export fails.
         """
         import torch
 
         if isinstance(obj, torch.export.ExportedProgram):
             program = obj
+        elif not isinstance(obj, torch.nn.Module):
+            raise TypeError(f"Cannot export {type(obj).__name__}: a torch.nn.Module or an ExportedProgram is expected")
         else:
             program = self._export(obj, self._example_inputs(obj, example_inputs), dynamic_shapes, options)
         # torch wants a `.pt2` name for a path; a file object has none to check.
