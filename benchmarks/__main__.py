@@ -35,6 +35,7 @@ TITLES = {
     "decoder": "flama-llm: instructions to decode a 1 MB transcript",
     "models": "flama-models: dump and load, wall time and peak memory",
     "native": "flama-llm: the native dialect on the demo model",
+    "llm": "flama-llm: tokens per second, our async stream beside each library's own loop",
 }
 SECTION = re.compile(r"<!-- section: (\w+) -->\n(.*?)<!-- end: \1 -->\n", re.DOTALL)
 
@@ -179,7 +180,17 @@ def main(argv: list[str] | None = None) -> int:
     native_parser = commands.add_parser("native", help="LLM streaming through the native dialect; writes RESULTS.md")
     native_parser.add_argument("--flm", type=Path, default=None, help="the .flm to serve (the demo model by default)")
     native_parser.add_argument("--backend", default=None, help="force a backend")
+    llm_parser = commands.add_parser("llm", help="backend tokens per second; writes RESULTS.md")
+    llm_parser.add_argument("--tokens", type=int, default=256, help="tokens generated per run")
     args = parser.parse_args(argv)
+
+    if args.command == "llm":
+        from benchmarks import llm_backends
+
+        section = f"Recorded {datetime.now(timezone.utc):%Y-%m-%d}.\n\n" + llm_backends.run(args.tokens)
+        write_section("llm", section)
+        sys.stdout.write(section)
+        return 0
 
     if args.command == "native":
         from benchmarks import llm_native

@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from flama.llm.packaging import package
 from safetensors.numpy import save_file
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
 
@@ -136,7 +137,7 @@ WEATHER_CALL = {"type": "function", "function": {"name": "get_weather", "argumen
 class Conversation:
     """One training conversation: what the prompt renders from, and the exact reply greedy decoding must give.
 
-    Args:
+    Attributes:
         id: A short name, used by tests and in ``assistant.expect.json``.
         messages: The chat messages rendered by the chat template.
         reply: The assistant's reply, as generated after the prompt (the end-of-sequence token excluded).
@@ -515,21 +516,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--output", type=Path, default=HERE, help="where assistant.flm and its expectations go")
     parser.add_argument("--directory", type=Path, help="keep the checkpoint directory here instead of a temporary one")
-    parser.add_argument("--random", action="store_true", help="random weights: skip training and verification")
+    parser.add_argument(
+        "--random", action="store_true", help="only write a random-weights checkpoint into --directory (no training)"
+    )
     args = parser.parse_args(argv)
+    if args.random and args.directory is None:
+        parser.error("--random writes a checkpoint directory only: give --directory")
     started = time.perf_counter()
+
+    def report(message: str) -> None:
+        print(f"{time.perf_counter() - started:5.1f} s  {message}", file=sys.stderr)
+
     with tempfile.TemporaryDirectory() as scratch:
         directory = args.directory or Path(scratch) / "assistant"
         if directory.exists():
             shutil.rmtree(directory)
         write_checkpoint(directory)
-        print(f"checkpoint written to {directory} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        if not args.random:
-            steps = train(directory)
-            print(f"trained in {steps} steps, {time.perf_counter() - started:.1f} s", file=sys.stderr)
-            verify(directory)
-            print("transformers and mlx-lm reproduce every reply", file=sys.stderr)
-            write_expectations(directory, args.output / EXPECT_NAME)
+        report(f"checkpoint written to {directory}")
+        if args.random:
+            return 0
+        report(f"trained in {train(directory)} steps")
+        verify(directory)
+        report("transformers and mlx-lm reproduce every reply")
+        args.output.mkdir(parents=True, exist_ok=True)
+        write_expectations(directory, args.output / EXPECT_NAME)
+        meta = package(directory, args.output / FLM_NAME, extra={"source": "examples/models/build_demo_model.py"})
+        size = (args.output / FLM_NAME).stat().st_size
+        report(f"{args.output / FLM_NAME}: {size} bytes, capabilities {meta.capabilities}")
     return 0
 
 

@@ -1,84 +1,16 @@
 """Behaviour every threaded backend shares: test_backend_mlx and test_backend_transformers run it."""
 
 import asyncio
-import json
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
 import pytest
 from flama.llm.backends import Backend, Delta, GenerationParams
 from flama.llm.backends.base import ThreadedBackend
 from flama.llm.exceptions import InvalidParameter
-from safetensors.numpy import save_file
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-CONTEXT = 256
-TEMPLATE = (
-    "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}</s>{% endfor %}"
-    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
-)
-
-
-def build_model(directory: Path) -> Path:
-    """A random one-layer llama with a byte-level BPE tokenizer (multi-byte characters span several tokens)."""
-    directory.mkdir(parents=True)
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=320,
-        special_tokens=["<s>", "</s>", "<|user|>", "<|assistant|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    tokenizer.train_from_iterator(
-        ["The quick brown fox jumps over the lazy dog.", "Flama serves models."] * 10, trainer
-    )
-    tokenizer.save(str(directory / "tokenizer.json"))
-    config = {"bos_token": "<s>", "eos_token": "</s>", "tokenizer_class": "PreTrainedTokenizerFast"}
-    (directory / "tokenizer_config.json").write_text(json.dumps({**config, "chat_template": TEMPLATE}))
-    hidden, vocabulary = 32, tokenizer.get_vocab_size()
-    (directory / "config.json").write_text(
-        json.dumps(
-            {
-                "architectures": ["LlamaForCausalLM"],
-                "model_type": "llama",
-                "hidden_size": hidden,
-                "intermediate_size": hidden * 2,
-                "num_hidden_layers": 1,
-                "num_attention_heads": 4,
-                "num_key_value_heads": 4,
-                "vocab_size": vocabulary,
-                "max_position_embeddings": CONTEXT,
-                "rms_norm_eps": 1e-5,
-                "bos_token_id": 0,
-                "eos_token_id": 1,
-                "tie_word_embeddings": False,
-            }
-        )
-    )
-    rng = np.random.default_rng(0)
-
-    def matrix(*shape: int) -> Any:
-        return (rng.standard_normal(shape) * 0.5).astype(np.float32)
-
-    ones = np.ones(hidden, np.float32)
-    layer = "model.layers.0."
-    tensors = {
-        "model.embed_tokens.weight": matrix(vocabulary, hidden),
-        "model.norm.weight": ones,
-        "lm_head.weight": matrix(vocabulary, hidden),
-        **{f"{layer}self_attn.{name}_proj.weight": matrix(hidden, hidden) for name in "qkvo"},
-        f"{layer}mlp.gate_proj.weight": matrix(hidden * 2, hidden),
-        f"{layer}mlp.up_proj.weight": matrix(hidden * 2, hidden),
-        f"{layer}mlp.down_proj.weight": matrix(hidden, hidden * 2),
-        f"{layer}input_layernorm.weight": ones,
-        f"{layer}post_attention_layernorm.weight": ones,
-    }
-    save_file(tensors, str(directory / "model.safetensors"), metadata={"format": "pt"})
-    return directory
+from examples.models import build_demo_model
 
 
 class Probe:
@@ -126,12 +58,21 @@ class BackendCases:
     @pytest.fixture(scope="class")
     @classmethod
     def model_dir(cls, tmp_path_factory):
-        return build_model(tmp_path_factory.mktemp("backend") / "model")
+        """The demo model's architecture and tokenizer with random weights: replies of any length, no early end."""
+        return build_demo_model.build(tmp_path_factory.mktemp("backend") / "model", trained=False)
 
     @pytest.fixture(scope="class")
     @classmethod
     def backend(cls, model_dir):
         backend = asyncio.run(cls.backend_class.load(model_dir))
+        yield backend
+        asyncio.run(backend.close())
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def trained(cls, demo_model_dir):
+        """The demo model as trained: greedy decoding gives the expected replies."""
+        backend = asyncio.run(cls.backend_class.load(demo_model_dir))
         yield backend
         asyncio.run(backend.close())
 
@@ -150,9 +91,9 @@ class BackendCases:
         return backend.tokenizer.eos_token_id
 
     @pytest.fixture
-    def fox(self, backend):
-        """The token " fox": forced by a strong bias, every step gives one delta."""
-        (token,) = backend.tokenizer.encode(" fox", add_special_tokens=False)
+    def flama(self, backend):
+        """The token " Flama": forced by a strong bias, every step gives one delta."""
+        (token,) = backend.tokenizer.encode(" Flama", add_special_tokens=False)
         return token
 
     @pytest.fixture
@@ -161,11 +102,19 @@ class BackendCases:
         return await collect(backend, prompt, temperature=0, max_tokens=24, logit_bias={eos: -100})
 
     def test_tokenizer(self, backend, prompt):
-        assert prompt == "<|user|>Hello</s><|assistant|>"
-        assert backend.tokenizer_template == TEMPLATE
-        assert backend.special_tokens == ["<s>", "</s>", "<|user|>", "<|assistant|>"]
-        assert backend.context_length == CONTEXT
-        assert backend.count_tokens(prompt) == 3 + len(backend.tokenizer.encode("Hello", add_special_tokens=False))
+        assert prompt == "<|begin|>user\nHello<|end|>\n<|begin|>assistant\n"
+        assert backend.tokenizer_template == build_demo_model.CHAT_TEMPLATE
+        assert backend.special_tokens == [
+            "<|pad|>",
+            "<|begin|>",
+            "<|end|>",
+            "<think>",
+            "</think>",
+            "<tool_call>",
+            "</tool_call>",
+        ]
+        assert backend.context_length == build_demo_model.Architecture().max_position_embeddings
+        assert backend.count_tokens(prompt) == len(backend.tokenizer.encode(prompt, add_special_tokens=False))
 
     async def test_greedy(self, backend, prompt, eos, reference):
         again = await collect(backend, prompt, temperature=0, max_tokens=24, logit_bias={eos: -100})
@@ -177,10 +126,10 @@ class BackendCases:
     async def test_end_of_sequence(self, backend, prompt, eos):
         assert await collect(backend, prompt, logit_bias={eos: 100}) == [Delta("", 1, "stop")]
 
-    async def test_logit_bias_forces_a_token(self, backend, prompt, fox):
-        deltas = await collect(backend, prompt, max_tokens=5, logit_bias={fox: 100}, seed=1)
+    async def test_logit_bias_forces_a_token(self, backend, prompt, flama):
+        deltas = await collect(backend, prompt, max_tokens=5, logit_bias={flama: 100}, seed=1)
 
-        assert deltas == [Delta(" fox", 1)] * 4 + [Delta(" fox", 1, "length")]
+        assert deltas == [Delta(" Flama", 1)] * 4 + [Delta(" Flama", 1, "length")]
 
     async def test_seed(self, backend, prompt, eos):
         def text(deltas: list[Delta]) -> str:
@@ -216,24 +165,28 @@ class BackendCases:
 
             assert text(deltas) != text(reference), values
 
-    async def test_stop_sequence_across_deltas(self, backend, prompt, eos, reference):
-        text = "".join(delta.text for delta in reference)
-        boundary = next(i for i in range(1, len(reference) - 1) if reference[i].text and reference[i + 1].text.strip())
-        stop = reference[boundary].text[-1] + reference[boundary + 1].text[:2]
-        cut = text.index(stop)
-        covered = 0
-        tokens = 0
-        for delta in reference:
-            covered += len(delta.text)
-            tokens += delta.tokens
-            if covered >= cut + len(stop):
-                break
+    @pytest.mark.parametrize(
+        ("stops", "text"),
+        [
+            pytest.param(["tiny demo"], "Hello! I am the ", id="across-tokens"),
+            pytest.param(["zzz", "am t"], "Hello! I ", id="second-of-two"),
+            pytest.param(["Flama."], "Hello! I am the tiny demo assistant of ", id="at-the-end"),
+        ],
+    )
+    async def test_stop_sequences(self, trained, demo_expectations, stops, text):
+        expected = demo_expectations["plain"]
+        prompt = trained.render(expected["messages"], **expected["template_kwargs"])
+        reply = trained.tokenizer.encode(expected["reply"], add_special_tokens=False)
+        # The tokens generated until the stop sequence is complete.
+        tokens = next(
+            n for n in range(1, len(reply) + 1) if any(s in trained.tokenizer.decode(reply[:n]) for s in stops)
+        )
 
-        deltas = await collect(backend, prompt, temperature=0, max_tokens=24, logit_bias={eos: -100}, stop=[stop])
+        deltas = await collect(trained, prompt, temperature=0, stop=stops)
 
-        assert "".join(delta.text for delta in deltas) == text[:cut]
+        assert "".join(delta.text for delta in deltas) == text
         assert sum(delta.tokens for delta in deltas) == tokens
-        assert deltas[-1].finish_reason == "stop"
+        assert [delta.finish_reason for delta in deltas] == [None] * (len(deltas) - 1) + ["stop"]
 
     async def test_split_characters(self, backend, prompt, probe):
         text = "Flama: café, 日本語 ✓"
@@ -256,23 +209,27 @@ class BackendCases:
         assert deltas[-1].finish_reason == "length"
 
     async def test_max_tokens_over_the_context(self, backend, prompt):
-        size = backend.count_tokens(prompt)
+        size, context = backend.count_tokens(prompt), backend.context_length
 
         with pytest.raises(InvalidParameter) as error:
-            await collect(backend, prompt, max_tokens=CONTEXT)
+            await collect(backend, prompt, max_tokens=context)
 
         assert error.value.name == "max_tokens"
         assert error.value.reason == (
-            f"{CONTEXT} do not fit: the prompt takes {size} of the model's {CONTEXT}-token context, "
-            f"leaving {CONTEXT - size}"
+            f"{context} do not fit: the prompt takes {size} of the model's {context}-token context, "
+            f"leaving {context - size}"
         )
 
     async def test_prompt_over_the_context(self, backend):
+        prompt = " Flama" * backend.context_length
+
         with pytest.raises(InvalidParameter) as error:
-            await collect(backend, "fox " * CONTEXT)
+            await collect(backend, prompt)
 
         assert error.value.name == "prompt"
-        assert error.value.reason.endswith(f"tokens; the model's context holds {CONTEXT}")
+        assert error.value.reason == (
+            f"takes {backend.context_length} tokens; the model's context holds {backend.context_length}"
+        )
 
     async def test_unsupported_parameter(self, backend, prompt, monkeypatch):
         monkeypatch.setattr(type(backend), "supported", frozenset({"max_tokens", "temperature"}))
@@ -315,9 +272,9 @@ class BackendCases:
         assert sum(delta.tokens for delta in deltas) == 12
         assert ticks >= 11
 
-    async def test_close_stops_generation(self, backend, prompt, fox, probe):
+    async def test_close_stops_generation(self, backend, prompt, flama, probe):
         probe.permits = threading.Semaphore(0)
-        stream = backend.generate(prompt, GenerationParams(max_tokens=100, logit_bias={fox: 100.0}))
+        stream = backend.generate(prompt, GenerationParams(max_tokens=100, logit_bias={flama: 100.0}))
         for _ in range(3):
             await anext(stream)
             probe.permits.release()
@@ -330,12 +287,12 @@ class BackendCases:
         assert 3 <= made <= 4
         assert probe.made - made <= 1
 
-    async def test_cancel_stops_generation(self, backend, prompt, fox, probe):
+    async def test_cancel_stops_generation(self, backend, prompt, flama, probe):
         probe.permits = threading.Semaphore(0)
         received: list[Delta] = []
 
         async def consume() -> None:
-            async for delta in backend.generate(prompt, GenerationParams(max_tokens=100, logit_bias={fox: 100.0})):
+            async for delta in backend.generate(prompt, GenerationParams(max_tokens=100, logit_bias={flama: 100.0})):
                 received.append(delta)
                 probe.permits.release()
 
@@ -369,6 +326,20 @@ class BackendCases:
 
         with pytest.raises(RuntimeError, match=r"^the model broke$"):
             await collect(backend, prompt)
+
+    @pytest.mark.parametrize(
+        "conversation", ["plain", "system", "thinking", "no_thinking", "tool_call", "tool_result", "story"]
+    )
+    async def test_expected_replies(self, trained, demo_expectations, conversation):
+        expected = demo_expectations[conversation]
+        prompt = trained.render(expected["messages"], tools=expected["tools"], **expected["template_kwargs"])
+
+        deltas = await collect(trained, prompt, temperature=0)
+
+        assert prompt == expected["prompt"]
+        assert "".join(delta.text for delta in deltas) == expected["reply"]
+        assert deltas[-1].finish_reason == expected["finish_reason"]
+        assert sum(delta.tokens for delta in deltas) == len(trained.encode(expected["reply"])) + 1
 
     async def test_unknown_load_option(self, model_dir):
         with pytest.raises(TypeError, match=f"^Unknown option\\(s\\) of the {self.backend_class.name} backend: x$"):

@@ -1,23 +1,28 @@
 """Fixtures for flama-llm's tests: the demo model (``examples/models/assistant.flm``) and its expected replies."""
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flama.models import load
 
 from examples.models import build_demo_model
 
 MODELS = Path(build_demo_model.__file__).parent
+DEMO_MODEL = MODELS / build_demo_model.FLM_NAME
 
 
 @pytest.fixture(scope="session")
-def demo_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo model's checkpoint directory (config, weights, tokenizer, chat template), shared by the session.
+def demo_model_dir() -> Iterator[Path]:
+    """The demo model's checkpoint directory (config, weights, tokenizer, chat template), extracted once a session.
 
     Read-only: tests that change files copy it first.
     """
-    return build_demo_model.build(tmp_path_factory.mktemp("demo-model") / "assistant")
+    with load(DEMO_MODEL) as artifact:
+        assert artifact.directory is not None
+        yield artifact.directory
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """Test doubles that follow the backend interface exactly: a backend that replays scripted deltas."""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, ClassVar
@@ -67,7 +67,7 @@ class ScriptedBackend(Backend):
         self.rendered.append({"messages": messages, "tools": tools, **template_kwargs})
         return " ".join(f"{m['role']}: {m['content']}" for m in messages) + " assistant:"
 
-    async def stream(self, ids: list[int], params: GenerationParams, limit: int) -> AsyncIterator[Delta]:
+    async def stream(self, ids: list[int], params: GenerationParams, limit: int) -> AsyncGenerator[Delta, None]:
         self.calls.append((len(ids), params))
         self.started.set()
         pieces = list(self.script)[:limit]

@@ -84,24 +84,22 @@ class TestCaseVLLMBackend:
 
     @pytest.mark.gpu
     @pytest.mark.skipif(not cuda(), reason="needs vLLM and a CUDA GPU")
-    async def test_generates(self, tmp_path):
-        from tests.llm.backend_cases import build_model, collect
+    async def test_generates(self, demo_model_dir, demo_expectations):
+        from tests.llm.backend_cases import collect
 
-        backend = await VLLMBackend.load(build_model(tmp_path / "model"), gpu_memory_utilization=0.2)
+        expected = demo_expectations["plain"]
+        backend = await VLLMBackend.load(demo_model_dir, gpu_memory_utilization=0.2)
         try:
-            prompt = backend.render([{"role": "user", "content": "Hello"}])
-            eos = backend.tokenizer.eos_token_id
-            first = await collect(backend, prompt, temperature=0, max_tokens=16, logit_bias={eos: -100})
-            second = await collect(backend, prompt, temperature=0, max_tokens=16, logit_bias={eos: -100})
-            stream = backend.generate(prompt, GenerationParams(max_tokens=200))
+            prompt = backend.render(expected["messages"], **expected["template_kwargs"])
+            deltas = await collect(backend, prompt, temperature=0)
+            stream = backend.generate(prompt, GenerationParams(max_tokens=8))
             await anext(stream)
-            await stream.aclose()
+            await stream.aclose()  # type: ignore[attr-defined]  # an async generator
         finally:
             await backend.close()
 
-        assert first == second
-        assert sum(delta.tokens for delta in first) == 16
-        assert first[-1].finish_reason == "length"
+        assert "".join(delta.text for delta in deltas) == expected["reply"]
+        assert deltas[-1].finish_reason == "stop"
 
 
 class TestCaseSelectBackend:

@@ -1,3 +1,4 @@
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -5,7 +6,8 @@ from typing import Any
 
 import jinja2
 import pytest
-from flama.llm.packaging import detect_capabilities, read_chat_template
+from flama.llm.packaging import detect_capabilities, package, read_chat_template
+from flama.models import load, read_meta
 
 from examples.models import build_demo_model as builder
 
@@ -155,3 +157,49 @@ class TestCaseDetectCapabilities:
     def test_no_config(self, tmp_path):
         with pytest.raises(FileNotFoundError):
             detect_capabilities(tmp_path)
+
+
+class TestCasePackage:
+    @pytest.fixture(scope="class")
+    @classmethod
+    def checkpoint(cls, tmp_path_factory: pytest.TempPathFactory) -> Path:
+        return builder.write_checkpoint(tmp_path_factory.mktemp("package") / "assistant")
+
+    def test_file(self, checkpoint, tmp_path):
+        meta = package(
+            checkpoint,
+            tmp_path / "assistant.flm",
+            extra={"owner": "tests"},
+            capabilities={"context_length": 1024, "languages": ["en"]},
+        )
+
+        assert (meta.family, meta.framework.lib, meta.extra) == ("llm", "transformers", {"owner": "tests"})
+        assert meta.capabilities == {
+            "chat_template": True,
+            "tools": True,
+            "reasoning": True,
+            "vision": False,
+            "audio": False,
+            "context_length": 1024,
+            "languages": ["en"],
+        }
+        assert read_meta(tmp_path / "assistant.flm").capabilities == meta.capabilities
+        with load(tmp_path / "assistant.flm") as artifact:
+            assert artifact.directory is not None
+            assert {path.name: path.read_bytes() for path in artifact.directory.iterdir()} == {
+                path.name: path.read_bytes() for path in checkpoint.iterdir()
+            }
+
+    def test_stream(self, checkpoint):
+        stream = io.BytesIO()
+
+        meta = package(checkpoint, stream, compression="none")
+
+        assert read_meta(io.BytesIO(stream.getvalue())) == meta
+        assert meta.capabilities["context_length"] == 2048
+
+    def test_not_a_checkpoint(self, tmp_path):
+        with pytest.raises(FileNotFoundError, match=r"config\.json"):
+            package(tmp_path, tmp_path / "model.flm")
+
+        assert list(tmp_path.iterdir()) == []

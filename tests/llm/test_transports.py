@@ -64,6 +64,23 @@ class TestCaseParseTransport:
                 ),
                 id="conversation-tools",
             ),
+            pytest.param(
+                {
+                    "messages": [
+                        {"role": "user", "content": "Weather?"},
+                        {"role": "assistant", "content": "Sunny.", "reasoning_content": "Look it up."},
+                        {"role": "tool", "content": {"sky": "clear"}},
+                    ]
+                },
+                Conversation(
+                    (
+                        {"role": "user", "content": "Weather?"},
+                        {"role": "assistant", "content": "Sunny.", "reasoning_content": "Look it up."},
+                        {"role": "tool", "content": {"sky": "clear"}},
+                    )
+                ),
+                id="reasoning-and-structured-result",
+            ),
         ],
     )
     def test_valid(self, body, expected):
@@ -90,6 +107,11 @@ class TestCaseParseTransport:
                 id="role",
             ),
             pytest.param({"messages": [{"role": "user"}]}, r"messages\[0\].content: is required", id="content"),
+            pytest.param(
+                {"messages": [{"role": "user", "content": {"a": 1}}]},
+                r"messages\[0\].content: must be a string, got dict",
+                id="user-content-object",
+            ),
             pytest.param({"messages": ["x"]}, r"messages\[0\]: must be an object, got str", id="message-type"),
             pytest.param(
                 {"messages": [{"role": "user", "content": "x", "tool_calls": []}]},

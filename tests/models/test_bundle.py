@@ -7,6 +7,7 @@ import tracemalloc
 
 import pytest
 from flama.models import CorruptedFile, UnsafeArtifactPath, dump, load
+from flama.models.bundle import extract_bundle, write_bundle
 from flama.models.container import Spool, write_container
 from flama.models.metadata import FrameworkInfo, Metadata
 
@@ -95,6 +96,82 @@ class TestCaseBundleRoundTrip:
         assert (tmp_path / "big.flm").stat().st_size > 50 << 20
         assert dump_peak < 12 << 20, dump_peak
         assert load_peak < 12 << 20, load_peak
+
+    def test_compressible_memory(self, tmp_path):
+        # 256 MiB of zeros compress to a few KB: reading that section in one piece would expand it all at once.
+        source = tmp_path / "zeros"
+        source.mkdir()
+        with (source / "zeros.bin").open("wb") as out:
+            out.truncate(256 << 20)
+        dump(source, tmp_path / "zeros.flm", lib="sklearn", family="llm")
+
+        tracemalloc.start()
+        try:
+            with load(tmp_path / "zeros.flm") as artifact:
+                _, load_peak = tracemalloc.get_traced_memory()
+                assert artifact.directory is not None
+                assert (artifact.directory / "zeros.bin").stat().st_size == 256 << 20
+        finally:
+            tracemalloc.stop()
+        assert (tmp_path / "zeros.flm").stat().st_size < 1 << 20
+        assert load_peak < 12 << 20, load_peak
+
+
+class TestCaseBundleFormat:
+    def test_same_bytes_as_tarfile(self, tmp_path):
+        source = tmp_path / "ckpt"
+        (source / "nested").mkdir(parents=True)
+        (source / "nested" / ("w" * 150 + ".bin")).write_bytes(os.urandom(5000))
+        (source / "config.json").write_text("{}")
+        (source / "empty.txt").write_bytes(b"")
+        expected = io.BytesIO()
+        with tarfile.open(fileobj=expected, mode="w|", format=tarfile.GNU_FORMAT) as archive:
+            for path in sorted(source.rglob("*")):
+                info = archive.gettarinfo(str(path), arcname=str(path.relative_to(source)))
+                info.uid = info.gid = 0
+                info.uname = info.gname = ""
+                archive.addfile(info, io.BytesIO(path.read_bytes()) if path.is_file() else None)
+        written = io.BytesIO()
+
+        write_bundle(source, written)
+
+        assert written.getvalue() == expected.getvalue()
+        assert len(written.getvalue()) % tarfile.RECORDSIZE == 0
+
+    @pytest.mark.parametrize(
+        "fmt",
+        [
+            pytest.param(tarfile.GNU_FORMAT, id="gnu-long-name"),
+            pytest.param(tarfile.PAX_FORMAT, id="pax-path-record"),
+            pytest.param(tarfile.USTAR_FORMAT, id="ustar-prefix"),
+        ],
+    )
+    def test_long_names(self, tmp_path, fmt):
+        name = "d" * 90 + "/" + "f" * 90 + ".bin"
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w", format=fmt) as archive:
+            info = tarfile.TarInfo(name)
+            info.size = 3
+            archive.addfile(info, io.BytesIO(b"abc"))
+        buffer.seek(0)
+
+        extract_bundle(buffer, tmp_path)
+
+        assert (tmp_path / name).read_bytes() == b"abc"
+
+    @pytest.mark.parametrize(
+        ("data", "message"),
+        [
+            pytest.param(b"", "invalid tar archive (empty file)", id="empty"),
+            pytest.param(_tar(_member("w.bin", content=b"x" * 2000))[:1000], "(unexpected end of data)", id="cut"),
+            pytest.param(
+                b"\x01" + _tar(_member("w.bin", content=b"x"))[1:], "invalid tar archive (bad checksum)", id="checksum"
+            ),
+        ],
+    )
+    def test_corrupted(self, tmp_path, data, message):
+        with pytest.raises(CorruptedFile, match=message.replace("(", r"\(").replace(")", r"\)")):
+            extract_bundle(io.BytesIO(data), tmp_path)
 
 
 class TestCaseBundleSafety:

@@ -3,7 +3,7 @@
 - :class:`Raw`: a prompt sent to the model verbatim (no chat template).
 - :class:`Chat`: one user message and an optional system message.
 - :class:`Conversation`: a list of messages with roles ``system``, ``user``, ``assistant`` (which may carry tool
-  calls) and ``tool`` (a tool's result).
+  calls and its earlier reasoning as ``reasoning_content``) and ``tool`` (a tool's result: text, or a JSON value).
 
 ``Chat`` and ``Conversation`` are rendered through the model's own chat template (``Backend.render``), with the tool
 definitions and any template keyword arguments (``enable_thinking``, ...) passed through. :func:`parse_transport` reads
@@ -153,10 +153,14 @@ def _message(message: Any, field: str) -> dict[str, Any]:
     content = message.get("content")
     calls = message.get("tool_calls")
     normalized: dict[str, Any] = {"role": role, "content": ""}
-    if content is not None:
+    if role == "tool" and isinstance(content, (dict, list)):
+        normalized["content"] = content  # a structured tool result: the template renders it (as JSON, usually)
+    elif content is not None:
         normalized["content"] = _string(content, f"{field}.content")
     elif role != "assistant" or not calls:
         raise InvalidRequest(f"{field}.content", "is required")
+    if role == "assistant" and message.get("reasoning_content") is not None:
+        normalized["reasoning_content"] = _string(message["reasoning_content"], f"{field}.reasoning_content")
     if calls is not None:
         if role != "assistant":
             raise InvalidRequest(f"{field}.tool_calls", "only assistant messages carry tool calls")

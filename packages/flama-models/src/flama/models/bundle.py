@@ -8,14 +8,20 @@ with relative names that stay inside the destination.
 
 import os
 import pathlib
+import stat
 import tarfile
-from typing import IO, Protocol
+from collections.abc import Iterator
+from typing import IO, Final, Protocol
 
 from flama.models.exceptions import CorruptedFile, UnsafeArtifactPath
 
 __all__ = ["Readable", "Writable", "extract_bundle", "safe_member_path", "write_bundle"]
 
-_CHUNK = 1 << 20
+_CHUNK: Final = 1 << 20
+_ENCODING: Final = "utf-8"
+_EMPTY_BLOCK: Final = tarfile.NUL * tarfile.BLOCKSIZE
+_FILE_TYPES: Final = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE)
+_MAX_NAME_ENTRY: Final = 1 << 20  # long-name and pax entries hold a few hundred bytes; more means corruption
 
 
 class Writable(Protocol):
@@ -52,24 +58,55 @@ def _files(directory: pathlib.Path) -> list[tuple[pathlib.Path, str]]:
     return found
 
 
+def _header(path: pathlib.Path, name: str) -> tarfile.TarInfo:
+    """The tar entry of a file or folder, with the content's real metadata (links followed) and no owner."""
+    status = path.stat()
+    info = tarfile.TarInfo(name)
+    info.mode = status.st_mode & 0o7777
+    info.mtime = int(status.st_mtime)
+    if stat.S_ISDIR(status.st_mode):
+        info.type = tarfile.DIRTYPE
+    else:
+        info.type = tarfile.REGTYPE
+        info.size = status.st_size
+    return info
+
+
 def write_bundle(directory: pathlib.Path, sink: Writable) -> None:
     """Stream ``directory`` as a tar archive into ``sink``, one file chunk at a time.
 
+    The archive is the one ``tarfile`` writes in GNU format (headers built by `tarfile.TarInfo`), but the content goes
+    straight from each file to ``sink`` in 1 MiB chunks: ``tarfile``'s own stream re-buffers every 16 KiB piece.
+
     Raises:
         NotADirectoryError: When ``directory`` is not a directory.
+        OSError: When a file changes size while it is bundled.
     """
     if not directory.is_dir():
         raise NotADirectoryError(f"Cannot bundle {str(directory)!r}: not a directory")
-    with tarfile.open(fileobj=sink, mode="w|", format=tarfile.GNU_FORMAT, bufsize=_CHUNK) as archive:  # type: ignore[call-overload]
-        for path, name in _files(directory):
-            info = archive.gettarinfo(str(path.resolve()), arcname=name)
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            if info.isdir():
-                archive.addfile(info)
-            else:
-                with path.open("rb") as content:
-                    archive.addfile(info, content)
+    written = 0
+    for path, name in _files(directory):
+        info = _header(path, name)
+        header = info.tobuf(tarfile.GNU_FORMAT, _ENCODING, "surrogateescape")
+        sink.write(header)
+        written += len(header)
+        if info.isdir():
+            continue
+        with path.open("rb") as content:
+            left = info.size
+            while left:
+                chunk = content.read(min(left, _CHUNK))
+                if not chunk:
+                    raise OSError(f"{str(path)!r} shrank while it was bundled")
+                sink.write(chunk)
+                left -= len(chunk)
+        padding = -info.size % tarfile.BLOCKSIZE
+        sink.write(tarfile.NUL * padding)
+        written += info.size + padding
+    # The end-of-archive marker, then zeros up to a whole record, as tar readers expect.
+    end = 2 * tarfile.BLOCKSIZE
+    end += -(written + end) % tarfile.RECORDSIZE
+    sink.write(tarfile.NUL * end)
 
 
 def safe_member_path(name: str, destination: pathlib.Path) -> pathlib.Path | None:
@@ -100,6 +137,92 @@ def _kind(member: tarfile.TarInfo) -> str:
     return f"entry type {member.type!r} is refused"
 
 
+class _Entries:
+    """Reads tar entries from a stream: headers parsed by `tarfile.TarInfo`, content copied chunk by chunk."""
+
+    __slots__ = ("_source",)
+
+    def __init__(self, source: Readable) -> None:
+        self._source = source
+
+    def read_exact(self, size: int) -> bytes:
+        parts: list[bytes] = []
+        while size:
+            chunk = self._source.read(size)
+            if not chunk:
+                raise CorruptedFile("model bundle", "invalid tar archive (unexpected end of data)")
+            parts.append(chunk)
+            size -= len(chunk)
+        return b"".join(parts)
+
+    def data(self, size: int) -> bytes:
+        """An entry's content with its padding (for the small entries that carry long names)."""
+        if size > _MAX_NAME_ENTRY:
+            raise CorruptedFile("model bundle", f"invalid tar archive (name entry of {size} bytes)")
+        return self.read_exact(size + -size % tarfile.BLOCKSIZE)[:size]
+
+    def copy(self, size: int, out: IO[bytes] | None) -> None:
+        """Copy ``size`` content bytes (and the padding after them) to ``out``, or skip them when it is None."""
+        left = size
+        while left:
+            chunk = self._source.read(min(left, _CHUNK))
+            if not chunk:
+                raise CorruptedFile("model bundle", "invalid tar archive (unexpected end of data)")
+            if out is not None:
+                out.write(chunk)
+            left -= len(chunk)
+        self.read_exact(-size % tarfile.BLOCKSIZE)
+
+    def __iter__(self) -> Iterator[tarfile.TarInfo]:
+        overrides: dict[str, str] = {}
+        first = True
+        while True:
+            block = self._source.read(tarfile.BLOCKSIZE)
+            if not block:
+                if first:
+                    raise CorruptedFile("model bundle", "invalid tar archive (empty file)")
+                return  # a stream that ends on an entry boundary without the end marker: accepted, as tar does
+            block += self.read_exact(tarfile.BLOCKSIZE - len(block)) if len(block) < tarfile.BLOCKSIZE else b""
+            if block == _EMPTY_BLOCK:
+                return
+            first = False
+            try:
+                member = tarfile.TarInfo.frombuf(block, _ENCODING, "surrogateescape")
+            except tarfile.HeaderError as exc:
+                raise CorruptedFile("model bundle", f"invalid tar archive ({exc})") from exc
+            if member.type == tarfile.GNUTYPE_LONGNAME:
+                overrides["path"] = _text(self.data(member.size))
+            elif member.type == tarfile.XHDTYPE:
+                overrides.update(_pax(self.data(member.size)))
+            elif member.type in (tarfile.XGLTYPE, tarfile.GNUTYPE_LONGLINK):
+                self.data(member.size)  # global defaults and link targets: nothing a file or folder needs
+            else:
+                member.name = overrides.pop("path", member.name)
+                if "size" in overrides:
+                    member.size = int(overrides.pop("size"))
+                overrides.clear()
+                yield member
+
+
+def _text(data: bytes) -> str:
+    return data.rstrip(tarfile.NUL).decode(_ENCODING, "surrogateescape")
+
+
+def _pax(data: bytes) -> dict[str, str]:
+    """The ``path`` and ``size`` records of a pax extended header (each "<length> <key>=<value>" and a newline)."""
+    found: dict[str, str] = {}
+    position = 0
+    while position < len(data):
+        length, _, rest = data[position:].partition(b" ")
+        if not length.isdigit() or int(length) <= len(length):
+            raise CorruptedFile("model bundle", "invalid tar archive (malformed pax header)")
+        key, _, value = rest[: int(length) - len(length) - 2].partition(b"=")
+        if key in (b"path", b"size"):
+            found[key.decode()] = value.decode(_ENCODING, "surrogateescape")
+        position += int(length)
+    return found
+
+
 def extract_bundle(source: Readable, destination: pathlib.Path) -> None:
     """Extract a tar stream from ``source`` into the existing directory ``destination``, one chunk at a time.
 
@@ -107,28 +230,18 @@ def extract_bundle(source: Readable, destination: pathlib.Path) -> None:
         UnsafeArtifactPath: For an entry that is not a regular file or directory, or whose name escapes.
         CorruptedFile: When the stream is not a tar archive.
     """
-    try:
-        with tarfile.open(fileobj=source, mode="r|", bufsize=_CHUNK) as archive:  # type: ignore[call-overload]
-            for member in archive:
-                _extract_member(archive, member, destination)
-    except tarfile.TarError as exc:
-        raise CorruptedFile("model bundle", f"invalid tar archive ({exc})") from exc
-
-
-def _extract_member(archive: tarfile.TarFile, member: tarfile.TarInfo, destination: pathlib.Path) -> None:
-    target = safe_member_path(member.name, destination)
-    if member.isdir():
-        if target is not None:
-            target.mkdir(parents=True, exist_ok=True)
-        return
-    if not member.isfile():
-        raise UnsafeArtifactPath(member.name, _kind(member))
-    if target is None:
-        raise UnsafeArtifactPath(member.name, "a file cannot replace the bundle root")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    content: IO[bytes] | None = archive.extractfile(member)
-    if content is None:  # pragma: no cover - isfile() members always have content
-        raise CorruptedFile("model bundle", f"entry {member.name!r} has no content")
-    with target.open("wb") as out:
-        while chunk := content.read(_CHUNK):
-            out.write(chunk)
+    entries = _Entries(source)
+    for member in entries:
+        target = safe_member_path(member.name, destination)
+        if member.isdir():
+            if target is not None:
+                target.mkdir(parents=True, exist_ok=True)
+            entries.copy(member.size, None)
+            continue
+        if member.type not in _FILE_TYPES:
+            raise UnsafeArtifactPath(member.name, _kind(member))
+        if target is None:
+            raise UnsafeArtifactPath(member.name, "a file cannot replace the bundle root")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("wb") as out:
+            entries.copy(member.size, out)

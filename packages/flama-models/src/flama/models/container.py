@@ -7,8 +7,10 @@ decompressing each section in chunks.
 
 import hashlib
 import json
+import os
 import pathlib
 import shutil
+import stat
 import struct
 import tempfile
 from collections.abc import Iterator
@@ -53,6 +55,8 @@ _V2_ARTIFACTS: Final = struct.Struct("!BI")
 _V2_MODEL: Final = struct.Struct("!BB")
 _ENTRY: Final = struct.Struct("!IQ")
 _CHUNK: Final = 1 << 20
+_MIN_INPUT: Final = 16  # compressed bytes read first: zstd encodes a MiB of zeros in ~32 bytes
+_GROWTH: Final = 8  # how much larger one compressed read may be than the one before
 _MAX_META: Final = 64 << 20  # a metadata document is a few KB; a larger size means a corrupted header
 _MAX_NAME: Final = 4096
 
@@ -70,26 +74,56 @@ def artifact_name(name: str) -> str:
     return name
 
 
+def _regular_fd(stream: BinaryIO) -> int | None:
+    """The descriptor of a stream on a regular file, when the kernel can copy into it, else None."""
+    if not hasattr(os, "copy_file_range"):  # pragma: no cover - Linux has it
+        return None
+    try:
+        descriptor = stream.fileno()
+        regular = stat.S_ISREG(os.fstat(descriptor).st_mode) and stream.seekable()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError and a ValueError
+        return None
+    return descriptor if regular else None
+
+
 class Spool:
     """A writable sink that compresses what it is given into a temporary file and hashes the raw bytes.
 
+    Small writes (tar headers, short files) are gathered into chunks of about 1 MiB first, so the codec flushes once
+    per chunk rather than once per write.
+
     Args:
         codec: Codec of the section.
+        level: Compression level (the codec's default when None).
     """
 
-    __slots__ = ("_encoder", "_hash", "file", "size")
+    __slots__ = ("_buffer", "_encoder", "_hash", "file", "size")
 
-    def __init__(self, codec: str) -> None:
-        self._encoder = encoder(codec)
+    def __init__(self, codec: str, *, level: int | None = None) -> None:
+        self._encoder = encoder(codec, level=level)
         self._hash = hashlib.sha256()
+        self._buffer = bytearray()
         self.file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - owned by the spool, closed in `close`
         self.size = 0
 
     def write(self, data: bytes, /) -> int:
         """Compress and store a chunk of raw bytes."""
-        self._hash.update(data)
-        self.file.write(self._encoder.compress(bytes(data)))
+        if not self._buffer and len(data) >= _CHUNK:
+            self._store(bytes(data))
+        else:
+            self._buffer += data
+            if len(self._buffer) >= _CHUNK:
+                self._flush()
         return len(data)
+
+    def _flush(self) -> None:
+        if self._buffer:
+            self._store(bytes(self._buffer))
+            self._buffer.clear()
+
+    def _store(self, data: bytes) -> None:
+        self._hash.update(data)
+        self.file.write(self._encoder.compress(data))
 
     def write_file(self, path: pathlib.Path) -> None:
         """Compress and store the content of a file."""
@@ -99,14 +133,26 @@ class Spool:
 
     def finish(self) -> str:
         """End the compressed stream and rewind; returns the SHA-256 hex digest of the raw bytes."""
+        self._flush()
         self.file.write(self._encoder.finish())
         self.size = self.file.tell()
         self.file.seek(0)
         return self._hash.hexdigest()
 
     def copy_to(self, sink: BinaryIO) -> None:
-        """Write the compressed bytes to ``sink``."""
-        shutil.copyfileobj(self.file, sink, _CHUNK)
+        """Write the compressed bytes to ``sink`` (inside the kernel when ``sink`` is a regular file)."""
+        target = _regular_fd(sink)
+        if target is None:
+            shutil.copyfileobj(self.file, sink, _CHUNK)
+            return
+        sink.flush()
+        source, left = self.file.fileno(), self.size
+        while left:
+            copied = os.copy_file_range(source, target, left)
+            if not copied:
+                raise OSError(f"the spooled section ended {left} bytes early")
+            left -= copied
+        sink.seek(os.lseek(target, 0, os.SEEK_CUR))  # the stream's own idea of its position follows the copy
 
     def close(self) -> None:
         """Remove the temporary file."""
@@ -168,59 +214,67 @@ def write_container(
 
 
 class _SectionReader:
-    """Reads one compressed section of known size, decompressing and hashing as it goes."""
+    """Reads one compressed section of known size, decompressing and hashing as it goes.
 
-    __slots__ = ("_buffer", "_decoder", "_hash", "_left", "_source", "_where", "finished")
+    Decompressed chunks are handed out as they come (sliced only where a read asks for less). The decoder has no cap on
+    its output per call, so the compressed input is read in pieces sized from the last ratio seen, starting small and
+    growing at most ``_GROWTH``-fold per read: a highly compressible section expands a few MiB at a time.
+    """
+
+    __slots__ = ("_chunk", "_decoder", "_hash", "_left", "_position", "_source", "_want", "_where", "finished")
 
     def __init__(self, source: "Container", size: int, codec: str, where: str) -> None:
         self._source = source
         self._left = size
         self._decoder = decoder(codec)
         self._hash = hashlib.sha256()
-        self._buffer = bytearray()
+        self._chunk = b""
+        self._position = 0
+        self._want = _MIN_INPUT
         self._where = where
         self.finished = False
 
     def _pull(self) -> bool:
-        if self.finished:
-            return False
-        try:
-            if self._left:
-                chunk = self._source.read_exact(min(self._left, _CHUNK), self._where)
-                self._left -= len(chunk)
-                out = self._decoder.decompress(chunk)
-            else:
-                out = self._decoder.finish()
-                self.finished = True
-        except CodecError as exc:
-            raise decode_error(self._where, exc) from exc
-        self._hash.update(out)
-        self._buffer += out
-        return True
+        """Replace the (consumed) current chunk with the next decompressed one; False at the end."""
+        while not self.finished:
+            try:
+                if self._left:
+                    data = self._source.read_exact(min(self._left, self._want), self._where)
+                    self._left -= len(data)
+                    out = self._decoder.decompress(data)
+                    fitting = _CHUNK * len(data) // max(len(out), 1)  # input expected to expand to about _CHUNK
+                    self._want = max(_MIN_INPUT, min(_CHUNK, _GROWTH * len(data), fitting))
+                else:
+                    out = self._decoder.finish()
+                    self.finished = True
+            except CodecError as exc:
+                raise decode_error(self._where, exc) from exc
+            if out:
+                self._hash.update(out)
+                self._chunk, self._position = out, 0
+                return True
+        return False
 
     def read(self, size: int = -1, /) -> bytes:
-        """Up to ``size`` decompressed bytes (all that is left when negative); empty at the end."""
-        while (size < 0 or len(self._buffer) < size) and self._pull():
-            pass
-        if size < 0 or size >= len(self._buffer):
-            out = bytes(self._buffer)
-            self._buffer.clear()
-        else:
-            out = bytes(self._buffer[:size])
-            del self._buffer[:size]
-        return out
+        """Up to ``size`` decompressed bytes (the rest of the current chunk when negative); empty only at the end."""
+        if self._position >= len(self._chunk) and not self._pull():
+            return b""
+        start, chunk = self._position, self._chunk
+        end = len(chunk) if size < 0 else min(len(chunk), start + size)
+        self._position = end
+        return chunk if start == 0 and end == len(chunk) else chunk[start:end]
 
     def drain(self) -> str:
         """Read to the end of the section; returns the SHA-256 hex digest of all decompressed bytes."""
         while self._pull():
-            self._buffer.clear()
-        self._buffer.clear()
+            pass
+        self._chunk = b""
         return self._hash.hexdigest()
 
     def copy_to(self, path: pathlib.Path) -> str:
         """Decompress the rest of the section into a new file; returns the digest."""
         with path.open("xb") as out:
-            while chunk := self.read(_CHUNK):
+            while chunk := self.read():
                 out.write(chunk)
         return self.drain()
 

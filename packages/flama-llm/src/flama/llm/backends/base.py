@@ -13,7 +13,7 @@ import json
 import math
 import random
 import threading
-from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
@@ -304,7 +304,7 @@ class Backend(abc.ABC):
             if token >= vocabulary:
                 raise InvalidParameter("logit_bias", f"token id {token} is not in the vocabulary (size {vocabulary})")
 
-    def generate(self, prompt: str, params: GenerationParams) -> AsyncGenerator[Delta, None]:
+    def generate(self, prompt: str, params: GenerationParams) -> AsyncIterator[Delta]:
         """Stream the generation for ``prompt``.
 
         Parameters are checked before anything runs. Closing the iterator, or cancelling the task that consumes it,
@@ -336,7 +336,7 @@ class Backend(abc.ABC):
         return self.stream(ids, params, params.max_tokens or room)
 
     @abc.abstractmethod
-    def stream(self, ids: list[int], params: GenerationParams, limit: int) -> AsyncGenerator[Delta, None]:
+    def stream(self, ids: list[int], params: GenerationParams, limit: int) -> AsyncIterator[Delta]:
         """Generate from checked input: prompt token ids, parameters, and the number of tokens allowed."""
 
     @abc.abstractmethod
@@ -421,7 +421,7 @@ class ThreadedBackend(Backend):
             seed: Seeds this generation's sampling (``params.seed`` or a random one).
         """
 
-    async def stream(self, ids: list[int], params: GenerationParams, limit: int) -> AsyncGenerator[Delta, None]:
+    async def stream(self, ids: list[int], params: GenerationParams, limit: int) -> AsyncIterator[Delta]:
         """Run `steps` in the worker and stream its deltas; leaving the iteration early stops the worker."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Delta | Exception] = asyncio.Queue()

@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import importlib.util
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +72,7 @@ class VLLMBackend(Backend):
         tokenizer = await asyncio.to_thread(AutoTokenizer.from_pretrained, directory)
         return cls(engine, tokenizer, int(engine.model_config.max_model_len))
 
-    async def stream(self, ids: list[int], params: GenerationParams, limit: int) -> AsyncGenerator[Delta, None]:
+    async def stream(self, ids: list[int], params: GenerationParams, limit: int) -> AsyncIterator[Delta]:
         """One engine request; leaving the iteration early aborts it."""
         from vllm import SamplingParams
         from vllm.sampling_params import RequestOutputKind
