@@ -3,6 +3,7 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "torch")  # TensorFlow is not installed; the torch backend runs Keras here
 
 import base64
+import json
 import pathlib
 import re
 import typing as t
@@ -17,9 +18,10 @@ from flama.models.serializers.keras import SERIALIZER, KerasSerializer
 from flama.models.serializers.tensorflow import SERIALIZER as TENSORFLOW
 from flama.models.serializers.tensorflow import TensorflowSerializer
 
+from tests.models.fixtures import flama2
 from tests.models.fixtures.models import keras_model
 
-FLAMA2 = pathlib.Path(__file__).parent / "fixtures" / "flama2"
+FLAMA2 = flama2.HERE
 
 # Keras's torch backend turns its variables into numpy arrays through an `__array__` without numpy 2's `copy` keyword.
 pytestmark = pytest.mark.filterwarnings(
@@ -290,3 +292,16 @@ class TestCaseKerasArtifact:
         with flama.load(FLAMA2 / "tensorflow.flm") as artifact:
             assert (artifact.meta.family, artifact.meta.framework.lib) == ("ml", "tensorflow")
             np.testing.assert_array_equal(artifact.model.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.slow
+class TestCaseKerasInFlama2:
+    def test_load_in_flama2(self, tmp_path):
+        model = keras_model()
+        flama.dump(model, tmp_path / "model.flm")
+
+        run = flama2.check(tmp_path / "model.flm")
+
+        assert run.returncode == 0, run.stderr
+        expected = model.predict(np.array(flama2.INPUT, dtype="float32"), verbose=0).tolist()
+        assert json.loads(run.stdout) == {"lib": "keras", "output": expected}

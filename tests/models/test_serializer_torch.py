@@ -1,4 +1,5 @@
 import io
+import json
 import pathlib
 import re
 import typing as t
@@ -12,9 +13,10 @@ from flama.models import CorruptedFile
 from flama.models.serializers.payload import decode_base64
 from flama.models.serializers.torch import SERIALIZER, TorchSerializer
 
+from tests.models.fixtures import flama2
 from tests.models.fixtures.models import torch_model
 
-FLAMA2 = pathlib.Path(__file__).parent / "fixtures" / "flama2"
+FLAMA2 = flama2.HERE
 
 
 class Convolution(torch.nn.Module):  # type: ignore[misc]
@@ -284,3 +286,15 @@ class TestCaseTorchArtifact:
         with flama.load(FLAMA2 / "torch.flm") as artifact:
             assert (artifact.meta.family, artifact.meta.framework.lib) == ("ml", "torch")
             assert torch.equal(artifact.model(x), model(x))
+
+
+@pytest.mark.slow
+class TestCaseTorchInFlama2:
+    def test_load_in_flama2(self, tmp_path):
+        model = torch_model()
+        flama.dump(model, tmp_path / "model.flm")
+
+        run = flama2.check(tmp_path / "model.flm")
+
+        assert run.returncode == 0, run.stderr
+        assert json.loads(run.stdout) == {"lib": "torch", "output": model(torch.tensor(flama2.INPUT)).tolist()}
