@@ -1,7 +1,9 @@
+import json
+import logging
 import re
 
 import pytest
-from flama.cli.main import main, parse_model
+from flama.cli.main import JSONLogFormatter, main, parse_model
 
 
 class TestCaseParseModel:
@@ -56,3 +58,26 @@ class TestCaseServeCommand:
         out = capsys.readouterr().out
         assert "flama.cli 0.1.0\n" in out
         assert "flama.llm 0.1.0\n" in out
+
+
+class TestCaseJSONLogFormatter:
+    def test_extra_fields_become_fields(self):
+        record = logging.makeLogRecord(
+            {"name": "flama.llm", "levelname": "INFO", "msg": "done: %s", "args": ("end",), "request_id": "abc"}
+        )
+        data = json.loads(JSONLogFormatter().format(record))
+        assert {key: data[key] for key in ("level", "logger", "message", "request_id")} == {
+            "level": "INFO",
+            "logger": "flama.llm",
+            "message": "done: end",
+            "request_id": "abc",
+        }
+        assert set(data) == {"time", "level", "logger", "message", "request_id"}
+
+    def test_exceptions_are_kept(self):
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError as exc:
+            record = logging.makeLogRecord({"msg": "failed", "exc_info": (type(exc), exc, exc.__traceback__)})
+        data = json.loads(JSONLogFormatter().format(record))
+        assert data["exception"].endswith("RuntimeError: boom")

@@ -1,10 +1,12 @@
 import asyncio
 import json
+import logging
 from typing import Any
 
 import pytest
 from flama.http import Flama, Mount
 from flama.llm.resource import LLMResource
+from flama.middleware import CorrelationIdMiddleware
 
 from tests.llm.doubles import ScriptedBackend, model_factory, scripted
 
@@ -266,6 +268,28 @@ class TestCaseStream:
             response = await client.post("/llm/stream/", json={"prompt": "a", "params": {"temperature": -1}})
         assert response.status_code == 400
         assert len(resource.streams) == 0
+
+
+class TestCaseLogs:
+    async def test_generation_log_carries_the_request_id(self, client_factory, tmp_path, caplog):
+        resource = LLMResource(path="/llm/", name="assistant", source=tmp_path, backend=scripted("Hi"), decoder="plain")
+        app = Flama([Mount("/llm", routes=resource.routes())], schema=None, docs=None)
+        app.add_middleware(CorrelationIdMiddleware)
+        await resource.load()
+        caplog.set_level(logging.INFO, logger="flama.llm")
+        async with client_factory(app) as client:
+            response = await client.post("/llm/query/", json={"prompt": "a"}, headers={"X-Request-ID": "req-42"})
+        await resource.unload()
+        [record] = [r for r in caplog.records if r.name == "flama.llm"]
+        assert record.getMessage() == f"generation {response.json()['id']} finished: end, 1+1 tokens"
+        fields = ("request_id", "model", "stop_reason", "input_tokens", "output_tokens")
+        assert {name: getattr(record, name) for name in fields} == {
+            "request_id": "req-42",
+            "model": "assistant",
+            "stop_reason": "end",
+            "input_tokens": 1,
+            "output_tokens": 1,
+        }
 
 
 class TestCaseAPIKeys:

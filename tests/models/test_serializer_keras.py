@@ -8,9 +8,11 @@ import re
 import typing as t
 import zipfile
 
+import flama
 import keras
 import numpy as np
 import pytest
+from flama.models import CorruptedFile
 from flama.models.serializers.keras import SERIALIZER, KerasSerializer
 from flama.models.serializers.tensorflow import SERIALIZER as TENSORFLOW
 from flama.models.serializers.tensorflow import TensorflowSerializer
@@ -124,9 +126,9 @@ class TestCaseKerasSerializer:
     )
     def test_load_unsupported(self, tmp_path, content):
         (tmp_path / "payload").write_bytes(content)
-        message = "The keras payload 'payload' is neither a .keras archive nor an HDF5 file"
+        message = "Corrupted .flm file: keras payload 'payload': neither a .keras archive nor an HDF5 file"
 
-        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        with pytest.raises(CorruptedFile, match=f"^{re.escape(message)}$"):
             SERIALIZER.load(tmp_path / "payload")
 
     @pytest.mark.parametrize(
@@ -186,7 +188,7 @@ class TestCaseTensorflowSerializer:
     def test_attributes(self):
         assert isinstance(TENSORFLOW, TensorflowSerializer)
         assert (TENSORFLOW.lib, TENSORFLOW.distribution, TENSORFLOW.bundle) == ("tensorflow", "tensorflow", False)
-        assert TENSORFLOW.version() is None
+        assert TENSORFLOW.version() == keras.__version__  # TensorFlow is not installed here
 
     @pytest.mark.parametrize(
         ("obj", "accepted"),
@@ -243,11 +245,13 @@ class TestCaseTensorflowSerializer:
         ("files", "message"),
         [
             pytest.param(
-                None, "The tensorflow payload 'payload' is not a Keras file nor a zipped SavedModel", id="garbage"
+                None,
+                "Corrupted .flm file: tensorflow payload 'payload': not a Keras file nor a zipped SavedModel",
+                id="garbage",
             ),
             pytest.param(
                 {"readme.txt": b"hello"},
-                "The tensorflow payload 'payload' is a zip archive without saved_model.pb",
+                "Corrupted .flm file: tensorflow payload 'payload': a zip archive without saved_model.pb",
                 id="zip",
             ),
         ],
@@ -261,5 +265,28 @@ class TestCaseTensorflowSerializer:
                 for name, content in files.items():
                     archive.writestr(name, content)
 
-        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        with pytest.raises(CorruptedFile, match=f"^{re.escape(message)}$"):
             TENSORFLOW.load(path)
+
+
+class TestCaseKerasArtifact:
+    def test_round_trip(self, tmp_path):
+        model = keras_model()
+        x = np.ones((2, 4), dtype="float32")
+
+        meta = flama.dump(model, tmp_path / "model.flm")
+
+        assert (meta.family, meta.framework.lib, meta.framework.version) == ("ml", "keras", keras.__version__)
+        assert meta.model.obj == "keras.src.models.sequential.Sequential"
+        assert meta.model.params == {"parameters": 67}
+        with flama.load(tmp_path / "model.flm") as artifact:
+            assert artifact.meta == meta
+            np.testing.assert_array_equal(artifact.model.predict(x, verbose=0), model.predict(x, verbose=0))
+
+    def test_load_flama2_file(self):
+        model = keras_model()
+        x = np.ones((2, 4), dtype="float32")
+
+        with flama.load(FLAMA2 / "tensorflow.flm") as artifact:
+            assert (artifact.meta.family, artifact.meta.framework.lib) == ("ml", "tensorflow")
+            np.testing.assert_array_equal(artifact.model.predict(x, verbose=0), model.predict(x, verbose=0))

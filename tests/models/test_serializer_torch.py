@@ -5,8 +5,10 @@ import typing as t
 import warnings
 import zipfile
 
+import flama
 import pytest
 import torch
+from flama.models import CorruptedFile
 from flama.models.serializers.payload import decode_base64
 from flama.models.serializers.torch import SERIALIZER, TorchSerializer
 
@@ -179,12 +181,16 @@ class TestCaseTorchSerializer:
         [
             pytest.param(
                 b"\x00\x01not a zip",
-                "The torch payload 'payload' is not a zip archive (.pt2 or TorchScript)",
+                "Corrupted .flm file: torch payload 'payload': not a zip archive (.pt2 or TorchScript)",
                 id="garbage",
             ),
-            pytest.param(b"", "The torch payload 'payload' is not a zip archive (.pt2 or TorchScript)", id="empty"),
             pytest.param(
-                None, "The torch payload 'payload' is a zip archive but neither .pt2 nor TorchScript", id="zip"
+                b"", "Corrupted .flm file: torch payload 'payload': not a zip archive (.pt2 or TorchScript)", id="empty"
+            ),
+            pytest.param(
+                None,
+                "Corrupted .flm file: torch payload 'payload': a zip archive but neither .pt2 nor TorchScript",
+                id="zip",
             ),
         ],
     )
@@ -196,7 +202,7 @@ class TestCaseTorchSerializer:
         else:
             path.write_bytes(content)
 
-        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        with pytest.raises(CorruptedFile, match=f"^{re.escape(message)}$"):
             SERIALIZER.load(path)
 
     def test_describe(self):
@@ -253,3 +259,28 @@ class TestCaseTorchSerializer:
             SERIALIZER.dump(obj, tmp_path / "payload")
 
         assert not (tmp_path / "payload").exists()
+
+
+class TestCaseTorchArtifact:
+    def test_round_trip(self, tmp_path):
+        model = torch_model()
+        x = torch.randn(4, 4)
+
+        meta = flama.dump(model, tmp_path / "model.flm")
+
+        assert (meta.family, meta.framework.lib, meta.framework.version) == ("ml", "torch", SERIALIZER.version())
+        assert meta.framework.config is None
+        assert meta.model.obj == "tests.models.fixtures.models.torch_model.<locals>.Perceptron"
+        assert meta.model.info is not None
+        assert meta.model.info["output"]["x-shape"] == [None, 3]
+        with flama.load(tmp_path / "model.flm") as artifact:
+            assert artifact.meta == meta
+            assert torch.equal(artifact.model(x), model(x))
+
+    def test_load_flama2_file(self):
+        model = torch_model()
+        x = torch.randn(4, 4)
+
+        with flama.load(FLAMA2 / "torch.flm") as artifact:
+            assert (artifact.meta.family, artifact.meta.framework.lib) == ("ml", "torch")
+            assert torch.equal(artifact.model(x), model(x))

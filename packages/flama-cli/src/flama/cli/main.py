@@ -6,13 +6,15 @@ serves it with uvicorn.
 """
 
 import importlib
+import json
+import logging
 import pathlib
 from collections.abc import Sequence
 from typing import Any
 
 import click
 
-__all__ = ["ModelOption", "build_app", "main", "parse_model"]
+__all__ = ["JSONLogFormatter", "ModelOption", "build_app", "main", "parse_model"]
 
 PORTIONS = ("core", "http", "middleware", "models", "llm", "mcp", "cli", "chat_ui")
 
@@ -77,16 +79,52 @@ def parse_model(value: str) -> dict[str, str]:
     return fields
 
 
+# Attributes every log record has; anything else was passed in ``extra`` and is logged as a field of its own.
+_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+
+class JSONLogFormatter(logging.Formatter):
+    """One JSON object per log record: time, level, logger, message, and every ``extra`` field (``request_id``...)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as one line of JSON."""
+        data: dict[str, Any] = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        data.update((key, value) for key, value in vars(record).items() if key not in _RECORD_FIELDS)
+        if record.exc_info:
+            data["exception"] = self.formatException(record.exc_info)
+        return json.dumps(data, default=str, ensure_ascii=False)
+
+
+def _configure_logging(level: str) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JSONLogFormatter())
+    logger = logging.getLogger("flama")
+    logger.addHandler(handler)
+    logger.setLevel(level.upper())
+    logger.propagate = False
+
+
 def build_app(
     models: Sequence[dict[str, str]], *, backend: str | None = None, api_keys: Sequence[str] = (), title: str = "Flama"
 ) -> Any:
-    """An application serving ``models`` (each from :func:`parse_model`), with ``/health`` and ``/metrics``."""
+    """An application serving ``models`` (each from :func:`parse_model`), with ``/health`` and ``/metrics``.
+
+    Every request gets a correlation id (``X-Request-ID``, kept when the client sends a valid one), which the logs of
+    its generation carry as ``request_id``.
+    """
     from flama.http import Flama
     from flama.llm.auth import APIKeyMiddleware
     from flama.llm.metrics import MetricsModule
+    from flama.middleware import CorrelationIdMiddleware
     from flama.models.module import ModelsModule
 
     app = Flama(openapi={"title": title}, modules=[MetricsModule()])
+    app.add_middleware(CorrelationIdMiddleware)
     if api_keys:
         app.add_middleware(APIKeyMiddleware, keys=api_keys)
     registry = app.modules.get("models")
@@ -122,7 +160,13 @@ def cli(ctx: click.Context, version: bool) -> None:
 @click.option("--server-port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="The port.")
 @click.option("--backend", default=None, help="Force the LLM backend (mlx, transformers, vllm).")
 @click.option("--api-key", "api_keys", multiple=True, envvar="FLAMA_API_KEYS", help="Require this API key.")
-@click.option("--log-level", default="info", show_default=True, help="uvicorn's log level.")
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    help="The log level of uvicorn and Flama.",
+)
 def serve(
     models: tuple[dict[str, str], ...],
     server_host: str,
@@ -131,12 +175,16 @@ def serve(
     api_keys: tuple[str, ...],
     log_level: str,
 ) -> None:
-    """Serve models with uvicorn; /health answers 200 once every model is loaded."""
+    """Serve models with uvicorn; /health answers 200 once every model is loaded.
+
+    Flama's own logs (``flama.*``) go to stderr as JSON lines, at ``--log-level``.
+    """
     for model in models:
         if not pathlib.Path(model["file"]).is_file():
             raise click.ClickException(f"model file not found: {model['file']}")
     import uvicorn
 
+    _configure_logging(log_level)
     app = build_app(models, backend=backend, api_keys=api_keys)
     uvicorn.run(app, host=server_host, port=server_port, log_level=log_level)
 

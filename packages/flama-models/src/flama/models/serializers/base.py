@@ -1,6 +1,7 @@
 """The serializer contract: one subclass per model library, turning a model into a payload and back."""
 
 import abc
+import functools
 import importlib.metadata
 import pathlib
 from typing import Any, ClassVar, Literal
@@ -33,10 +34,7 @@ class Serializer(abc.ABC):
 
     def version(self) -> str | None:
         """The installed version of ``distribution``, or None when it is not installed."""
-        try:
-            return importlib.metadata.version(self.distribution)
-        except importlib.metadata.PackageNotFoundError:
-            return None
+        return _installed_version(self.distribution)
 
     def family(self, obj: Any) -> Literal["ml", "llm"]:
         """The family a model of this library belongs to; predictive (``ml``) unless a subclass says otherwise."""
@@ -61,3 +59,13 @@ class Serializer(abc.ABC):
         """The `ModelInfo` fields for ``obj``: ``obj`` (its dotted class path), and ``params``/``info`` when known."""
         klass = type(obj)
         return {"obj": f"{klass.__module__}.{klass.__qualname__}"}
+
+
+@functools.cache
+def _installed_version(distribution: str) -> str | None:
+    # Reading package metadata scans site-packages (tens of milliseconds in a large environment); it cannot change
+    # while the process runs, so it is read once per distribution.
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
