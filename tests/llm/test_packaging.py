@@ -21,6 +21,12 @@ TOOLS = (
     "{% elif m.tool_calls %}{% for c in m.tool_calls %}<c>{{ c.function.name }}</c>{% endfor %}"
     "{% else %}<{{ m.role }}>{{ m.content }}{% endif %}{% endfor %}"
 )
+# Tool-call arguments concatenated as a JSON string (as DeepSeek's templates do): an object raises TypeError.
+STRING_ARGUMENTS = (
+    "{% for t in tools or [] %}{{ t.function.name }}{% endfor %}{% for m in messages %}{% if m.tool_calls %}"
+    "{% for c in m.tool_calls %}{{ '<c>' + c.function.arguments + '</c>' }}{% endfor %}"
+    "{% else %}{{ m.content }}{% endif %}{% endfor %}"
+)
 QWEN_THINKING = (
     PLAIN + "{% if enable_thinking is defined and enable_thinking is false %}<think>\n\n</think>\n\n{% endif %}"
 )
@@ -80,6 +86,7 @@ class TestCaseDetectCapabilities:
                 {"chat_template": True},
                 id="tool_results_not_rendered",
             ),
+            pytest.param(STRING_ARGUMENTS, {"chat_template": True, "tools": True}, id="tool_arguments_as_string"),
             pytest.param(QWEN_THINKING, {"chat_template": True, "reasoning": True}, id="qwen3_thinking_switch"),
             pytest.param(ALWAYS_THINKING, {"chat_template": True}, id="always_thinking"),
             pytest.param(
@@ -108,6 +115,18 @@ class TestCaseDetectCapabilities:
 
         assert read_chat_template(directory) == TOOLS
         assert detect_capabilities(directory)["tools"] is True
+
+    def test_special_tokens(self, checkpoint_factory):
+        directory = checkpoint_factory(
+            template="{{ bos_token + '' }}" + PLAIN + "{% if tools %}{{ tools | tojson }}{% endif %}",
+            tokenizer={"bos_token": {"__type": "AddedToken", "content": "<s>"}, "eos_token": "</s>"},
+        )
+
+        assert detect_capabilities(directory) == {**NO_CAPABILITIES, "chat_template": True, "tools": True}
+
+    def test_template_needing_a_missing_special_token(self, checkpoint_factory):
+        with pytest.raises(jinja2.UndefinedError, match=r"^'bos_token' is undefined$"):
+            detect_capabilities(checkpoint_factory(template="{{ bos_token + '' }}" + PLAIN))
 
     def test_broken_template(self, checkpoint_factory):
         with pytest.raises(jinja2.TemplateSyntaxError, match=r"^Unexpected end of template"):
