@@ -17,11 +17,14 @@ class Serializer(abc.ABC):
             ``transformers``).
         distribution: The PyPI distribution whose version is recorded (``scikit-learn``, ``torch``, ...).
         bundle: True when the payload is a directory (stored as a tar bundle), False for one file.
+        config_keys: The framework-config keys that `load` takes from a file; any other key a file records is
+            ignored, so a file cannot pass options such as Keras's ``safe_mode=False`` to its own loading.
     """
 
     lib: ClassVar[str]
     distribution: ClassVar[str]
     bundle: ClassVar[bool] = False
+    config_keys: ClassVar[frozenset[str]] = frozenset()
     _modules: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
@@ -51,7 +54,7 @@ class Serializer(abc.ABC):
     def config(self, obj: Any, **options: Any) -> dict[str, Any] | None:
         """The framework config to record for a dump of ``obj`` with these options (None: nothing to record).
 
-        It is given back to `load` as options, so it holds what loading needs to know (a format, a task).
+        Its `config_keys` are given back to `load` as options: what loading needs to know (a format, a task).
         """
         return None
 
