@@ -58,8 +58,10 @@ fuzz: ## every fuzz target for FUZZ_SECONDS seconds (nightly toolchain + cargo-f
 	cd $(CRATE)/fuzz && for t in $(FUZZ_TARGETS); do \
 		cargo +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; done
 
-demo: install ## the README's main command: serve the demo app on http://127.0.0.1:8000
-	$(RUN) python examples/hello.py
+DEMO_SERVE := --model file=examples/models/assistant.flm,url=/llm/,name=assistant
+
+demo: install ## the README's main command: serve the bundled demo LLM on http://127.0.0.1:8000/llm/
+	$(RUN) flama serve $(DEMO_SERVE)
 
 demo-model: ## rebuild examples/models/assistant.flm: train the tiny demo LLM and check it in mlx-lm and transformers
 	./scripts/build-demo-model

@@ -1,6 +1,9 @@
-"""The README's main command serves the demo app: run it for real and talk to it over loopback."""
+"""The README's main command (`make demo`: `flama serve` on the bundled demo LLM) and the hello example, run for real
+and talked to over loopback."""
 
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -11,7 +14,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from examples.models.build_demo_model import EXPECT_NAME
+
 ROOT = Path(__file__).resolve().parents[2]
+
+
+MAKEFILE = ROOT / "Makefile"
+README = ROOT / "README.md"
+EXPECT = ROOT / "examples" / "models" / EXPECT_NAME
 
 
 def free_port() -> int:
@@ -20,29 +30,88 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-def demo_url() -> Iterator[str]:
-    port = free_port()
-    environment = {**os.environ, "FLAMA_PORT": str(port)}
-    server = subprocess.Popen([sys.executable, "examples/hello.py"], cwd=ROOT, env=environment)
+def serve(
+    command: list[str], probe: str, environment: dict[str, str], seconds: float, cwd: Path = ROOT
+) -> Iterator[str]:
+    """Start ``command`` (a server on ``environment``'s or the command's port); yield its URL once ``probe`` is 200."""
+    port = command[command.index("--server-port") + 1] if "--server-port" in command else environment["FLAMA_PORT"]
+    server = subprocess.Popen(command, cwd=cwd, env={**os.environ, **environment})
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + seconds
         while True:
             try:
-                httpx.get(url + "/", timeout=1)
-                break
+                if httpx.get(url + probe, timeout=1).status_code == 200:
+                    break
             except httpx.TransportError:
-                assert server.poll() is None, "the demo exited"
-                assert time.monotonic() < deadline, "the demo did not start"
-                time.sleep(0.1)
+                pass
+            assert server.poll() is None, "the server exited"
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
         yield url
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        server.wait(timeout=30)
 
 
-class TestCaseDemo:
+def demo_arguments() -> list[str]:
+    """The arguments `make demo` gives `flama serve` (the Makefile's DEMO_SERVE), so the test runs what users run."""
+    makefile = MAKEFILE.read_text(encoding="utf-8")
+    assert "\t$(RUN) flama serve $(DEMO_SERVE)\n" in makefile
+    (line,) = [line for line in makefile.splitlines() if line.startswith("DEMO_SERVE := ")]
+    return line.removeprefix("DEMO_SERVE := ").split()
+
+
+@pytest.fixture
+def demo_url() -> Iterator[str]:
+    yield from serve([sys.executable, "examples/hello.py"], "/", {"FLAMA_PORT": str(free_port())}, 30)
+
+
+@pytest.fixture
+def main_command_url() -> Iterator[str]:
+    command = [sys.executable, "-m", "flama.cli.main", "serve", *demo_arguments(), "--server-port", str(free_port())]
+    yield from serve(command, "/health", {}, 180)
+
+
+class TestCaseMainCommand:
+    def test_demo_model_answers(self, main_command_url: str) -> None:
+        conversations = {c["id"]: c for c in json.loads(EXPECT.read_text(encoding="utf-8"))["conversations"]}
+        plain = conversations["plain"]
+        body = {"messages": plain["messages"], "params": {"temperature": 0}}
+        response = httpx.post(main_command_url + "/llm/query/", json=body, timeout=60)
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        assert answer["blocks"] == [{"type": "text", "text": plain["reply"]}]
+        assert answer["stop_reason"] == "end"
+        inspect = httpx.get(main_command_url + "/llm/").json()
+        assert inspect["name"] == "assistant"
+
+
+@pytest.fixture
+def readme_app_url(tmp_path: Path) -> Iterator[str]:
+    """The README's Python example, run as written but on a free port, in a directory where it may write its model."""
+    (code,) = [
+        block for block in re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL) if "add_model" in block
+    ]
+    port = free_port()
+    assert "server_port=8000" in code
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    script = tmp_path / "readme_app.py"
+    script.write_text(code.replace("server_port=8000", f"server_port={port}"), encoding="utf-8")
+    yield from serve([sys.executable, str(script)], "/health", {"FLAMA_PORT": str(port)}, 180, cwd=tmp_path)
+
+
+class TestCaseReadmeExample:
+    def test_both_models_answer(self, readme_app_url: str) -> None:
+        predicted = httpx.post(readme_app_url + "/classifier/predict/", json={"input": [[0.0], [1.0]]}, timeout=30)
+        assert predicted.status_code == 200, predicted.text
+        assert predicted.json() == {"output": [0, 1]}
+        body = {"messages": [{"role": "user", "content": "Hello! Who are you?"}], "params": {"temperature": 0}}
+        answer = httpx.post(readme_app_url + "/llm/query/", json=body, timeout=60)
+        assert answer.json()["blocks"] == [{"type": "text", "text": "Hello! I am the tiny demo assistant of Flama."}]
+
+
+class TestCaseHelloExample:
     def test_routes(self, demo_url: str) -> None:
         index = httpx.get(demo_url + "/")
         assert index.status_code == 200

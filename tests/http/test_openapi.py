@@ -1,7 +1,17 @@
 from typing import Annotated
 
 from flama.core.forms import UploadedFile
-from flama.http import EventSourceResponse, Flama, Header, Mount, NDJSONResponse, Route
+from flama.http import (
+    EventSourceResponse,
+    Flama,
+    Header,
+    JSONResponse,
+    Mount,
+    NDJSONResponse,
+    PlainTextResponse,
+    Response,
+    Route,
+)
 from pydantic import BaseModel
 
 
@@ -115,6 +125,21 @@ class TestCaseOpenAPI:
                 }
             },
         }
+
+    async def test_responses_in_a_union_are_left_out(self, client_factory):
+        async def maybe() -> Response | Item:
+            return Item(name="x")
+
+        async def either() -> JSONResponse | PlainTextResponse:
+            return PlainTextResponse("x")
+
+        app = Flama(routes=[Route("/maybe", maybe), Route("/either", either)], discover_modules=False)
+        async with client_factory(app) as client:
+            paths = (await client.get("/schema/")).json()["paths"]
+        assert paths["/maybe"]["get"]["responses"]["200"]["content"] == {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Item"}}
+        }
+        assert paths["/either"]["get"]["responses"]["200"]["content"] == {"application/octet-stream": {}}
 
     async def test_operation_ids_carry_the_mount_names(self, client_factory):
         def twin(name: str) -> Mount:

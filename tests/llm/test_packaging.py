@@ -1,3 +1,4 @@
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -5,7 +6,8 @@ from typing import Any
 
 import jinja2
 import pytest
-from flama.llm.packaging import detect_capabilities, read_chat_template
+from flama.llm.packaging import detect_capabilities, package, read_chat_template
+from flama.models import load, read_meta
 
 from examples.models import build_demo_model as builder
 
@@ -18,6 +20,12 @@ TOOLS = (
     "{% for m in messages %}{% if m.role == 'tool' %}<r>{{ m.content }}</r>"
     "{% elif m.tool_calls %}{% for c in m.tool_calls %}<c>{{ c.function.name }}</c>{% endfor %}"
     "{% else %}<{{ m.role }}>{{ m.content }}{% endif %}{% endfor %}"
+)
+# Tool-call arguments concatenated as a JSON string (as DeepSeek's templates do): an object raises TypeError.
+STRING_ARGUMENTS = (
+    "{% for t in tools or [] %}{{ t.function.name }}{% endfor %}{% for m in messages %}{% if m.tool_calls %}"
+    "{% for c in m.tool_calls %}{{ '<c>' + c.function.arguments + '</c>' }}{% endfor %}"
+    "{% else %}{{ m.content }}{% endif %}{% endfor %}"
 )
 QWEN_THINKING = (
     PLAIN + "{% if enable_thinking is defined and enable_thinking is false %}<think>\n\n</think>\n\n{% endif %}"
@@ -78,6 +86,7 @@ class TestCaseDetectCapabilities:
                 {"chat_template": True},
                 id="tool_results_not_rendered",
             ),
+            pytest.param(STRING_ARGUMENTS, {"chat_template": True, "tools": True}, id="tool_arguments_as_string"),
             pytest.param(QWEN_THINKING, {"chat_template": True, "reasoning": True}, id="qwen3_thinking_switch"),
             pytest.param(ALWAYS_THINKING, {"chat_template": True}, id="always_thinking"),
             pytest.param(
@@ -106,6 +115,18 @@ class TestCaseDetectCapabilities:
 
         assert read_chat_template(directory) == TOOLS
         assert detect_capabilities(directory)["tools"] is True
+
+    def test_special_tokens(self, checkpoint_factory):
+        directory = checkpoint_factory(
+            template="{{ bos_token + '' }}" + PLAIN + "{% if tools %}{{ tools | tojson }}{% endif %}",
+            tokenizer={"bos_token": {"__type": "AddedToken", "content": "<s>"}, "eos_token": "</s>"},
+        )
+
+        assert detect_capabilities(directory) == {**NO_CAPABILITIES, "chat_template": True, "tools": True}
+
+    def test_template_needing_a_missing_special_token(self, checkpoint_factory):
+        with pytest.raises(jinja2.UndefinedError, match=r"^'bos_token' is undefined$"):
+            detect_capabilities(checkpoint_factory(template="{{ bos_token + '' }}" + PLAIN))
 
     def test_broken_template(self, checkpoint_factory):
         with pytest.raises(jinja2.TemplateSyntaxError, match=r"^Unexpected end of template"):
@@ -155,3 +176,49 @@ class TestCaseDetectCapabilities:
     def test_no_config(self, tmp_path):
         with pytest.raises(FileNotFoundError):
             detect_capabilities(tmp_path)
+
+
+class TestCasePackage:
+    @pytest.fixture(scope="class")
+    @classmethod
+    def checkpoint(cls, tmp_path_factory: pytest.TempPathFactory) -> Path:
+        return builder.write_checkpoint(tmp_path_factory.mktemp("package") / "assistant")
+
+    def test_file(self, checkpoint, tmp_path):
+        meta = package(
+            checkpoint,
+            tmp_path / "assistant.flm",
+            extra={"owner": "tests"},
+            capabilities={"context_length": 1024, "languages": ["en"]},
+        )
+
+        assert (meta.family, meta.framework.lib, meta.extra) == ("llm", "transformers", {"owner": "tests"})
+        assert meta.capabilities == {
+            "chat_template": True,
+            "tools": True,
+            "reasoning": True,
+            "vision": False,
+            "audio": False,
+            "context_length": 1024,
+            "languages": ["en"],
+        }
+        assert read_meta(tmp_path / "assistant.flm").capabilities == meta.capabilities
+        with load(tmp_path / "assistant.flm") as artifact:
+            assert artifact.directory is not None
+            assert {path.name: path.read_bytes() for path in artifact.directory.iterdir()} == {
+                path.name: path.read_bytes() for path in checkpoint.iterdir()
+            }
+
+    def test_stream(self, checkpoint):
+        stream = io.BytesIO()
+
+        meta = package(checkpoint, stream, compression="none")
+
+        assert read_meta(io.BytesIO(stream.getvalue())) == meta
+        assert meta.capabilities["context_length"] == 2048
+
+    def test_not_a_checkpoint(self, tmp_path):
+        with pytest.raises(FileNotFoundError, match=r"config\.json"):
+            package(tmp_path, tmp_path / "model.flm")
+
+        assert list(tmp_path.iterdir()) == []

@@ -140,6 +140,24 @@ class TestCaseDumpLoad:
             assert artifact.model is first
         assert len(calls) == 1
 
+    def test_only_known_config_keys_reach_loading(self, sklearn_factory, tmp_path, monkeypatch):
+        model, _ = sklearn_factory()
+        dump(model, tmp_path / "m.flm", config={"trusted": ["os.system"]})
+        from flama.models.serializers.sklearn import SERIALIZER
+
+        original = SERIALIZER.load
+        given = []
+
+        def recorded(source, **options):
+            given.append(options)
+            return original(source, **options)
+
+        monkeypatch.setattr(SERIALIZER, "load", recorded)
+        with load(tmp_path / "m.flm") as artifact:
+            assert artifact.meta.framework.config == {"format": "pickle", "trusted": ["os.system"]}
+            assert artifact.model is not None
+        assert given == [{"format": "pickle"}]
+
 
 class TestCaseDumpErrors:
     def test_unknown_object(self, tmp_path):

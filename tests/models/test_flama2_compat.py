@@ -5,7 +5,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from flama.models import dump, list_artifacts, load, read_meta
+from flama.models import LibraryVersionWarning, dump, list_artifacts, load, read_meta
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 VENV = pathlib.Path(__file__).parent / ".flama2-venv"
@@ -44,7 +44,10 @@ class TestCaseFlama2Files:
     def test_bundle(self):
         meta = read_meta(FIXTURES / "bundle-v2-zstd.flm")
 
-        with load(FIXTURES / "bundle-v2-zstd.flm") as artifact:
+        # Written with transformers 4.57.0 recorded: this workspace has another version (or none), which load reports.
+        with pytest.warns(LibraryVersionWarning, match="written with transformers 4.57.0 but"):
+            artifact = load(FIXTURES / "bundle-v2-zstd.flm")
+        with artifact:
             assert artifact.directory is not None
             files = sorted(str(p.relative_to(artifact.directory)) for p in artifact.directory.rglob("*"))
             assert files == ["config.json", "sub", "sub/weights.bin"]

@@ -3,21 +3,25 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "torch")  # TensorFlow is not installed; the torch backend runs Keras here
 
 import base64
+import json
 import pathlib
 import re
 import typing as t
 import zipfile
 
+import flama
 import keras
 import numpy as np
 import pytest
+from flama.models import CorruptedFile
 from flama.models.serializers.keras import SERIALIZER, KerasSerializer
 from flama.models.serializers.tensorflow import SERIALIZER as TENSORFLOW
 from flama.models.serializers.tensorflow import TensorflowSerializer
 
+from tests.models.fixtures import flama2
 from tests.models.fixtures.models import keras_model
 
-FLAMA2 = pathlib.Path(__file__).parent / "fixtures" / "flama2"
+FLAMA2 = flama2.HERE
 
 # Keras's torch backend turns its variables into numpy arrays through an `__array__` without numpy 2's `copy` keyword.
 pytestmark = pytest.mark.filterwarnings(
@@ -124,9 +128,9 @@ class TestCaseKerasSerializer:
     )
     def test_load_unsupported(self, tmp_path, content):
         (tmp_path / "payload").write_bytes(content)
-        message = "The keras payload 'payload' is neither a .keras archive nor an HDF5 file"
+        message = "Corrupted .flm file: keras payload 'payload': neither a .keras archive nor an HDF5 file"
 
-        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        with pytest.raises(CorruptedFile, match=f"^{re.escape(message)}$"):
             SERIALIZER.load(tmp_path / "payload")
 
     @pytest.mark.parametrize(
@@ -186,7 +190,7 @@ class TestCaseTensorflowSerializer:
     def test_attributes(self):
         assert isinstance(TENSORFLOW, TensorflowSerializer)
         assert (TENSORFLOW.lib, TENSORFLOW.distribution, TENSORFLOW.bundle) == ("tensorflow", "tensorflow", False)
-        assert TENSORFLOW.version() is None
+        assert TENSORFLOW.version() == keras.__version__  # TensorFlow is not installed here
 
     @pytest.mark.parametrize(
         ("obj", "accepted"),
@@ -243,11 +247,13 @@ class TestCaseTensorflowSerializer:
         ("files", "message"),
         [
             pytest.param(
-                None, "The tensorflow payload 'payload' is not a Keras file nor a zipped SavedModel", id="garbage"
+                None,
+                "Corrupted .flm file: tensorflow payload 'payload': not a Keras file nor a zipped SavedModel",
+                id="garbage",
             ),
             pytest.param(
                 {"readme.txt": b"hello"},
-                "The tensorflow payload 'payload' is a zip archive without saved_model.pb",
+                "Corrupted .flm file: tensorflow payload 'payload': a zip archive without saved_model.pb",
                 id="zip",
             ),
         ],
@@ -261,5 +267,41 @@ class TestCaseTensorflowSerializer:
                 for name, content in files.items():
                     archive.writestr(name, content)
 
-        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        with pytest.raises(CorruptedFile, match=f"^{re.escape(message)}$"):
             TENSORFLOW.load(path)
+
+
+class TestCaseKerasArtifact:
+    def test_round_trip(self, tmp_path):
+        model = keras_model()
+        x = np.ones((2, 4), dtype="float32")
+
+        meta = flama.dump(model, tmp_path / "model.flm")
+
+        assert (meta.family, meta.framework.lib, meta.framework.version) == ("ml", "keras", keras.__version__)
+        assert meta.model.obj == "keras.src.models.sequential.Sequential"
+        assert meta.model.params == {"parameters": 67}
+        with flama.load(tmp_path / "model.flm") as artifact:
+            assert artifact.meta == meta
+            np.testing.assert_array_equal(artifact.model.predict(x, verbose=0), model.predict(x, verbose=0))
+
+    def test_load_flama2_file(self):
+        model = keras_model()
+        x = np.ones((2, 4), dtype="float32")
+
+        with flama.load(FLAMA2 / "tensorflow.flm") as artifact:
+            assert (artifact.meta.family, artifact.meta.framework.lib) == ("ml", "tensorflow")
+            np.testing.assert_array_equal(artifact.model.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.slow
+class TestCaseKerasInFlama2:
+    def test_load_in_flama2(self, tmp_path):
+        model = keras_model()
+        flama.dump(model, tmp_path / "model.flm")
+
+        run = flama2.check(tmp_path / "model.flm")
+
+        assert run.returncode == 0, run.stderr
+        expected = model.predict(np.array(flama2.INPUT, dtype="float32"), verbose=0).tolist()
+        assert json.loads(run.stdout) == {"lib": "keras", "output": expected}

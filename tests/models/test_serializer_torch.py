@@ -1,18 +1,22 @@
 import io
+import json
 import pathlib
 import re
 import typing as t
 import warnings
 import zipfile
 
+import flama
 import pytest
 import torch
+from flama.models import CorruptedFile
 from flama.models.serializers.payload import decode_base64
 from flama.models.serializers.torch import SERIALIZER, TorchSerializer
 
+from tests.models.fixtures import flama2
 from tests.models.fixtures.models import torch_model
 
-FLAMA2 = pathlib.Path(__file__).parent / "fixtures" / "flama2"
+FLAMA2 = flama2.HERE
 
 
 class Convolution(torch.nn.Module):  # type: ignore[misc]
@@ -179,12 +183,16 @@ class TestCaseTorchSerializer:
         [
             pytest.param(
                 b"\x00\x01not a zip",
-                "The torch payload 'payload' is not a zip archive (.pt2 or TorchScript)",
+                "Corrupted .flm file: torch payload 'payload': not a zip archive (.pt2 or TorchScript)",
                 id="garbage",
             ),
-            pytest.param(b"", "The torch payload 'payload' is not a zip archive (.pt2 or TorchScript)", id="empty"),
             pytest.param(
-                None, "The torch payload 'payload' is a zip archive but neither .pt2 nor TorchScript", id="zip"
+                b"", "Corrupted .flm file: torch payload 'payload': not a zip archive (.pt2 or TorchScript)", id="empty"
+            ),
+            pytest.param(
+                None,
+                "Corrupted .flm file: torch payload 'payload': a zip archive but neither .pt2 nor TorchScript",
+                id="zip",
             ),
         ],
     )
@@ -196,7 +204,7 @@ class TestCaseTorchSerializer:
         else:
             path.write_bytes(content)
 
-        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        with pytest.raises(CorruptedFile, match=f"^{re.escape(message)}$"):
             SERIALIZER.load(path)
 
     def test_describe(self):
@@ -253,3 +261,40 @@ class TestCaseTorchSerializer:
             SERIALIZER.dump(obj, tmp_path / "payload")
 
         assert not (tmp_path / "payload").exists()
+
+
+class TestCaseTorchArtifact:
+    def test_round_trip(self, tmp_path):
+        model = torch_model()
+        x = torch.randn(4, 4)
+
+        meta = flama.dump(model, tmp_path / "model.flm")
+
+        assert (meta.family, meta.framework.lib, meta.framework.version) == ("ml", "torch", SERIALIZER.version())
+        assert meta.framework.config is None
+        assert meta.model.obj == "tests.models.fixtures.models.torch_model.<locals>.Perceptron"
+        assert meta.model.info is not None
+        assert meta.model.info["output"]["x-shape"] == [None, 3]
+        with flama.load(tmp_path / "model.flm") as artifact:
+            assert artifact.meta == meta
+            assert torch.equal(artifact.model(x), model(x))
+
+    def test_load_flama2_file(self):
+        model = torch_model()
+        x = torch.randn(4, 4)
+
+        with flama.load(FLAMA2 / "torch.flm") as artifact:
+            assert (artifact.meta.family, artifact.meta.framework.lib) == ("ml", "torch")
+            assert torch.equal(artifact.model(x), model(x))
+
+
+@pytest.mark.slow
+class TestCaseTorchInFlama2:
+    def test_load_in_flama2(self, tmp_path):
+        model = torch_model()
+        flama.dump(model, tmp_path / "model.flm")
+
+        run = flama2.check(tmp_path / "model.flm")
+
+        assert run.returncode == 0, run.stderr
+        assert json.loads(run.stdout) == {"lib": "torch", "output": model(torch.tensor(flama2.INPUT)).tolist()}

@@ -2,6 +2,7 @@ import pathlib
 import re
 import typing as t
 
+import flama
 import pytest
 import torch
 import transformers
@@ -216,3 +217,42 @@ class TestCaseTransformersSerializer:
             "info": {"config": {"model_type": "llama", "architectures": ["LlamaForCausalLM"]}},
         }
         assert SERIALIZER.describe(tmp_path / "missing") == {"obj": None}
+
+
+class TestCaseTransformersArtifact:
+    def test_round_trip_pipeline(self, tmp_path):
+        original = pipeline()
+
+        meta = flama.dump(original, tmp_path / "model.flm")
+
+        assert (meta.family, meta.framework.lib) == ("ml", "transformers")
+        assert meta.framework.config == {"task": "text-classification"}
+        assert meta.model.info is not None
+        assert meta.model.info["task"] == "text-classification"
+        with flama.load(tmp_path / "model.flm") as artifact:
+            assert artifact.directory is not None
+            assert (artifact.directory / "tokenizer.json").is_file()
+            assert isinstance(artifact.model, transformers.TextClassificationPipeline)
+            assert artifact.model(TEXTS) == original(TEXTS)
+
+    def test_round_trip_causal_lm(self, tmp_path):
+        model = causal_lm()
+
+        meta = flama.dump(model, tmp_path / "model.flm", tokenizer=tokenizer())
+
+        assert (meta.family, meta.framework.lib, meta.framework.config) == ("llm", "transformers", None)
+        with flama.load(tmp_path / "model.flm") as artifact:
+            assert artifact.directory is not None
+            assert (artifact.directory / "tokenizer.json").is_file()
+            assert torch.equal(logits(artifact.model), logits(model))
+
+    def test_round_trip_checkpoint_directory(self, tmp_path):
+        model = causal_lm()
+        model.save_pretrained(tmp_path / "checkpoint")
+
+        meta = flama.dump(tmp_path / "checkpoint", tmp_path / "model.flm", lib="transformers")
+
+        assert (meta.family, meta.framework.lib) == ("llm", "transformers")
+        with flama.load(tmp_path / "model.flm") as artifact:
+            assert type(artifact.model) is transformers.LlamaForCausalLM
+            assert torch.equal(logits(artifact.model), logits(model))

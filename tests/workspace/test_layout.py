@@ -132,13 +132,18 @@ class TestCaseEditableWorkspace:
 
 
 class TestCaseShortAPI:
-    def test_short_names_come_from_flama_http_on_first_use(self):
+    def test_short_names_come_from_their_portions_on_first_use(self):
         import flama
         import flama.http
+        import flama.models
 
         assert flama.Flama is flama.http.Flama
         assert flama.run is flama.http.run
-        assert set(flama.__all__) == {"Flama", "Module", "Mount", "Request", "Route", "Router", "__version__", "run"}
+        assert flama.dump is flama.models.dump
+        assert flama.load is flama.models.load
+        assert set(flama.__all__) == {
+            "Flama", "Module", "Mount", "Request", "Route", "Router", "__version__", "dump", "load", "run"
+        }  # fmt: skip
 
     def test_unknown_name(self):
         import flama

@@ -6,20 +6,22 @@ file's metadata (``Metadata.capabilities``), so a server can tell what a model d
 - ``chat_template``: the checkpoint has one (``chat_template.jinja``, ``tokenizer_config.json``'s ``chat_template``
   or a processor's ``chat_template.json``).
 - ``tools``: the template renders tool definitions and tool results (it shows a probe tool's name when given
-  ``tools`` and a probe tool result's content in a conversation).
+  ``tools``, and a probe tool result's content in a conversation with a tool call and its result).
 - ``reasoning``: reasoning can be switched: the template renders differently with ``enable_thinking`` on and off.
 - ``vision`` / ``audio``: the config has an image or audio tower (``vision_config``, ``audio_config``, ...).
 - ``context_length``: from the config (its ``text_config`` too), else the tokenizer's limit; ``None`` if unknown.
 
 Templates are rendered with Jinja in a sandbox set up like transformers' (``trim_blocks``, ``lstrip_blocks``, loop
-controls, ``tojson``, ``raise_exception``, ``strftime_now`` and the ``{% generation %}`` block), so packaging needs
-neither torch nor transformers.
+controls, ``tojson``, ``raise_exception``, ``strftime_now``, the ``{% generation %}`` block and the tokenizer's
+special tokens such as ``bos_token``), so packaging needs neither torch nor transformers.
 """
 
 import datetime
+import functools
 import json
 import os
 import types
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -67,13 +69,22 @@ def _tojson(value: Any, ensure_ascii: bool = False, indent: int | None = None, s
     return json.dumps(value, ensure_ascii=ensure_ascii, indent=indent, sort_keys=sort_keys)
 
 
-def _compile(template: str) -> jinja2.Template:
+#: Special tokens that transformers passes to every chat template render (``{{ bos_token }}`` and friends).
+SPECIAL_TOKEN_KEYS = ("bos_token", "eos_token", "unk_token", "pad_token")
+
+
+def _compile(source: str, tokenizer_config: dict[str, Any]) -> Callable[..., str]:
+    """``render(**context)`` for a chat template, with the tokenizer's special tokens in its context."""
     environment = jinja2.sandbox.ImmutableSandboxedEnvironment(
         trim_blocks=True, lstrip_blocks=True, extensions=[_GenerationBlock, jinja2.ext.loopcontrols]
     )
     environment.filters["tojson"] = _tojson
     environment.globals |= {"raise_exception": _raise_exception, "strftime_now": _strftime_now}
-    return environment.from_string(template)
+    # tokenizer_config.json writes a token either as its text or as an AddedToken object holding it; unset tokens
+    # stay undefined in the template, as in transformers.
+    given = {key: tokenizer_config[key] for key in SPECIAL_TOKEN_KEYS if tokenizer_config.get(key) is not None}
+    tokens = {key: token.get("content") if isinstance(token, dict) else token for key, token in given.items()}
+    return functools.partial(environment.from_string(source).render, **tokens)
 
 
 def read_chat_template(directory: str | os.PathLike[str]) -> str | None:
@@ -96,29 +107,33 @@ def read_chat_template(directory: str | os.PathLike[str]) -> str | None:
     return None
 
 
-def _renders_tools(template: jinja2.Template) -> bool:
+def _renders_tools(render: Callable[..., str]) -> bool:
     tool = {
         "type": "function",
         "function": {"name": _PROBE_TOOL, "description": "Probe.", "parameters": {"type": "object", "properties": {}}},
     }
-    call = {"id": "call_0", "type": "function", "function": {"name": _PROBE_TOOL, "arguments": {}}}
-    conversation = [
-        _PROBE_USER,
-        {"role": "assistant", "content": "", "tool_calls": [call]},
-        {"role": "tool", "tool_call_id": "call_0", "name": _PROBE_TOOL, "content": _PROBE_RESULT},
-    ]
-    try:
-        definitions = template.render(messages=[_PROBE_USER], tools=[tool], add_generation_prompt=True)
-        results = template.render(messages=conversation, tools=[tool], add_generation_prompt=True)
-    except jinja2.TemplateError:  # templates refuse tools (or tool messages) with raise_exception
-        return False
-    return _PROBE_TOOL in definitions and _PROBE_RESULT in results
+    # Templates read tool-call arguments either as an object (transformers' convention) or as a JSON string (OpenAI's
+    # wire format, which some templates concatenate): the first form that renders counts.
+    forms: tuple[dict[str, Any] | str, ...] = ({}, "{}")
+    for arguments in forms:
+        call = {"id": "call_0", "type": "function", "function": {"name": _PROBE_TOOL, "arguments": arguments}}
+        conversation = [
+            _PROBE_USER,
+            {"role": "assistant", "content": "", "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "call_0", "name": _PROBE_TOOL, "content": _PROBE_RESULT},
+        ]
+        try:
+            definitions = render(messages=[_PROBE_USER], tools=[tool], add_generation_prompt=True)
+            results = render(messages=conversation, tools=[tool], add_generation_prompt=True)
+        except (jinja2.TemplateError, TypeError):  # refused with raise_exception, or the other arguments form
+            continue
+        return _PROBE_TOOL in definitions and _PROBE_RESULT in results
+    return False
 
 
-def _switches_reasoning(template: jinja2.Template) -> bool:
+def _switches_reasoning(render: Callable[..., str]) -> bool:
     thinking, plain = (
-        template.render(messages=[_PROBE_USER], add_generation_prompt=True, enable_thinking=enabled)
-        for enabled in (True, False)
+        render(messages=[_PROBE_USER], add_generation_prompt=True, enable_thinking=enabled) for enabled in (True, False)
     )
     return thinking != plain
 
@@ -136,6 +151,7 @@ def detect_capabilities(directory: str | os.PathLike[str]) -> dict[str, Any]:
     Raises:
         FileNotFoundError: The directory has no ``config.json``.
         jinja2.TemplateError: The chat template does not parse, or fails on a plain user message.
+        TypeError: The chat template fails on a plain user message (on values of the wrong type).
     """
     path = Path(directory)
     config = json.loads((path / "config.json").read_text(encoding="utf-8"))
@@ -150,11 +166,11 @@ def detect_capabilities(directory: str | os.PathLike[str]) -> dict[str, Any]:
     except ValueError:
         limit = None
     source = read_chat_template(path)
-    template = None if source is None else _compile(source)
+    render = None if source is None else _compile(source, tokenizer_config)
     return {
-        "chat_template": template is not None,
-        "tools": template is not None and _renders_tools(template),
-        "reasoning": template is not None and _switches_reasoning(template),
+        "chat_template": render is not None,
+        "tools": render is not None and _renders_tools(render),
+        "reasoning": render is not None and _switches_reasoning(render),
         **{kind: any(section.get(key) for section in sections for key in keys) for kind, keys in TOWER_KEYS.items()},
         "context_length": limit,
     }

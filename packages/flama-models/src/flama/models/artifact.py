@@ -211,7 +211,9 @@ class ModelArtifact:
         """The model object, deserialized on first access by the serializer of ``meta.framework.lib``."""
         if self._model is self._UNSET:
             serializer = serializer_for_lib(self.meta.framework.lib)
-            self._model = serializer.load(self.payload, **(self.meta.framework.config or {}))
+            config = self.meta.framework.config or {}
+            options = {key: value for key, value in config.items() if key in serializer.config_keys}
+            self._model = serializer.load(self.payload, **options)
         return self._model
 
     def close(self) -> None:

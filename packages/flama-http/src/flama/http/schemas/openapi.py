@@ -11,8 +11,12 @@
 - The docstring's first paragraph is the summary, the rest the description.
 """
 
+import functools
 import inspect
+import operator
 import re
+import types
+import typing
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,6 +30,10 @@ __all__ = ["OpenAPI", "openapi_schema"]
 
 _OPENAPI_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "PATCH", "TRACE"})
 _CONVERTER = re.compile(r"\{([^}:]+):[^}]+\}")
+
+
+def _is_response(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, Response)
 
 
 def _routes(router: Router, prefix: str, scope: str) -> Iterator[tuple[str, str, Route]]:
@@ -106,8 +114,15 @@ class OpenAPI:
         return {"required": True, "content": {"multipart/form-data": {"schema": form}}}
 
     def response(self, annotation: Any) -> dict[str, Any]:
-        """The 200 response object for a return annotation."""
-        if isinstance(annotation, type) and issubclass(annotation, Response):
+        """The 200 response object for a return annotation.
+
+        In a union, ``Response`` members are responses the endpoint builds itself (an error, a redirect): the other
+        members describe the body.
+        """
+        if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+            bodies = [member for member in typing.get_args(annotation) if not _is_response(member)]
+            annotation = functools.reduce(operator.or_, bodies) if bodies else Response
+        if _is_response(annotation):
             media_type = annotation.media_type or "application/octet-stream"
             return {"description": "Successful response", "content": {media_type: {}}}
         schema = {} if annotation is None else self.schema_of(annotation)

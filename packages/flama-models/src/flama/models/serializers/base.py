@@ -1,6 +1,7 @@
 """The serializer contract: one subclass per model library, turning a model into a payload and back."""
 
 import abc
+import functools
 import importlib.metadata
 import pathlib
 from typing import Any, ClassVar, Literal
@@ -16,11 +17,14 @@ class Serializer(abc.ABC):
             ``transformers``).
         distribution: The PyPI distribution whose version is recorded (``scikit-learn``, ``torch``, ...).
         bundle: True when the payload is a directory (stored as a tar bundle), False for one file.
+        config_keys: The framework-config keys that `load` takes from a file; any other key a file records is
+            ignored, so a file cannot pass options such as Keras's ``safe_mode=False`` to its own loading.
     """
 
     lib: ClassVar[str]
     distribution: ClassVar[str]
     bundle: ClassVar[bool] = False
+    config_keys: ClassVar[frozenset[str]] = frozenset()
     _modules: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
@@ -33,10 +37,7 @@ class Serializer(abc.ABC):
 
     def version(self) -> str | None:
         """The installed version of ``distribution``, or None when it is not installed."""
-        try:
-            return importlib.metadata.version(self.distribution)
-        except importlib.metadata.PackageNotFoundError:
-            return None
+        return _installed_version(self.distribution)
 
     def family(self, obj: Any) -> Literal["ml", "llm"]:
         """The family a model of this library belongs to; predictive (``ml``) unless a subclass says otherwise."""
@@ -53,7 +54,7 @@ class Serializer(abc.ABC):
     def config(self, obj: Any, **options: Any) -> dict[str, Any] | None:
         """The framework config to record for a dump of ``obj`` with these options (None: nothing to record).
 
-        It is given back to `load` as options, so it holds what loading needs to know (a format, a task).
+        Its `config_keys` are given back to `load` as options: what loading needs to know (a format, a task).
         """
         return None
 
@@ -61,3 +62,13 @@ class Serializer(abc.ABC):
         """The `ModelInfo` fields for ``obj``: ``obj`` (its dotted class path), and ``params``/``info`` when known."""
         klass = type(obj)
         return {"obj": f"{klass.__module__}.{klass.__qualname__}"}
+
+
+@functools.cache
+def _installed_version(distribution: str) -> str | None:
+    # Reading package metadata scans site-packages (tens of milliseconds in a large environment); it cannot change
+    # while the process runs, so it is read once per distribution.
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None

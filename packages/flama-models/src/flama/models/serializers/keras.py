@@ -10,6 +10,7 @@ import tempfile
 import typing as t
 import zipfile
 
+from flama.models.exceptions import CorruptedFile
 from flama.models.serializers.base import Serializer
 from flama.models.serializers.payload import array_schema, decode_base64, encode_base64, sequence_schema
 
@@ -120,11 +121,11 @@ class KerasSerializer(Serializer):
             The Keras model.
 
         Raises:
-            ValueError: When the payload is neither a `.keras` archive nor an HDF5 file.
+            CorruptedFile: When the payload is neither a `.keras` archive nor an HDF5 file.
         """
         model = load_keras_file(source, **options)
         if model is None:
-            raise ValueError(f"The keras payload {source.name!r} is neither a .keras archive nor an HDF5 file")
+            raise CorruptedFile(f"keras payload {source.name!r}", "neither a .keras archive nor an HDF5 file")
         return model
 
     def describe(self, obj: t.Any) -> dict[str, t.Any]:

@@ -41,6 +41,7 @@ class SklearnSerializer(Serializer):
 
     lib = "sklearn"
     distribution = "scikit-learn"
+    config_keys = frozenset({"format"})
     bundle = False
     _modules = ("sklearn",)
 

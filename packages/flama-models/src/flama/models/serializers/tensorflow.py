@@ -7,6 +7,7 @@ import tempfile
 import typing as t
 import zipfile
 
+from flama.models.exceptions import CorruptedFile
 from flama.models.serializers.base import Serializer
 from flama.models.serializers.keras import SERIALIZER as KERAS
 from flama.models.serializers.keras import load_keras_file
@@ -39,6 +40,10 @@ class TensorflowSerializer(Serializer):
     distribution: t.ClassVar[str] = "tensorflow"
     bundle: t.ClassVar[bool] = False
     _modules: t.ClassVar[tuple[str, ...]] = ("tensorflow", "tf_keras")
+
+    def version(self) -> str | None:
+        """TensorFlow's version, else Keras's (what Flama 2.x records, and what loads a Keras payload without TF)."""
+        return super().version() or KERAS.version()
 
     def dump(self, obj: t.Any, destination: pathlib.Path, **options: t.Any) -> None:
         """Save a Keras model as a `.keras` archive, or another `tf.Module` as a zipped SavedModel.
@@ -74,16 +79,16 @@ class TensorflowSerializer(Serializer):
 
         Raises:
             ModuleNotFoundError: When the payload is a SavedModel and TensorFlow is not installed.
-            ValueError: When the payload is none of these formats.
+            CorruptedFile: When the payload is none of these formats.
         """
         model = load_keras_file(source, **options)
         if model is not None:
             return model
         if not zipfile.is_zipfile(source):
-            raise ValueError(f"The tensorflow payload {source.name!r} is not a Keras file nor a zipped SavedModel")
+            raise CorruptedFile(f"tensorflow payload {source.name!r}", "not a Keras file nor a zipped SavedModel")
         with zipfile.ZipFile(source) as archive:
             if _SAVED_MODEL not in archive.namelist():
-                raise ValueError(f"The tensorflow payload {source.name!r} is a zip archive without {_SAVED_MODEL}")
+                raise CorruptedFile(f"tensorflow payload {source.name!r}", f"a zip archive without {_SAVED_MODEL}")
             tensorflow = _tensorflow(f"to load the SavedModel in {source.name!r}")
             # Beside the payload, so it goes when the artifact's directory does: a SavedModel reads its assets lazily.
             directory = source.with_name(source.name + ".savedmodel")

@@ -7,6 +7,7 @@ import typing as t
 import warnings
 import zipfile
 
+from flama.models.exceptions import CorruptedFile
 from flama.models.serializers.base import Serializer
 from flama.models.serializers.payload import array_schema, decode_base64, encode_base64, sequence_schema
 
@@ -84,14 +85,14 @@ class TorchSerializer(Serializer):
             The module of the exported program, or a `torch.jit.ScriptModule` for a TorchScript archive.
 
         Raises:
-            ValueError: When the payload is neither a `.pt2` nor a TorchScript archive.
+            CorruptedFile: When the payload is neither a `.pt2` nor a TorchScript archive.
         """
         import torch
 
         legacy = decode_base64(source)
         with io.BytesIO(legacy) if legacy is not None else source.open("rb") as payload:
             if not zipfile.is_zipfile(payload):
-                raise ValueError(f"The torch payload {source.name!r} is not a zip archive (.pt2 or TorchScript)")
+                raise CorruptedFile(f"torch payload {source.name!r}", "not a zip archive (.pt2 or TorchScript)")
             with zipfile.ZipFile(payload) as archive:
                 names = archive.namelist()
             payload.seek(0)
@@ -102,7 +103,7 @@ class TorchSerializer(Serializer):
                     # TorchScript is deprecated, yet torch.jit.load is the only reader of what Flama 1.x wrote.
                     warnings.simplefilter("ignore", DeprecationWarning)
                     return torch.jit.load(payload, map_location="cpu")
-        raise ValueError(f"The torch payload {source.name!r} is a zip archive but neither .pt2 nor TorchScript")
+        raise CorruptedFile(f"torch payload {source.name!r}", "a zip archive but neither .pt2 nor TorchScript")
 
     def describe(self, obj: t.Any) -> dict[str, t.Any]:
         """The class path of `obj`, and the JSON Schemas of its input and output when example inputs are known.

@@ -27,6 +27,7 @@ class TransformersSerializer(Serializer):
 
     lib: t.ClassVar[str] = "transformers"
     distribution: t.ClassVar[str] = "transformers"
+    config_keys: t.ClassVar[frozenset[str]] = frozenset({"task"})
     bundle: t.ClassVar[bool] = True
     _modules: t.ClassVar[tuple[str, ...]] = ("transformers",)
 
