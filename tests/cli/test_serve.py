@@ -1,9 +1,10 @@
 import json
 import logging
 import re
+from pathlib import Path
 
 import pytest
-from flama.cli.main import JSONLogFormatter, main, parse_model
+from flama.cli.main import JSONLogFormatter, build_app, main, parse_model
 
 
 class TestCaseParseModel:
@@ -81,3 +82,20 @@ class TestCaseJSONLogFormatter:
             record = logging.makeLogRecord({"msg": "failed", "exc_info": (type(exc), exc, exc.__traceback__)})
         data = json.loads(JSONLogFormatter().format(record))
         assert data["exception"].endswith("RuntimeError: boom")
+
+
+class TestCaseBuildApp:
+    async def test_routes_keys_and_request_ids(self, client_factory):
+        demo = Path(__file__).resolve().parents[2] / "examples" / "models" / "assistant.flm"
+        app = build_app([parse_model(f"file={demo},url=/llm/,name=assistant")], api_keys=["k1"])
+        # No lifespan here: the model is not loaded, which is all these routes need.
+        async with client_factory(app) as client:
+            denied = await client.get("/llm/")
+            allowed = await client.get("/llm/", headers={"Authorization": "Bearer k1", "X-Request-ID": "r1"})
+            health = await client.get("/health")
+            metrics = await client.get("/metrics")
+        assert denied.status_code == 401
+        assert (allowed.status_code, allowed.json()["name"], allowed.json()["ready"]) == (200, "assistant", False)
+        assert allowed.headers["x-request-id"] == "r1"
+        assert (health.status_code, health.json()["status"]) == (503, "loading")
+        assert metrics.status_code == 200
