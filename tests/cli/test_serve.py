@@ -95,7 +95,10 @@ class TestCaseBuildApp:
             health = await client.get("/health")
             metrics = await client.get("/metrics")
         assert denied.status_code == 401
-        assert (allowed.status_code, allowed.json()["name"], allowed.json()["ready"]) == (200, "assistant", False)
+        info = allowed.json()
+        assert (allowed.status_code, info["name"], info["ready"], info["backend"]) == (200, "assistant", False, None)
+        assert info["meta"]["framework"]["family"] == "llm"
+        assert info["capabilities"]["tools"] is True
         assert allowed.headers["x-request-id"] == "r1"
         assert (health.status_code, health.json()["status"]) == (503, "loading")
         assert metrics.status_code == 200

@@ -14,13 +14,16 @@ them; without it nothing is measured. Each application has its own registry. Per
 """
 
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from flama.http import Module, Request, Response
 from flama.llm.generation import Finish
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from flama.http import Flama
 
 __all__ = ["LLMMetrics", "MetricsModule", "metrics_of"]
 
@@ -122,7 +125,7 @@ class MetricsModule(Module):
         self.path = path
         self.metrics = LLMMetrics()
 
-    def bind(self, app: Any) -> None:
+    def bind(self, app: "Flama") -> None:
         """Add the metrics route."""
         super().bind(app)
         app.add_route(self.path, self.endpoint, methods=["GET"], name="metrics", include_in_schema=False)

@@ -14,7 +14,7 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-from flama.http import Request
+from flama.http import HTTPException, Request
 from flama.http.routing import BaseRoute
 from flama.llm.auth import APIKeys
 from flama.llm.backends import select_backend
@@ -24,7 +24,7 @@ from flama.llm.generation import Generator
 from flama.llm.native import NativeDialect
 from flama.llm.scheduler import Scheduler
 from flama.llm.streams import StreamRegistry
-from flama.models import ModelArtifact, load
+from flama.models import Metadata, ModelArtifact, load, read_meta
 from flama.models.resources.base import ModelResource
 
 __all__ = ["DIALECTS", "LLMResource"]
@@ -94,6 +94,12 @@ class LLMResource(ModelResource):
         self.backend_options = dict(backend_options or {})
         self.dialects = [DIALECTS[dialect](self) for dialect in serving]
         self.artifact: ModelArtifact | None = None
+        # The header only (cheap): what inspect shows while the model loads.
+        self.meta: Metadata | None = None
+        if isinstance(source, ModelArtifact):
+            self.meta = source.meta
+        elif isinstance(source, (str, pathlib.Path)) and pathlib.Path(source).is_file():
+            self.meta = read_meta(source)
         self._generator: Generator | None = None
 
     @property
@@ -104,8 +110,6 @@ class LLMResource(ModelResource):
             HTTPException: 503 while the model is loading.
         """
         if self._generator is None:
-            from flama.http import HTTPException
-
             raise HTTPException(503, f"Model {self.name!r} is loading", {"Retry-After": "1"})
         return self._generator
 
@@ -164,7 +168,7 @@ class LLMResource(ModelResource):
 
     def inspect(self) -> dict[str, Any]:
         """Name, metadata, capabilities, backend, context length, default parameters and dialects."""
-        meta = None if self.artifact is None else self.artifact.meta
+        meta = self.meta
         generator = self._generator
         return {
             "name": self.name,
