@@ -9,6 +9,7 @@ two tokens.
 import abc
 import asyncio
 import dataclasses
+import importlib.util
 import json
 import math
 import random
@@ -206,7 +207,8 @@ def context_length(directory: Path, tokenizer: Any) -> int:
 class Backend(abc.ABC):
     """A loaded model behind one async interface.
 
-    Subclasses set `name`, `supported` and `requirement`, implement `available`, `load` and `stream`; prompts are
+    Subclasses set `name`, `supported`, `requirement` and `libraries`, implement `load` and `stream` (and
+    `available` when hardware matters too); prompts are
     rendered and counted with the checkpoint's HuggingFace tokenizer.
 
     Attributes:
@@ -219,6 +221,8 @@ class Backend(abc.ABC):
     supported: ClassVar[frozenset[str]]
     requirement: ClassVar[str]
     """What the backend needs, in words (for errors when it is unavailable)."""
+    libraries: ClassVar[tuple[str, ...]] = ()
+    """The import names the backend needs."""
 
     def __init__(self, tokenizer: Any, context_length: int) -> None:
         self.tokenizer = tokenizer
@@ -229,9 +233,9 @@ class Backend(abc.ABC):
         self.context_length = context_length
 
     @classmethod
-    @abc.abstractmethod
     def available(cls) -> bool:
-        """Whether this backend's libraries (and hardware) are present, without importing the heavy ones."""
+        """Whether this backend's `libraries` (and hardware) are present, without importing the heavy ones."""
+        return all(importlib.util.find_spec(name) is not None for name in cls.libraries)
 
     @classmethod
     def require(cls) -> None:
@@ -393,14 +397,18 @@ class ThreadedBackend(Backend):
     when a stream is closed still runs.
 
     Args:
+        model: The library's model object.
         tokenizer: The checkpoint's HuggingFace tokenizer.
         context_length: The model's context length.
         eos: Token ids that end a generation.
         executor: The single-thread executor that loaded the model and runs its generations, one at a time.
     """
 
-    def __init__(self, tokenizer: Any, context_length: int, eos: Iterable[int], executor: ThreadPoolExecutor) -> None:
+    def __init__(
+        self, model: Any, tokenizer: Any, context_length: int, eos: Iterable[int], executor: ThreadPoolExecutor
+    ) -> None:
         super().__init__(tokenizer, context_length)
+        self.model = model
         self._eos = frozenset(eos)
         self._executor = executor
         self._running: set[threading.Event] = set()

@@ -1,7 +1,6 @@
 """The MLX backend: mlx-lm's token loop (Apple Silicon, or Linux CPU through ``mlx[cpu]``)."""
 
 import asyncio
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,15 +22,7 @@ class MLXBackend(ThreadedBackend):
     name = "mlx"
     requirement = "the mlx and mlx-lm packages (pip install 'flama-llm[mlx]')"
     supported = PARAMETERS
-
-    def __init__(self, model: Any, tokenizer: Any, length: int, eos: set[int], executor: Any) -> None:
-        super().__init__(tokenizer, length, eos, executor)
-        self.model = model
-
-    @classmethod
-    def available(cls) -> bool:
-        """Whether mlx and mlx-lm are installed."""
-        return all(importlib.util.find_spec(name) is not None for name in ("mlx", "mlx_lm"))
+    libraries = ("mlx", "mlx_lm")
 
     @classmethod
     async def load(cls, directory: Path, **options: Any) -> "MLXBackend":

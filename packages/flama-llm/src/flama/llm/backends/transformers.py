@@ -1,7 +1,6 @@
 """The transformers backend: a causal LM run by torch (CPU or CUDA) with our own step loop over its KV cache."""
 
 import asyncio
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,15 +23,7 @@ class TransformersBackend(ThreadedBackend):
     name = "transformers"
     requirement = "the transformers and torch packages (pip install 'flama-llm[transformers]')"
     supported = PARAMETERS
-
-    def __init__(self, model: Any, tokenizer: Any, length: int, eos: set[int], executor: Any) -> None:
-        super().__init__(tokenizer, length, eos, executor)
-        self.model = model
-
-    @classmethod
-    def available(cls) -> bool:
-        """Whether transformers and torch are installed."""
-        return all(importlib.util.find_spec(name) is not None for name in ("transformers", "torch"))
+    libraries = ("transformers", "torch")
 
     @classmethod
     async def load(cls, directory: Path, **options: Any) -> "TransformersBackend":

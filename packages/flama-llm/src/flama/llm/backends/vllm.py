@@ -2,7 +2,6 @@
 
 import asyncio
 import contextlib
-import importlib.util
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -41,6 +40,7 @@ class VLLMBackend(Backend):
     name = "vllm"
     requirement = "the vllm package and a CUDA GPU (pip install 'flama-llm[vllm]')"
     supported = PARAMETERS
+    libraries = ("vllm",)
 
     def __init__(self, engine: Any, tokenizer: Any, length: int) -> None:
         super().__init__(tokenizer, length)
@@ -49,7 +49,7 @@ class VLLMBackend(Backend):
     @classmethod
     def available(cls) -> bool:
         """Whether vLLM is installed and torch sees a CUDA device (torch is imported only when vLLM is there)."""
-        if importlib.util.find_spec("vllm") is None:
+        if not super().available():
             return False
         import torch
 
