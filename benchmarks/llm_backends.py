@@ -38,7 +38,7 @@ def mlx_loop(backend: ThreadedBackend, prompt: str, tokens: int, eos: int) -> fl
     start = time.perf_counter()
     count = 0
     for _ in stream_generate(
-        backend.model,  # type: ignore[attr-defined]
+        backend.model,
         backend.tokenizer,
         prompt,
         max_tokens=tokens,
@@ -53,7 +53,7 @@ def transformers_loop(backend: ThreadedBackend, prompt: str, tokens: int, eos: i
     """Seconds transformers' generate takes for ``tokens`` tokens."""
     import torch
 
-    model: Any = backend.model  # type: ignore[attr-defined]
+    model: Any = backend.model
     ids = torch.tensor([backend.encode(prompt)])
     start = time.perf_counter()
     with torch.inference_mode():

@@ -1,5 +1,7 @@
 """``app.models``: discovery, adding models, mounting, OpenAPI, settings and shutdown."""
 
+from pathlib import Path
+
 import pytest
 from flama.http import Flama
 from flama.models.module import ModelsModule, resource_class
@@ -29,6 +31,27 @@ class TestCaseModelsModule:
             "/fish/stream/",
         ]
         assert app.url_path_for("health") == "/health"
+
+    async def test_model_at_the_root(self, client_factory):
+        app = app_with_module()
+        models(app).add_model("/", classifier(), "fish")
+        assert app.url_path_for("fish:predict") == "/predict/"
+        async with client_factory(app) as client:
+            response = await client.post("/predict/", json={"input": [[0.0, 0.0]]})
+        assert response.status_code == 503  # not loaded: the app was not started
+        assert response.headers["retry-after"]
+
+    def test_unset_queue_limit_leaves_the_resource_default(self):
+        from flama.llm.resource import LLMResource
+
+        demo = Path(__file__).resolve().parents[2] / "examples" / "models" / "assistant.flm"
+        app = app_with_module()
+        resource = models(app).add_model("/llm/", demo, "assistant")
+        assert isinstance(resource, LLMResource)
+        assert resource.scheduler.max_queued == 64
+        limited = models(app_with_module(max_queued=3)).add_model("/llm/", demo, "assistant")
+        assert isinstance(limited, LLMResource)
+        assert limited.scheduler.max_queued == 3
 
     def test_duplicate_name(self):
         app = app_with_module()

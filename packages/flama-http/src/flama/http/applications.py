@@ -108,7 +108,8 @@ class Flama:
         self.schema_path = schema
         self.docs_path = docs
 
-    def __getattr__(self, name: str) -> Module:
+    def __getattr__(self, name: str) -> Any:
+        # Any, not Module: a module's own methods (``app.models.add_model``) are what callers reach through it.
         modules: Modules | None = self.__dict__.get("modules")
         module = None if modules is None else modules.get(name)
         if module is None:

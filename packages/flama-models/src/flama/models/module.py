@@ -115,11 +115,12 @@ class ModelsModule(Module):
             raise ValueError(f"a model named {name!r} was already added")
         cls = resource_class(family or _family(model))
         options.setdefault("limiter", self.limiter)
-        options.setdefault("max_queued", self.max_queued)
+        if self.max_queued is not None:
+            options.setdefault("max_queued", self.max_queued)
         resource = cls(path=path, name=name, source=model, **options)
         if not self.resources and self.health_path is not None:
             self.app.router.add(Route(self.health_path, self.health.endpoint, name="health"))
-        self.app.router.add(Mount(path.rstrip("/"), routes=resource.routes(), name=name))
+        self.app.router.add(Mount(path.rstrip("/") or "/", routes=resource.routes(), name=name))
         self.resources[name] = resource
         self.health.resources.append(resource)
         return resource
