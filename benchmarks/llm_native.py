@@ -12,15 +12,24 @@ greedy prompt (the end-of-sequence token banned, so every run generates exactly 
   figures are reported beside it;
 - 32 concurrent streams, three rounds: errors (target 0) and the server's resident memory growth between the first
   and the last round (target ≤ 5 %);
-- the pipeline's own cost per token, without a model or a network: a backend replaying 20,000 deltas through
-  generation, the decoder, the stream buffer and SSE encoding, against the replay alone. On a small shared machine the
-  HTTP figures above are dominated by the client, the server and the model competing for cores; this one is not.
+- the pipeline's own cost per token, without a model or a network: a backend replaying 20,000 deltas (one per turn of
+  the event loop, as a threaded backend delivers them) through generation, the decoder, the stream buffer and SSE
+  encoding, against the replay alone. On a small shared machine the HTTP figures above are dominated by the client,
+  the server and the model competing for cores; this one is not;
+- Flama 2.2.2 serving the same ``.flm`` with its own MLX backend (in a venv of its own, ``benchmarks/.venvs``), read
+  through its own native ``stream/`` endpoints by the same client, beside this tree's server given the same request.
+  2.2.2 ignores ``logit_bias`` without a word, so that request cannot ban the end-of-sequence token: both are asked
+  for ``BESIDE_TOKENS`` greedy tokens, fewer than the model's answer, so both generate exactly that many.
+
+The client is kept cheap so that the figures are the server's: the SSE stream is read over a bare asyncio socket
+(``Connection: close``), its chunks kept as raw bytes; the only per-chunk work is a substring search until the first
+``block.delta`` arrives, and the token count is read once from the last event's ``output_tokens``.
 """
 
 import argparse
 import asyncio
-import json
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -31,11 +40,25 @@ from typing import Any
 
 import httpx
 
+from benchmarks.environments import FLAMA2, environment
+
 __all__ = ["DEMO", "run"]
 
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "models" / "assistant.flm"
 MAX_TOKENS = 256
 ROUNDS = 9
+# 2.2.2 ends the demo model's greedy answer to the prompt after 21 tokens: both subjects are asked for fewer, so both
+# generate exactly this many.
+BESIDE_TOKENS = 20
+OUTPUT_TOKENS = re.compile(rb'"output_tokens":\s*(\d+)')
+# Flama 2.2.2 runs MLX on Linux CPU with the same versions this tree locks.
+FLAMA2_LLM = [*FLAMA2, "mlx[cpu]==0.32.4", "mlx-lm==0.31.3"]
+FLAMA2_SERVER = """
+import sys, flama, uvicorn
+app = flama.Flama(schema=None, docs=None)
+app.models.add_model("/llm/", model=sys.argv[1], name="assistant")
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+"""
 
 
 def _prompt(eos: int) -> dict[str, Any]:
@@ -58,23 +81,33 @@ async def _direct(resource: Any, body: dict[str, Any]) -> tuple[float, float, in
     return tokens / (time.perf_counter() - started), first, tokens
 
 
+async def _read_sse(url: httpx.URL, path: str, started: float) -> tuple[float, bytes]:
+    """First ``block.delta`` seconds (from ``started``) and the whole body of a ``GET`` of an event stream."""
+    reader, writer = await asyncio.open_connection(url.host, url.port)
+    try:
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {url.host}\r\nConnection: close\r\n\r\n".encode())
+        first = 0.0
+        chunks = []
+        while chunk := await reader.read(65536):
+            if not first and b"event: block.delta" in chunk:
+                first = time.perf_counter() - started
+            chunks.append(chunk)
+    finally:
+        writer.close()
+    return first, b"".join(chunks)
+
+
 async def _streamed(client: httpx.AsyncClient, body: dict[str, Any]) -> tuple[float, float, int]:
     """Tokens per second and first-token seconds seen by an HTTP client of the native dialect."""
     started = time.perf_counter()
     opened = await client.post("/llm/stream/", json=body)
     opened.raise_for_status()
-    first = 0.0
-    chunks = []
-    # The client does as little as it can per event (it shares the machine's cores with the server and the model).
-    async with client.stream("GET", f"/llm/stream/{opened.json()['id']}/") as response:
-        async for chunk in response.aiter_raw():
-            if not first and b"event: block.delta" in chunk:
-                first = time.perf_counter() - started
-            chunks.append(chunk)
+    first, raw = await _read_sse(client.base_url, f"/llm/stream/{opened.json()['id']}/", started)
     elapsed = time.perf_counter() - started
-    tail = b"".join(chunks[-4:]).decode()
-    usage = tail[tail.rindex("event: message.delta") :].split("data: ", 1)[1].split("\n", 1)[0]
-    tokens = json.loads(usage)["usage"]["output_tokens"]
+    counts = OUTPUT_TOKENS.findall(raw[-1024:])
+    if not counts:
+        raise RuntimeError(f"the stream ended without a token count: {raw[-300:]!r}")
+    tokens = int(counts[-1])
     return tokens / elapsed, first, tokens
 
 
@@ -98,7 +131,6 @@ def _rss_kib(pid: int) -> int:
 
 def _pipeline_cost(deltas: int = 20_000) -> float:
     """Microseconds per token that generation, the decoder, the stream and SSE encoding add to a replayed backend."""
-    from flama.http import ServerSentEvent
     from flama.llm.backends.base import Backend, Delta, GenerationParams
     from flama.llm.decoder import spec_by_name
     from flama.llm.generation import Generator
@@ -128,6 +160,7 @@ def _pipeline_cost(deltas: int = 20_000) -> float:
 
         async def stream(self, ids: list[int], params: GenerationParams, limit: int) -> Any:
             for number in range(limit):
+                await asyncio.sleep(0)  # like a real backend: each delta arrives on its own turn of the loop
                 yield Delta(f" word{number % 50}", 1, "length" if number == limit - 1 else None)
 
         async def close(self) -> None:
@@ -148,8 +181,8 @@ def _pipeline_cost(deltas: int = 20_000) -> float:
 
         started = time.perf_counter()
         stream = StreamRegistry().open(produce)
-        async for event in stream.follow(0, 0):
-            ServerSentEvent(event.data, event=event.name, id=str(event.number)).encode()
+        async for _ in stream.encoded(0, 0):
+            pass
         return (time.perf_counter() - started - alone) / deltas * 1e6
 
     return min(asyncio.run(measure()) for _ in range(3))
@@ -208,6 +241,71 @@ async def _measure(flm: Path, backend: str | None, url: str, pid: int) -> dict[s
     return {"backend": name, "direct": direct, "streamed": streamed, "trips": trips, "errors": errors, "memory": memory}
 
 
+async def _beside_flama2(ours: str, theirs: str) -> dict[str, list[tuple[float, float, int]]]:
+    """The same request (no ``logit_bias``: 2.2.2 drops it) streamed from both servers, alternated."""
+    body = {"prompt": _prompt(0)["prompt"], "params": {"max_tokens": BESIDE_TOKENS, "temperature": 0.0}}
+    async with (
+        httpx.AsyncClient(base_url=ours, timeout=300) as own,
+        httpx.AsyncClient(base_url=theirs, timeout=300) as old,
+    ):
+        await _first_stream(own, body)
+        await _first_stream(old, body)
+        figures: dict[str, list[tuple[float, float, int]]] = {"ours": [], "flama2": []}
+        for _ in range(ROUNDS):
+            figures["ours"].append(await _streamed(own, body))
+            figures["flama2"].append(await _streamed(old, body))
+    return figures
+
+
+async def _first_stream(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
+    """Stream once, retrying while the server is still loading its model (2.2.2 binds its port before it has)."""
+    deadline = time.monotonic() + 300
+    while True:
+        try:
+            await _streamed(client, body)
+            return
+        except (httpx.HTTPError, OSError, RuntimeError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+def _flama2_rows(flm: Path) -> list[str]:
+    """Flama 2.2.2 beside this tree on the same request, or the reason it could not be measured."""
+    python = environment("flama2-llm", FLAMA2_LLM, [], rebuild=False)
+    ours_port, theirs_port = _free_port(), _free_port()
+    log = Path(__file__).resolve().parent / ".work" / "flama2-llm.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as output:
+        ours = subprocess.Popen([sys.executable, "-m", "benchmarks.llm_native", str(flm), "--port", str(ours_port)])
+        theirs = subprocess.Popen([python, "-c", FLAMA2_SERVER, str(flm), str(theirs_port)], stderr=output)
+        try:
+            urls = (f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{theirs_port}")
+            figures = asyncio.run(_beside_flama2(*urls))
+        except Exception as error:
+            return [f"Flama 2.2.2 could not be measured: {error!r}; its server said: {log.read_text()[-800:]!r}"]
+        finally:
+            for child in (ours, theirs):
+                child.kill()
+                child.wait(timeout=60)
+    rows = [
+        "",
+        f"Beside Flama 2.2.2 (its MLX backend, same `.flm`, its own `stream/` endpoints), the same request to both: "
+        f"greedy, `max_tokens` {BESIDE_TOKENS}, no `logit_bias` (2.2.2 drops it without an error, so it cannot ban the "
+        f"end-of-sequence token; its answer ends after 21 tokens); median of {ROUNDS} alternated runs.",
+        "",
+        "| subject | tokens generated | streamed tokens/s | first token seen by the client |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, label in (("ours", "this tree"), ("flama2", "Flama 2.2.2")):
+        runs = figures[name]
+        rate = statistics.median(r[0] for r in runs)
+        first = statistics.median(r[1] for r in runs)
+        tokens = statistics.median(r[2] for r in runs)
+        rows.append(f"| {label} | {tokens:.0f} | {rate:,.0f} | {first * 1000:.2f} ms |")
+    return rows
+
+
 def run(flm: Path = DEMO, backend: str | None = None) -> str:
     """Measure and return the section's Markdown."""
     port = _free_port()
@@ -246,6 +344,7 @@ def run(flm: Path = DEMO, backend: str | None = None) -> str:
         f"| pipeline cost per token (no model, no network) | {cost:.1f} µs | | |",
         f"| ... as a share of the backend's time per token | {cost * direct_rate / 1e4:.2f} % | ≤ 5 % | "
         f"{'yes' if cost * direct_rate <= 5e4 else '**no**'} |",
+        *_flama2_rows(flm),
     ]
     return "\n".join(rows) + "\n"
 

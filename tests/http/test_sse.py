@@ -74,6 +74,14 @@ class TestCaseEventSourceResponse:
         ]
         assert sent.bodies == [b"event: first\nid: 1\ndata: one\n\n", b"data: two\n\n", b'data: {"three":3}\n\n', b""]
 
+    async def test_encoded_bytes_are_sent_as_they_are(self, call_app: CallApp):
+        async def produce() -> AsyncIterator[bytes]:
+            yield b"event: a\ndata: 1\n\nevent: b\ndata: 2\n\n"
+
+        sent = await call_app(EventSourceResponse(produce(), ping=None))
+
+        assert sent.bodies == [b"event: a\ndata: 1\n\nevent: b\ndata: 2\n\n", b""]
+
     async def test_sync_producer(self, call_app: CallApp):
         def produce() -> Iterator[ServerSentEvent]:
             yield ServerSentEvent("a")

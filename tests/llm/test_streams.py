@@ -18,6 +18,33 @@ class TestCaseStream:
         stream.finish()
         assert await reader == [(0, "a", {"n": 0}), (1, "b", {"n": 1})]
 
+    async def test_a_reader_behind_gets_everything_waiting_in_one_batch(self):
+        stream = Stream("s")
+        stream.push("a", {"n": 0})
+        reader = stream.batches(0, 0)
+        assert [event.number for event in await reader.__anext__()] == [0]
+        stream.push("b", {"n": 1})
+        stream.push("c", {"n": 2})
+        assert [event.name for event in await reader.__anext__()] == ["b", "c"]
+        stream.finish()
+        with pytest.raises(StopAsyncIteration):
+            await reader.__anext__()
+
+    async def test_encoded_joins_each_batch(self):
+        stream = Stream("s")
+        stream.push("a", {})
+        stream.push("b", {"n": 1})
+        stream.finish()
+        chunks = [chunk async for chunk in stream.encoded(0, 0)]
+        assert chunks == [b'event: a\nid: 0\ndata: {}\n\nevent: b\nid: 1\ndata: {"n":1}\n\n']
+
+    def test_sse_encoding(self):
+        stream = Stream("s")
+        stream.push("block.delta", {"index": 0, "text": "é\n"})
+        event = stream.events[0]
+        assert event.sse() == 'event: block.delta\nid: 0\ndata: {"index":0,"text":"é\\n"}\n\n'.encode()
+        assert event.sse() is event.sse()
+
     async def test_push_after_finish_is_ignored(self):
         stream = Stream("s")
         stream.finish()

@@ -95,10 +95,10 @@ class ServerSentEvent:
 class EventSourceResponse(StreamingResponse):
     """A stream of server-sent events, each sent as its own message the moment it is produced.
 
-    Items may be :class:`ServerSentEvent` instances, or any other value, which becomes the ``data`` of an event (a
-    ``str`` as text, anything else as JSON). While the producer is idle for ``ping`` seconds a heartbeat comment is
-    sent so proxies keep the connection open. The headers turn caching and proxy buffering off. When the client
-    disconnects, the producer is closed.
+    Items may be :class:`ServerSentEvent` instances, ``bytes`` (one or more events already encoded, sent as they
+    are), or any other value, which becomes the ``data`` of an event (a ``str`` as text, anything else as JSON). While
+    the producer is idle for ``ping`` seconds a heartbeat comment is sent so proxies keep the connection open. The
+    headers turn caching and proxy buffering off. When the client disconnects, the producer is closed.
 
     Args:
         content: A sync or async iterable of events.
@@ -139,6 +139,8 @@ class EventSourceResponse(StreamingResponse):
         """Encode one produced item as one event."""
         if self.ping is not None:
             self._last_write = time.monotonic()
+        if isinstance(item, bytes):
+            return item
         if isinstance(item, ServerSentEvent):
             return item.encode()
         if isinstance(item, str):

@@ -3,7 +3,8 @@
 A streamed generation is started by one request (``POST …/stream/``) and read by others (``GET …/stream/{id}/``),
 possibly several times: a client whose connection dropped reconnects with the id of the last event it saw and
 receives the rest. Every event is kept in the stream's buffer until the stream expires, so a reader always gets the
-events it missed, in order, each with its number as the SSE ``id``.
+events it missed, in order, each with its number as the SSE ``id``. Each event is encoded as SSE once, however many
+readers it has, and a reader that is behind gets every event waiting for it in one batch (one write to the socket).
 
 Generation stops when the stream is cancelled (:meth:`StreamRegistry.cancel`), and also when its last reader goes
 away and nobody reads it again within ``resume_window`` seconds (``0`` stops it at once). Finished streams stay
@@ -19,6 +20,8 @@ import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
+from flama.core import json_encode
+
 __all__ = ["Stream", "StreamEvent", "StreamRegistry", "UnknownEventId"]
 
 
@@ -31,16 +34,24 @@ class StreamEvent:
 
     Args:
         number: The position in the stream, from 0.
-        name: The event name (``block.delta``, ...).
+        name: The event name (``block.delta``, ...): one line of text.
         data: The JSON payload.
     """
 
-    __slots__ = ("data", "name", "number")
+    __slots__ = ("_sse", "data", "name", "number")
 
     def __init__(self, number: int, name: str, data: dict[str, Any]) -> None:
         self.number = number
         self.name = name
         self.data = data
+        self._sse: bytes | None = None
+
+    def sse(self) -> bytes:
+        """The event as server-sent event bytes (``event``, ``id``, one ``data`` line of compact JSON), made once."""
+        if self._sse is None:
+            head = f"event: {self.name}\nid: {self.number}\ndata: ".encode()
+            self._sse = head + json_encode(self.data) + b"\n\n"
+        return self._sse
 
     def __repr__(self) -> str:
         return f"StreamEvent({self.number!r}, {self.name!r}, {self.data!r})"
@@ -56,7 +67,7 @@ class Stream:
         id: The stream id.
     """
 
-    __slots__ = ("_changed", "_stop_later", "created", "events", "finished_at", "id", "readers", "task")
+    __slots__ = ("_stop_later", "_waiters", "created", "events", "finished_at", "id", "readers", "task")
 
     def __init__(self, id: str) -> None:
         self.id = id
@@ -65,7 +76,7 @@ class Stream:
         self.finished_at: float | None = None
         self.readers = 0
         self.task: asyncio.Task[None] | None = None
-        self._changed = asyncio.Event()
+        self._waiters: list[asyncio.Future[None]] = []
         self._stop_later: asyncio.TimerHandle | None = None
 
     @property
@@ -87,8 +98,12 @@ class Stream:
             self._wake()
 
     def _wake(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
+        # Only readers that wait are woken: a reader that is behind finds the new events when it comes back.
+        if self._waiters:
+            waiters, self._waiters = self._waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
 
     def cancel(self, reason: str = "cancelled") -> None:
         """Stop the producer at once and end the stream with an ``error`` event naming ``reason``."""
@@ -119,8 +134,8 @@ class Stream:
             raise UnknownEventId(f"Last-Event-ID {last_event_id!r} is not an event of stream {self.id!r}")
         return number + 1
 
-    async def follow(self, start: int, resume_window: float) -> AsyncGenerator[StreamEvent, None]:
-        """Yield the events from index ``start``, waiting for new ones until the stream is over.
+    async def batches(self, start: int, resume_window: float) -> AsyncGenerator[list[StreamEvent], None]:
+        """Yield the events from index ``start`` in batches (all that are waiting), until the stream is over.
 
         While at least one reader follows the stream it keeps running; when the last one leaves before the end, the
         producer is cancelled after ``resume_window`` seconds unless a reader comes back.
@@ -129,14 +144,40 @@ class Stream:
         position = start
         try:
             while True:
-                while position < len(self.events):
-                    yield self.events[position]
-                    position += 1
-                if self.finished_at is not None:
+                if position < len(self.events):
+                    batch = self.events[position:]
+                    position += len(batch)
+                    yield batch
+                elif self.finished_at is not None:
                     return
-                await self._changed.wait()
+                else:
+                    waiter = asyncio.get_running_loop().create_future()
+                    self._waiters.append(waiter)
+                    await waiter
         finally:
             self._detach(resume_window)
+
+    async def encoded(self, start: int, resume_window: float) -> AsyncGenerator[bytes, None]:
+        """Each of :meth:`batches` as one chunk of server-sent events.
+
+        A reader that fell behind the model catches up in one write rather than one per token.
+        """
+        batches = self.batches(start, resume_window)
+        try:
+            async for batch in batches:
+                yield b"".join([event.sse() for event in batch])
+        finally:
+            await batches.aclose()
+
+    async def follow(self, start: int, resume_window: float) -> AsyncGenerator[StreamEvent, None]:
+        """Yield the events from index ``start`` one by one, as :meth:`batches` gives them."""
+        batches = self.batches(start, resume_window)
+        try:
+            async for batch in batches:
+                for event in batch:
+                    yield event
+        finally:
+            await batches.aclose()
 
     def _attach(self) -> None:
         self.readers += 1

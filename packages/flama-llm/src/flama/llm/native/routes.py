@@ -22,7 +22,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flama.http import EventSourceResponse, HTTPException, JSONResponse, Request, Response, Route, ServerSentEvent
+from flama.http import EventSourceResponse, HTTPException, JSONResponse, Request, Response, Route
 from flama.http.routing import BaseRoute
 from flama.llm.events import Event
 from flama.llm.exceptions import InvalidParameter, QueueFull
@@ -238,12 +238,7 @@ class NativeDialect:
         except UnknownEventId as exc:
             raise HTTPException(400, str(exc)) from exc
         window = self.model.streams.resume_window
-
-        async def events() -> Any:
-            async for event in stream.follow(start, window):
-                yield ServerSentEvent(event.data, event=event.name, id=str(event.number))
-
-        return EventSourceResponse(events(), ping=self.model.heartbeat)
+        return EventSourceResponse(stream.encoded(start, window), ping=self.model.heartbeat)
 
     async def cancel_stream(self, request: Request, stream_id: str) -> dict[str, Any]:
         """Cancel a stream's generation."""
