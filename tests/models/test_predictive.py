@@ -289,6 +289,37 @@ class TestCaseRunner:
         assert seen == [(1, 0)]
         assert (runner.running, runner.waiting) == (0, 0)
 
+    async def test_waiting_call_runs_after_the_running_one(self):
+        runner = Runner(anyio.CapacityLimiter(2), workers=1)
+        release = threading.Event()
+        order: list[str] = []
+        results: dict[str, int] = {}
+
+        def first() -> int:
+            release.wait(5)
+            order.append("first")
+            return 1
+
+        def second() -> int:
+            order.append("second")
+            return 2
+
+        async def run(name: str, func: Any) -> None:
+            results[name] = await runner.run(func)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(run, "first", first)
+            while runner.running == 0:
+                await anyio.lowlevel.checkpoint()
+            group.start_soon(run, "second", second)
+            while runner.waiting == 0:
+                await anyio.lowlevel.checkpoint()
+            assert (runner.running, runner.waiting, runner.shared.borrowed_tokens) == (1, 1, 1)
+            release.set()
+        runner.close()
+        assert (results, order) == ({"first": 1, "second": 2}, ["first", "second"])
+        assert (runner.running, runner.waiting, runner.shared.borrowed_tokens) == (0, 0, 0)
+
     def test_threads_outlive_the_event_loop(self):
         # Each asyncio.run is a new root task (as when a driver runs every request with run_until_complete): the
         # runner's threads are its own, so both calls run in the same one.

@@ -7,13 +7,11 @@ refused with :class:`QueueFull`, which tells the client when to retry (HTTP 429 
 """
 
 import asyncio
-import contextlib
 import contextvars
 import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
 
 import anyio
@@ -24,6 +22,14 @@ T = TypeVar("T")
 
 # Weight of the newest call in the running mean of call durations that Retry-After is estimated from.
 _SMOOTHING = 0.2
+
+
+async def _acquire(limiter: anyio.CapacityLimiter) -> None:
+    """Take a token of ``limiter``, at once when one is free (``acquire`` would also yield to the event loop)."""
+    try:
+        limiter.acquire_nowait()
+    except anyio.WouldBlock:
+        await limiter.acquire()
 
 
 class QueueFull(RuntimeError):
@@ -62,9 +68,7 @@ class Runner:
         self.shared = shared
         self.workers = workers
         self.max_queued = max_queued
-        self._own: AbstractAsyncContextManager[object] = (
-            contextlib.nullcontext() if workers is None else anyio.CapacityLimiter(workers)
-        )
+        self._own = None if workers is None else anyio.CapacityLimiter(workers)
         # Threads of its own, started on first use and kept until close(): anyio's worker threads end with the task
         # anyio takes for the root (the one run_until_complete runs), so a server or driver that runs each request
         # that way would start and join one thread per prediction. The limits above decide when a call starts; the
@@ -77,7 +81,7 @@ class Runner:
     def _busy(self) -> bool:
         """Whether a new call would have to wait for a worker."""
         own = self._own
-        return self.shared.available_tokens < 1 or (isinstance(own, anyio.CapacityLimiter) and own.available_tokens < 1)
+        return self.shared.available_tokens < 1 or (own is not None and own.available_tokens < 1)
 
     def retry_after(self) -> int:
         """Whole seconds (at least 1) until the calls waiting now are likely to be done."""
@@ -105,26 +109,32 @@ class Runner:
         """
         if self.max_queued is not None and self.waiting >= self.max_queued and self._busy():
             raise QueueFull(self.retry_after())
+        own = self._own
         self.waiting += 1
-        started = False
         try:
-            async with self._own, self.shared:
-                self.waiting -= 1
-                self.running += 1
-                started = True
-                begin = time.perf_counter()
-                try:
-                    # A running thread cannot be stopped: a cancelled request keeps its slot until the call ends.
-                    with anyio.CancelScope(shield=True):
-                        call = self._threads().submit(contextvars.copy_context().run, func, *args)
-                        result = await asyncio.wrap_future(call)
-                    # Returned after the scope: to mypy a cancel scope's exit may swallow what the block raised.
-                    return result  # noqa: RET504
-                finally:
-                    elapsed = time.perf_counter() - begin
-                    self._mean = elapsed if self._mean == 0.0 else self._mean + _SMOOTHING * (elapsed - self._mean)
+            if own is not None:
+                await _acquire(own)
+            try:
+                await _acquire(self.shared)
+            except BaseException:
+                if own is not None:
+                    own.release()
+                raise
         finally:
-            if started:
-                self.running -= 1
-            else:
-                self.waiting -= 1
+            self.waiting -= 1
+        self.running += 1
+        begin = time.perf_counter()
+        try:
+            # A running thread cannot be stopped: a cancelled request keeps its slot until the call ends.
+            with anyio.CancelScope(shield=True):
+                call = self._threads().submit(contextvars.copy_context().run, func, *args)
+                result = await asyncio.wrap_future(call)
+            # Returned after the scope: to mypy a cancel scope's exit may swallow what the block raised.
+            return result  # noqa: RET504
+        finally:
+            elapsed = time.perf_counter() - begin
+            self._mean = elapsed if self._mean == 0.0 else self._mean + _SMOOTHING * (elapsed - self._mean)
+            self.running -= 1
+            self.shared.release()
+            if own is not None:
+                own.release()
