@@ -1,10 +1,14 @@
 """The predictive resource in process: inspect, predict, stream, errors, queue limits and PyTorch modules."""
 
+import asyncio
+import contextvars
 import importlib.util
 import threading
 from typing import Any
 
 import anyio
+import anyio.lowlevel
+import anyio.to_thread
 import httpx
 import pytest
 import torch
@@ -15,6 +19,8 @@ from flama.models.resources.predictive import PredictiveResource
 from flama.models.runner import QueueFull, Runner
 
 from tests.models.serving import Broken, classifier, models, predictive, served
+
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("REQUEST_ID")
 
 # The input dtype and shape come from the torch serializer's description (flama.models.serializers.torch).
 needs_torch_serializer = pytest.mark.skipif(
@@ -282,6 +288,91 @@ class TestCaseRunner:
         assert await runner.run(call, 21) == 42
         assert seen == [(1, 0)]
         assert (runner.running, runner.waiting) == (0, 0)
+
+    async def test_waiting_call_runs_after_the_running_one(self):
+        runner = Runner(anyio.CapacityLimiter(2), workers=1)
+        release = threading.Event()
+        order: list[str] = []
+        results: dict[str, int] = {}
+
+        def first() -> int:
+            release.wait(5)
+            order.append("first")
+            return 1
+
+        def second() -> int:
+            order.append("second")
+            return 2
+
+        async def run(name: str, func: Any) -> None:
+            results[name] = await runner.run(func)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(run, "first", first)
+            while runner.running == 0:
+                await anyio.lowlevel.checkpoint()
+            group.start_soon(run, "second", second)
+            while runner.waiting == 0:
+                await anyio.lowlevel.checkpoint()
+            assert (runner.running, runner.waiting, runner.shared.borrowed_tokens) == (1, 1, 1)
+            release.set()
+        runner.close()
+        assert (results, order) == ({"first": 1, "second": 2}, ["first", "second"])
+        assert (runner.running, runner.waiting, runner.shared.borrowed_tokens) == (0, 0, 0)
+
+    def test_threads_outlive_the_event_loop(self):
+        # Each asyncio.run is a new root task (as when a driver runs every request with run_until_complete): the
+        # runner's threads are its own, so both calls run in the same one.
+        runner = Runner(anyio.CapacityLimiter(1))
+        try:
+            first = asyncio.run(runner.run(threading.get_ident))
+            second = asyncio.run(runner.run(threading.get_ident))
+            assert first == second != threading.get_ident()
+        finally:
+            runner.close()
+
+    async def test_close(self):
+        runner = Runner(anyio.CapacityLimiter(1))
+        name = await runner.run(lambda: threading.current_thread().name)
+        runner.close()
+        runner.close()  # closing twice is harmless
+        assert name.startswith("flama-models")
+        assert await runner.run(lambda: 42) == 42  # a new pool starts
+        runner.close()
+
+    async def test_context_reaches_the_thread(self):
+        runner = Runner(anyio.CapacityLimiter(1))
+        token = REQUEST_ID.set("abc")
+        try:
+            assert await runner.run(REQUEST_ID.get) == "abc"
+        finally:
+            REQUEST_ID.reset(token)
+            runner.close()
+
+    async def test_cancelled_call_keeps_its_slot(self):
+        runner = Runner(anyio.CapacityLimiter(1), workers=1)
+        started, release = threading.Event(), threading.Event()
+
+        def block() -> str:
+            started.set()
+            release.wait(5)
+            return "done"
+
+        async def cancel_when_started(scope: anyio.CancelScope) -> None:
+            await anyio.to_thread.run_sync(started.wait, 5)
+            scope.cancel()
+            for _ in range(3):  # the cancellation would reach an unshielded call at its next step
+                await anyio.lowlevel.checkpoint()
+            seen.append(runner.running)
+            release.set()
+
+        seen: list[int] = []
+        async with anyio.create_task_group() as group:
+            with anyio.CancelScope() as scope:
+                group.start_soon(cancel_when_started, scope)
+                assert await runner.run(block) == "done"
+        runner.close()
+        assert (seen, runner.running) == ([1], 0)
 
     def test_queue_full(self):
         error = QueueFull(3)

@@ -207,10 +207,11 @@ class PredictiveResource(ModelResource):
         return source
 
     async def unload(self) -> None:
-        """Drop the model; an artifact this resource opened removes its extracted files."""
+        """Drop the model, end its worker threads; an artifact this resource opened removes its extracted files."""
         self.ready = False
         self._predict = None
         self.model = None
+        self.runner.close()
         if self.artifact is not None:
             artifact, self.artifact = self.artifact, None
             await anyio.to_thread.run_sync(artifact.close)
