@@ -5,7 +5,6 @@ header byte is written: the output is written front to back and may be a pipe. R
 decompressing each section in chunks.
 """
 
-import hashlib
 import json
 import os
 import pathlib
@@ -17,6 +16,7 @@ from collections.abc import Iterator
 from typing import IO, BinaryIO, Final, Literal
 
 from flama.core.exceptions import CodecError
+from flama.models.checksums import Digest
 from flama.models.codecs import (
     FILE_CODEC_IDS,
     codec_from_file_id,
@@ -101,7 +101,7 @@ class Spool:
 
     def __init__(self, codec: str, *, level: int | None = None) -> None:
         self._encoder = encoder(codec, level=level)
-        self._hash = hashlib.sha256()
+        self._hash = Digest()
         self._buffer = bytearray()
         self.file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - owned by the spool, closed in `close`
         self.size = 0
@@ -227,7 +227,7 @@ class _SectionReader:
         self._source = source
         self._left = size
         self._decoder = decoder(codec)
-        self._hash = hashlib.sha256()
+        self._hash = Digest()
         self._chunk = b""
         self._position = 0
         self._want = _MIN_INPUT
