@@ -41,7 +41,9 @@ def app_factory(directory: Path) -> Flama:
     models = ModelsModule()
     app = Flama(openapi={"title": "Models", "version": "1"}, modules=[models], discover_modules=False, docs=None)
     models.add_model("/fish/", path, "fish")
-    models.add_model("/sum/", linear, "sum")
+    # The torch model goes through a .flm file too (torch.export), as a user would ship it.
+    dump(linear, directory / "sum.flm")
+    models.add_model("/sum/", directory / "sum.flm", "sum")
     models.add_model("/flaky/", Broken(RuntimeError("out of memory"), once=True), "flaky")
     return app
 
