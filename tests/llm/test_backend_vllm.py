@@ -276,7 +276,7 @@ class TestCaseVLLMStream:
 
         assert deltas == [Delta("He", 1), Delta("llo", 2), Delta("", 1, "stop")]
         [(prompt, sampling, request)] = engine.requests
-        assert prompt == {"prompt_token_ids": [104, 101, 108, 108, 111]}
+        assert prompt == {"type": "token", "prompt_token_ids": [104, 101, 108, 108, 111]}  # vLLM's TokensInput
         assert sampling.kwargs == {
             "max_tokens": 59,
             "skip_special_tokens": False,

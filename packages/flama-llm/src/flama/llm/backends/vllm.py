@@ -119,7 +119,9 @@ class VLLMBackend(Backend):
 
         sampling = SamplingParams(**sampling_options(params, limit), output_kind=RequestOutputKind.DELTA)
         request = uuid.uuid4().hex
-        outputs = self.engine.generate({"prompt_token_ids": ids}, sampling, request)
+        # An engine input (vLLM's `TokensInput`): a plain token prompt would go through vLLM's renderer again, which
+        # vLLM logs as deprecated.
+        outputs = self.engine.generate({"type": "token", "prompt_token_ids": ids}, sampling, request)
         async with contextlib.aclosing(outputs):
             async for output in outputs:
                 completion = output.outputs[0]
