@@ -1,4 +1,8 @@
-"""The vLLM backend: a thin adapter over vLLM's async engine (CUDA), which batches generations continuously."""
+"""The vLLM backend: a thin adapter over vLLM's async engine (CUDA), which batches generations continuously.
+
+Names and bounds below were checked against vLLM 0.32.0 (``vllm/sampling_params.py``, ``vllm/v1/engine/async_llm.py``,
+``vllm/v1/engine/output_processor.py``, ``vllm/v1/worker/gpu/sample/logit_bias.py``).
+"""
 
 import asyncio
 import contextlib
@@ -8,15 +12,25 @@ from pathlib import Path
 from typing import Any
 
 from flama.llm.backends.base import PARAMETERS, Backend, Delta, FinishReason, GenerationParams
+from flama.llm.exceptions import InvalidParameter
 
 __all__ = ["VLLMBackend", "sampling_options"]
+
+# vLLM bounds tighter than `GenerationParams`' own: `SamplingParams` refuses a temperature above 2, and the GPU model
+# runner refuses more than 1024 biased tokens inside the engine. Checked up front, they are a 400, not an engine error.
+MAX_TEMPERATURE = 2.0
+MAX_BIASED_TOKENS = 1024
+# `CompletionOutput.finish_reason` values that end a generation normally; vLLM also reports "abort", "error" and
+# "repetition" (never asked for here), which are failures rather than answers.
+FINISH_REASONS: dict[str, FinishReason] = {"stop": "stop", "length": "length"}
 
 
 def sampling_options(params: GenerationParams, limit: int) -> dict[str, Any]:
     """Keyword arguments of ``vllm.SamplingParams`` for checked parameters and a token limit.
 
-    vLLM defaults to 16 tokens, so the limit is always given; special tokens stay in the text because the decoder
-    reads markers such as ``<tool_call>`` from it, and stop sequences are trimmed by vLLM itself.
+    Every `GenerationParams` field has a ``SamplingParams`` field of the same name. vLLM defaults to 16 tokens, so the
+    limit is always given; special tokens stay in the text because the decoder reads markers such as ``<tool_call>``
+    from it, and stop sequences are trimmed by vLLM itself.
     """
     options: dict[str, Any] = {
         "max_tokens": limit,
@@ -59,6 +73,9 @@ class VLLMBackend(Backend):
     async def load(cls, directory: Path, **options: Any) -> "VLLMBackend":
         """Start an engine for the checkpoint.
 
+        The engine is built on a worker thread: vLLM supports building ``AsyncLLM`` outside the event loop and starts
+        its output tasks on the first request.
+
         Args:
             directory: A HuggingFace-layout checkpoint.
             **options: ``AsyncEngineArgs`` fields.
@@ -72,22 +89,49 @@ class VLLMBackend(Backend):
         tokenizer = await asyncio.to_thread(AutoTokenizer.from_pretrained, directory)
         return cls(engine, tokenizer, int(engine.model_config.max_model_len))
 
+    def check(self, params: GenerationParams) -> None:
+        """Reject what vLLM would refuse only once the request reached the engine.
+
+        Raises:
+            InvalidParameter: Naming the first offending parameter.
+        """
+        super().check(params)
+        if params.temperature is not None and params.temperature > MAX_TEMPERATURE:
+            raise InvalidParameter(
+                "temperature", f"must be <= {MAX_TEMPERATURE:g} with the vllm backend, got {params.temperature:g}"
+            )
+        if params.logit_bias is not None and len(params.logit_bias) > MAX_BIASED_TOKENS:
+            raise InvalidParameter(
+                "logit_bias", f"at most {MAX_BIASED_TOKENS} tokens with the vllm backend, got {len(params.logit_bias)}"
+            )
+
     async def stream(self, ids: list[int], params: GenerationParams, limit: int) -> AsyncIterator[Delta]:
-        """One engine request; leaving the iteration early aborts it."""
+        """One engine request streamed as deltas.
+
+        Leaving the iteration early aborts the request: vLLM's ``generate`` aborts it when closed or cancelled.
+
+        Raises:
+            RuntimeError: vLLM ended the request with neither an end of sequence, a stop sequence nor the limit (it
+                was aborted elsewhere, or failed).
+        """
         from vllm import SamplingParams
         from vllm.sampling_params import RequestOutputKind
 
         sampling = SamplingParams(**sampling_options(params, limit), output_kind=RequestOutputKind.DELTA)
         request = uuid.uuid4().hex
-        outputs = self.engine.generate({"prompt_token_ids": ids}, sampling, request)
+        # An engine input (vLLM's `TokensInput`): a plain token prompt would go through vLLM's renderer again, which
+        # vLLM logs as deprecated.
+        outputs = self.engine.generate({"type": "token", "prompt_token_ids": ids}, sampling, request)
         async with contextlib.aclosing(outputs):
             async for output in outputs:
                 completion = output.outputs[0]
                 reason = completion.finish_reason
-                finish: FinishReason | None = None if reason is None else "length" if reason == "length" else "stop"
+                finish = None if reason is None else FINISH_REASONS.get(reason)
+                if reason is not None and finish is None:
+                    raise RuntimeError(f"vLLM ended request {request} with finish reason {reason!r}")
+                # No early return on the last output: vLLM's generator ends by itself after it, while closing it
+                # before that would abort a finished request.
                 yield Delta(completion.text, len(completion.token_ids), finish)
-                if output.finished:
-                    return
 
     async def close(self) -> None:
         """Shut the engine down (its requests end with it)."""
