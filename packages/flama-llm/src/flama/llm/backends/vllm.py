@@ -134,5 +134,5 @@ class VLLMBackend(Backend):
                 yield Delta(completion.text, len(completion.token_ids), finish)
 
     async def close(self) -> None:
-        """Shut the engine down (its requests end with it)."""
-        self.engine.shutdown()
+        """Shut the engine down (its requests end with it), on a worker thread: vLLM's shutdown blocks."""
+        await asyncio.to_thread(self.engine.shutdown)
