@@ -139,7 +139,16 @@ def dump(
                 capabilities=dict(capabilities or {}),
                 checksums=checksums,
             )
-            _write(destination, protocol, compression, meta, spools, model_spool, kind)
+            with _sink(destination) as sink:
+                write_container(
+                    sink,
+                    protocol=protocol,
+                    codec=compression,
+                    meta=meta,
+                    artifacts=spools,
+                    model=model_spool,
+                    kind=kind,
+                )
         finally:
             model_spool.close()
             for _, spool in spools:
@@ -147,28 +156,18 @@ def dump(
     return meta
 
 
-def _write(
-    destination: str | os.PathLike[str] | BinaryIO,
-    protocol: int,
-    codec: str,
-    meta: Metadata,
-    artifacts: list[tuple[str, Spool]],
-    model: Spool,
-    kind: ModelKind,
-) -> None:
+@contextlib.contextmanager
+def _sink(destination: str | os.PathLike[str] | BinaryIO) -> Iterator[BinaryIO]:
+    """Where to write a file: a stream as it is, or a path through a partial file renamed once it is complete."""
     if not isinstance(destination, (str, os.PathLike)):
-        write_container(
-            destination, protocol=protocol, codec=codec, meta=meta, artifacts=artifacts, model=model, kind=kind
-        )
+        yield destination
         return
     # Written beside the target and renamed at the end, so a failure never leaves half a file under its name.
     target = pathlib.Path(destination)
     partial = target.with_name(f".{target.name}.partial")
     try:
         with partial.open("wb") as sink:
-            write_container(
-                sink, protocol=protocol, codec=codec, meta=meta, artifacts=artifacts, model=model, kind=kind
-            )
+            yield sink
         partial.replace(target)
     finally:
         partial.unlink(missing_ok=True)
