@@ -53,7 +53,7 @@ def without_ids(events: list[tuple[str | None, str | None, dict[str, Any]]]) -> 
 
 class TestCaseInspect:
     async def test_inspect(self, model_factory):
-        async with model_factory(params={"temperature": 0.2}) as (client, _):
+        async with model_factory(params={"temperature": 0.2}, serving=("native",)) as (client, _):
             response = await client.get("/llm/")
         assert response.status_code == 200
         assert response.json() == {

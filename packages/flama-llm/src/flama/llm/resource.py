@@ -9,19 +9,20 @@ the decoder from the model's chat template and special tokens (``decoder=`` over
 
 import pathlib
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 import anyio
 import anyio.to_thread
 from flama.http import HTTPException, Request
-from flama.http.routing import BaseRoute
+from flama.http.routing import BaseRoute, Mount
 from flama.llm.auth import APIKeys
 from flama.llm.backends import select_backend
 from flama.llm.backends.base import Backend
 from flama.llm.decoder import detect_spec, spec_by_name
 from flama.llm.generation import Generator
 from flama.llm.native import NativeDialect
+from flama.llm.openai import OpenAIDialect
 from flama.llm.scheduler import Scheduler
 from flama.llm.streams import StreamRegistry
 from flama.models import Metadata, ModelArtifact, load, read_meta
@@ -29,7 +30,18 @@ from flama.models.resources.base import ModelResource
 
 __all__ = ["DIALECTS", "LLMResource"]
 
-DIALECTS: Mapping[str, type[NativeDialect]] = {"native": NativeDialect}
+
+class Dialect(Protocol):
+    """What a dialect gives its model: a name and routes relative to the model's path."""
+
+    name: str
+
+    def routes(self) -> list[BaseRoute]:
+        """The routes, relative to the model's path."""
+        ...
+
+
+DIALECTS: Mapping[str, Callable[["LLMResource"], Dialect]] = {"native": NativeDialect, "openai": OpenAIDialect}
 
 
 class LLMResource(ModelResource):
@@ -53,6 +65,10 @@ class LLMResource(ModelResource):
         backend_options: Keyword arguments for the backend's ``load``.
         limiter: Worker threads shared with the application's other models (``app.models``), used to unpack the
             ``.flm`` file.
+        chat: The chat page at ``chat/`` when flama-chat-ui is installed: its options (a ``flama.chat_ui.ChatUI`` or
+            a mapping of its fields), or ``False`` for none.
+        any_model_name: Accept any model name in vendor-dialect requests (for clients that send a fixed name);
+            otherwise a name other than ``name`` is a 404.
 
     Raises:
         ValueError: An unknown dialect in ``serving``.
@@ -76,6 +92,8 @@ class LLMResource(ModelResource):
         heartbeat: float = 15.0,
         backend_options: Mapping[str, Any] | None = None,
         limiter: anyio.CapacityLimiter | None = None,
+        chat: Any = None,
+        any_model_name: bool = False,
     ) -> None:
         super().__init__(path=path, name=name, source=source)
         serving = tuple(DIALECTS) if serving is None else tuple(serving)
@@ -92,7 +110,9 @@ class LLMResource(ModelResource):
         self.streams = StreamRegistry(keep_for=keep_streams, resume_window=resume_window)
         self.heartbeat = heartbeat
         self.backend_options = dict(backend_options or {})
+        self.any_model_name = any_model_name
         self.dialects = [DIALECTS[dialect](self) for dialect in serving]
+        self.chat = None if chat is False or "native" not in serving else _chat_page(chat, name, path)
         self.artifact: ModelArtifact | None = None
         # The header only (cheap): what inspect shows while the model loads.
         self.meta: Metadata | None = None
@@ -164,7 +184,8 @@ class LLMResource(ModelResource):
 
     def routes(self) -> list[BaseRoute]:
         """The routes of every dialect served, relative to the model's path."""
-        return [route for dialect in self.dialects for route in dialect.routes()]
+        routes = [route for dialect in self.dialects for route in dialect.routes()]
+        return routes if self.chat is None else [*routes, self.chat]
 
     def inspect(self) -> dict[str, Any]:
         """Name, metadata, capabilities, backend, context length, default parameters and dialects."""
@@ -187,3 +208,14 @@ class LLMResource(ModelResource):
     def _spec_name(generator: Generator) -> str | None:
         name = getattr(generator.spec, "name", None)
         return name if isinstance(name, str) else None
+
+
+def _chat_page(options: Any, name: str, path: str) -> Mount | None:
+    # flama-chat-ui is optional: without it a model serves no chat page, unless options ask for one.
+    try:
+        from flama.chat_ui import ChatApp
+    except ImportError:
+        if options is None:
+            return None
+        raise ValueError(f"the chat options of model {name!r} need flama-chat-ui: pip install flama-chat-ui") from None
+    return Mount("/chat", app=ChatApp(options, title=name, storage_key=path), name="chat")

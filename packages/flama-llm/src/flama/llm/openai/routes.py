@@ -1,0 +1,403 @@
+"""The OpenAI dialect's routes, mounted at ``U/openai/v1`` (and at ``U/ollama/v1``, as Ollama does).
+
+- ``POST chat/completions``: buffered, or server-sent ``chat.completion.chunk`` events ending with ``data: [DONE]``.
+- ``POST completions``: a raw prompt continued, buffered or streamed.
+- ``GET models`` and ``GET models/{id}``.
+
+Errors use OpenAI's envelope ``{"error": {"message", "type", "param", "code"}}``, so the SDK raises its matching
+exception class; an error in the middle of a stream is sent as a ``data: {"error": …}`` event that ends it.
+"""
+
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from flama.http import EventSourceResponse, HTTPException, JSONResponse, Request, Response, Route
+from flama.http.routing import BaseRoute
+from flama.llm.events import BlockDelta, BlockStart, Event
+from flama.llm.generation import Completion, Finish, StopReason, Usage
+from flama.llm.openai.schemas import (
+    AssistantMessage,
+    ChatCompletionRequest,
+    CompletionRequest,
+    Message,
+    NamedToolChoice,
+    ResponseFormat,
+    SystemMessage,
+    TextPart,
+    ToolMessage,
+    UserMessage,
+)
+from flama.llm.serving import DialectError, Generation, accepted_names, check_model, created, read_body
+from flama.llm.transports import Conversation, Raw
+
+if TYPE_CHECKING:
+    from flama.llm.resource import LLMResource
+
+__all__ = ["OpenAIDialect", "error_body", "openai_usage"]
+
+DIALECT = "openai"
+
+FINISH: Mapping[StopReason, str] = {
+    "end": "stop",
+    "stop_sequence": "stop",
+    "length": "length",
+    "tool_use": "tool_calls",
+}
+
+_TYPES = {
+    "invalid_request": "invalid_request_error",
+    "authentication": "authentication_error",
+    "permission": "permission_error",
+    "not_found": "not_found_error",
+    "rate_limit": "rate_limit_error",
+    "overloaded": "server_error",
+    "server": "server_error",
+}
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def error_body(error: DialectError) -> dict[str, Any]:
+    """OpenAI's error envelope."""
+    code = "model_not_found" if error.kind == "not_found" and error.param == "model" else None
+    return {"error": {"message": error.message, "type": _TYPES[error.kind], "param": error.param, "code": code}}
+
+
+def _error_response(error: DialectError) -> JSONResponse:
+    return JSONResponse(error_body(error), status_code=error.status, headers=error.headers)
+
+
+def openai_usage(usage: Usage) -> dict[str, int]:
+    """Usage in OpenAI's chat completions shape."""
+    total = usage.input_tokens + usage.output_tokens
+    return {"prompt_tokens": usage.input_tokens, "completion_tokens": usage.output_tokens, "total_tokens": total}
+
+
+def _text(content: str | list[TextPart], field: str) -> str:
+    return content if isinstance(content, str) else "".join(part.text for part in content)
+
+
+def _arguments(arguments: str | dict[str, Any], field: str) -> dict[str, Any]:
+    if isinstance(arguments, dict):
+        return arguments
+    try:
+        value = json.loads(arguments) if arguments.strip() else {}
+    except ValueError as exc:
+        raise DialectError(400, f"{field}: is not valid JSON ({exc})", field) from exc
+    if not isinstance(value, dict):
+        raise DialectError(400, f"{field}: must be a JSON object", field)
+    return value
+
+
+def no_vision(model: "LLMResource", field: str) -> DialectError:
+    """The 400 an image part gets: the model has no vision."""
+    return DialectError(400, f"{field}: model {model.name!r} has no vision; send text only", field)
+
+
+def _message(model: "LLMResource", message: Message, field: str) -> dict[str, Any]:
+    if isinstance(message, SystemMessage):
+        return {"role": "system", "content": _text(message.content, f"{field}.content")}
+    if isinstance(message, UserMessage):
+        if isinstance(message.content, str):
+            return {"role": "user", "content": message.content}
+        texts = []
+        for index, part in enumerate(message.content):
+            if not isinstance(part, TextPart):
+                raise no_vision(model, f"{field}.content[{index}]")
+            texts.append(part.text)
+        return {"role": "user", "content": "".join(texts)}
+    if isinstance(message, ToolMessage):
+        result: dict[str, Any] = {"role": "tool", "content": _text(message.content, f"{field}.content")}
+        if message.tool_call_id is not None:
+            result["tool_call_id"] = message.tool_call_id
+        return result
+    assert isinstance(message, AssistantMessage)
+    content = "" if message.content is None else _text(message.content, f"{field}.content")
+    turn: dict[str, Any] = {"role": "assistant", "content": content}
+    reasoning = message.reasoning_content if message.reasoning_content is not None else message.reasoning
+    if reasoning is not None:
+        turn["reasoning_content"] = reasoning
+    if message.tool_calls:
+        turn["tool_calls"] = [
+            {
+                **({} if call.id is None else {"id": call.id}),
+                "type": "function",
+                "function": {
+                    "name": call.function.name,
+                    "arguments": _arguments(call.function.arguments, f"{field}.tool_calls[{index}].function.arguments"),
+                },
+            }
+            for index, call in enumerate(message.tool_calls)
+        ]
+    return turn
+
+
+def thinking(effort: str | None) -> dict[str, Any]:
+    """Chat template arguments for a reasoning effort: ``none`` turns thinking off, any other level on."""
+    return {} if effort is None else {"enable_thinking": effort != "none"}
+
+
+def tools_offered(
+    tools: list[dict[str, Any]] | None,
+    choice: str | NamedToolChoice | Any | None,
+    parallel: bool | None,
+) -> tuple[dict[str, Any], ...] | None:
+    """The tools the model sees, by ``tool_choice``: all for ``auto``, none for ``none``.
+
+    Raises:
+        DialectError: A choice this server cannot enforce (``required``, a named function, no parallel calls).
+    """
+    if parallel is False:
+        raise DialectError(
+            400, "parallel_tool_calls: false cannot be enforced on this backend; leave it unset", "parallel_tool_calls"
+        )
+    if choice is None or choice == "auto":
+        return None if not tools else tuple(tools)
+    if choice == "none":
+        return None
+    raise DialectError(
+        400,
+        "tool_choice: only 'auto' and 'none' are supported on this backend (it cannot force a tool call)",
+        "tool_choice",
+    )
+
+
+def check_format(response_format: ResponseFormat | None, field: str = "response_format") -> None:
+    """Accept plain text answers only: constrained decoding is not available on this backend.
+
+    Raises:
+        DialectError: A JSON format was asked for.
+    """
+    if response_format is not None and response_format.type != "text":
+        raise DialectError(
+            400,
+            f"{field}: {response_format.type!r} needs constrained decoding, which this backend does not support",
+            field,
+        )
+
+
+def sampling(body: ChatCompletionRequest | CompletionRequest, max_tokens: int | None) -> dict[str, Any]:
+    """The canonical generation parameters of a chat or completion request.
+
+    Raises:
+        DialectError: ``n`` above 1 or ``logprobs``: this server answers one choice without log probabilities.
+    """
+    if body.n is not None and body.n != 1:
+        raise DialectError(400, "n: only one choice per request is supported", "n")
+    if body.logprobs:
+        raise DialectError(400, "logprobs: log probabilities are not available on this backend", "logprobs")
+    params: dict[str, Any] = {
+        "max_tokens": max_tokens,
+        "temperature": body.temperature,
+        "top_p": body.top_p,
+        "stop": body.stop,
+        "seed": body.seed,
+        "frequency_penalty": body.frequency_penalty,
+        "presence_penalty": body.presence_penalty,
+        "logit_bias": body.logit_bias,
+    }
+    return {name: value for name, value in params.items() if value is not None}
+
+
+class OpenAIDialect:
+    """The OpenAI routes of one language model.
+
+    Args:
+        model: The model's resource.
+        prefix: Where the routes are mounted, relative to the model's path.
+    """
+
+    name = DIALECT
+
+    def __init__(self, model: "LLMResource", prefix: str = "/openai/v1") -> None:
+        self.model = model
+        self.prefix = prefix
+
+    def routes(self) -> list[BaseRoute]:
+        """The routes, relative to the model's path."""
+        p = self.prefix
+        tag = p.strip("/").replace("/", "-")
+        return [
+            Route(f"{p}/chat/completions", self._guard(self.chat), methods=["POST"], name=f"{tag}-chat"),
+            Route(f"{p}/completions", self._guard(self.completions), methods=["POST"], name=f"{tag}-completions"),
+            Route(f"{p}/models", self._guard(self.models), methods=["GET"], name=f"{tag}-models"),
+            Route(f"{p}/models/{{model_id}}", self.retrieve_model, methods=["GET"], name=f"{tag}-model"),
+        ]
+
+    def _guard(self, endpoint: Endpoint) -> Endpoint:
+        # Every answer, error or not, in OpenAI's shape; the key checked first.
+        async def guarded(request: Request) -> Response:
+            try:
+                self.model.authorize(request)
+                return await endpoint(request)
+            except (DialectError, HTTPException) as exc:
+                return _error_response(DialectError.of(exc))
+
+        guarded.__doc__ = endpoint.__doc__
+        guarded.__name__ = endpoint.__name__
+        return guarded
+
+    def _model_entry(self, name: str) -> dict[str, Any]:
+        return {"id": name, "object": "model", "created": created(self.model), "owned_by": "flama"}
+
+    async def models(self, request: Request) -> Response:
+        """The models served: ``{"object": "list", "data": [...]}``."""
+        return JSONResponse({"object": "list", "data": [self._model_entry(n) for n in accepted_names(self.model)]})
+
+    async def retrieve_model(self, request: Request, model_id: str) -> Response:
+        """One model by id."""
+
+        async def retrieve(request: Request) -> Response:
+            check_model(self.model, model_id, "model_id")
+            return JSONResponse(self._model_entry(model_id))
+
+        return await self._guard(retrieve)(request)
+
+    async def chat(self, request: Request) -> Response:
+        """Chat completions, buffered or streamed."""
+        body = await read_body(request, ChatCompletionRequest)
+        check_model(self.model, body.model)
+        check_format(body.response_format)
+        messages = tuple(_message(self.model, m, f"messages[{i}]") for i, m in enumerate(body.messages))
+        tools = [tool.model_dump(exclude_none=True) for tool in body.tools] if body.tools else None
+        transport = Conversation(messages, tools_offered(tools, body.tool_choice, body.parallel_tool_calls))
+        params = sampling(
+            body, body.max_completion_tokens if body.max_completion_tokens is not None else body.max_tokens
+        )
+        generation = Generation(self.model, request, DIALECT, "chat")
+        generation.prepare(transport, params, thinking(body.reasoning_effort))
+        head = {
+            "id": f"chatcmpl-{secrets.token_hex(12)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.model,
+            "system_fingerprint": None,
+        }
+        if not body.stream:
+            return JSONResponse(_chat_body(head, await generation.complete()))
+        include_usage = body.stream_options is not None and bool(body.stream_options.include_usage)
+        head["object"] = "chat.completion.chunk"
+        events = await generation.stream()
+        return EventSourceResponse(_chat_chunks(head, events, include_usage), ping=self.model.heartbeat)
+
+    async def completions(self, request: Request) -> Response:
+        """Text completions of a raw prompt, buffered or streamed."""
+        body = await read_body(request, CompletionRequest)
+        check_model(self.model, body.model)
+        prompt = body.prompt
+        if isinstance(prompt, list):
+            if len(prompt) != 1:
+                raise DialectError(400, "prompt: one prompt per request is supported", "prompt")
+            prompt = prompt[0]
+        for name in ("echo", "suffix"):
+            if getattr(body, name):
+                raise DialectError(400, f"{name}: not supported on this backend", name)
+        if body.best_of not in (None, 1):
+            raise DialectError(400, "best_of: only one candidate per request is supported", "best_of")
+        generation = Generation(self.model, request, DIALECT, "completions")
+        # OpenAI's legacy default: 16 tokens.
+        generation.prepare(Raw(prompt), sampling(body, 16 if body.max_tokens is None else body.max_tokens), {})
+        head = {"id": f"cmpl-{secrets.token_hex(12)}", "object": "text_completion", "created": int(time.time())}
+        head["model"] = body.model
+        if not body.stream:
+            completion = await generation.complete()
+            text = "".join(block.text for block in completion.blocks if block.type == "text")
+            choice = {
+                "index": 0,
+                "text": text,
+                "logprobs": None,
+                "finish_reason": FINISH[completion.finish.stop_reason],
+            }
+            return JSONResponse({**head, "choices": [choice], "usage": openai_usage(completion.finish.usage)})
+        include_usage = body.stream_options is not None and bool(body.stream_options.include_usage)
+        events = await generation.stream()
+        return EventSourceResponse(_completion_chunks(head, events, include_usage), ping=self.model.heartbeat)
+
+
+def _chat_body(head: dict[str, Any], completion: Completion) -> dict[str, Any]:
+    texts, thoughts, calls = [], [], []
+    for block in completion.blocks:
+        if block.type == "text":
+            texts.append(block.text)
+        elif block.type == "thinking":
+            thoughts.append(block.text)
+        else:
+            function = {"name": block.name, "arguments": block.text or "{}"}
+            calls.append({"id": block.id, "type": "function", "function": function})
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts else None, "refusal": None}
+    if thoughts:
+        message["reasoning_content"] = message["reasoning"] = "".join(thoughts)
+    if calls:
+        message["tool_calls"] = calls
+    finish = completion.finish
+    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": FINISH[finish.stop_reason]}
+    return {**head, "choices": [choice], "usage": openai_usage(finish.usage)}
+
+
+def stream_error(exc: Exception) -> dict[str, Any]:
+    """The event that ends a stream whose generation failed."""
+    return error_body(DialectError(500, f"The generation failed: {exc or type(exc).__name__}", None, "server"))
+
+
+async def _chat_chunks(
+    head: dict[str, Any], events: AsyncIterator[Event | Finish], include_usage: bool
+) -> AsyncIterator[Any]:
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {**head, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+
+    kinds: dict[int, str] = {}
+    calls: dict[int, int] = {}
+    yield chunk({"role": "assistant"})
+    try:
+        async for event in events:
+            if isinstance(event, BlockDelta):
+                kind = kinds[event.index]
+                if kind == "text":
+                    yield chunk({"content": event.text})
+                elif kind == "thinking":
+                    yield chunk({"reasoning_content": event.text, "reasoning": event.text})
+                else:
+                    yield chunk({"tool_calls": [{"index": calls[event.index], "function": {"arguments": event.text}}]})
+            elif isinstance(event, BlockStart):
+                kinds[event.index] = event.kind
+                if event.kind == "tool_call":
+                    calls[event.index] = len(calls)
+                    function = {"name": event.tool_name, "arguments": ""}
+                    call = {"index": calls[event.index], "id": event.tool_id, "type": "function", "function": function}
+                    yield chunk({"tool_calls": [call]})
+            elif isinstance(event, Finish):
+                yield chunk({}, FINISH[event.stop_reason])
+                if include_usage:
+                    yield {**head, "choices": [], "usage": openai_usage(event.usage)}
+    except Exception as exc:  # the stream ends with the error, as OpenAI's does
+        yield stream_error(exc)
+        return
+    yield "[DONE]"
+
+
+async def _completion_chunks(
+    head: dict[str, Any], events: AsyncIterator[Event | Finish], include_usage: bool
+) -> AsyncIterator[Any]:
+    def chunk(text: str, finish: str | None = None) -> dict[str, Any]:
+        return {**head, "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": finish}]}
+
+    text_blocks: set[int] = set()
+    try:
+        async for event in events:
+            if isinstance(event, BlockDelta):
+                if event.index in text_blocks:
+                    yield chunk(event.text)
+            elif isinstance(event, BlockStart):
+                if event.kind == "text":
+                    text_blocks.add(event.index)
+            elif isinstance(event, Finish):
+                yield chunk("", FINISH[event.stop_reason])
+                if include_usage:
+                    yield {**head, "choices": [], "usage": openai_usage(event.usage)}
+    except Exception as exc:
+        yield stream_error(exc)
+        return
+    yield "[DONE]"
