@@ -130,7 +130,7 @@ class TestCaseHelloExample:
     def test_errors(self, demo_url: str) -> None:
         missing = httpx.get(demo_url + "/items/seven")
         assert missing.status_code == 404
-        assert missing.json() == {"detail": "Not Found", "error": "Not Found", "status_code": 404}
+        assert missing.json() == {"detail": "Not Found", "error": "HTTPException", "status_code": 404}
         wrong = httpx.post(demo_url + "/items/7")
         assert wrong.status_code == 405
         assert wrong.headers["allow"] == "GET, HEAD"

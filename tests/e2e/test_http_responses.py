@@ -113,7 +113,7 @@ class TestCaseJSON:
         assert response.headers["content-type"] == "application/json"
         assert response.json() == {
             "detail": "Malformed JSON body: invalid JSON: EOF while parsing a value at line 1 column 6",
-            "error": "Bad Request",
+            "error": "HTTPException",
             "status_code": 400,
         }
 
@@ -321,7 +321,7 @@ class TestCaseForms:
         assert response.status_code == 413
         assert response.json() == {
             "detail": "payload too large: max_file_size exceeds 100",
-            "error": "Content Too Large",
+            "error": "HTTPException",
             "status_code": 413,
         }
 

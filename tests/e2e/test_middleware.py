@@ -88,7 +88,7 @@ class TestCaseCompressedEventStream:
 class TestCaseBodySizeLimit:
     async def test_limits(self, server_factory: ServerFactory):
         url = server_factory(BodySizeLimitMiddleware(echo_size, max_body_size=1000)) + "/upload"
-        expected = TOO_LARGE % b"Content Too Large"
+        expected = TOO_LARGE % b"HTTPException"
 
         async def chunked() -> AsyncIterator[bytes]:
             yield b"x" * 600
@@ -131,6 +131,6 @@ class TestCaseCORS:
         )
         assert preflight.headers["vary"] == "Origin"
         assert refused.status_code == 400
-        assert refused.json() == {"detail": "Disallowed CORS origin", "error": "Bad Request", "status_code": 400}
+        assert refused.json() == {"detail": "Disallowed CORS origin", "error": "HTTPException", "status_code": 400}
         assert (actual.status_code, actual.content) == (200, b"3")
         assert actual.headers["access-control-allow-origin"] == "https://ui.example"

@@ -78,7 +78,7 @@ class TestCaseModelsServer:
             assert bad.status_code == 400
             assert bad.json()["detail"] == "X has 3 features, but LogisticRegression is expecting 2 features as input."
             invalid = client.post("/fish/predict/", json={"input": "rows"})
-            assert (invalid.status_code, invalid.json()["detail"][0]["loc"]) == (422, ["body", "input"])
+            assert (invalid.status_code, list(invalid.json()["detail"])) == (400, ["input"])
 
             crashed = client.post("/flaky/predict/", json={"input": [[0]]})
             assert (crashed.status_code, crashed.json()["error"]) == (500, "RuntimeError")

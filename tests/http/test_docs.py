@@ -7,11 +7,11 @@ from flama.http import Flama, Mount, Route, Router
 from flama.http.schemas import ASSETS, docs
 
 STATIC = Path(docs.__file__).parent / "static"
-NOT_FOUND = {"detail": "Not Found", "error": "Not Found", "status_code": 404}
+NOT_FOUND = {"detail": "Not Found", "error": "HTTPException", "status_code": 404}
 MISSING = {
     "detail": "the /docs/ assets are missing from flama.http (a source checkout that was not built): "
     "run `scripts/build-docs-assets` or `make install`, which fetch them from the npm registry",
-    "error": "Internal Server Error",
+    "error": "HTTPException",
     "status_code": 500,
 }
 
@@ -154,4 +154,4 @@ class TestCaseDocsAssets:
     async def test_not_an_asset(self, call_app, scope_factory, path):
         sent = await call_app(app_factory(), scope_factory(path=path))
         assert sent.status == 404
-        assert sent.body == b'{"detail":"Not Found","error":"Not Found","status_code":404}'
+        assert sent.body == b'{"detail":"Not Found","error":"HTTPException","status_code":404}'

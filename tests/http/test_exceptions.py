@@ -21,15 +21,17 @@ class TestCaseHTTPException:
         ("exception", "body"),
         [
             pytest.param(
-                HTTPException(404), b'{"detail":"Not Found","error":"Not Found","status_code":404}', id="default-detail"
+                HTTPException(404),
+                b'{"detail":"Not Found","error":"HTTPException","status_code":404}',
+                id="default-detail",
             ),
             pytest.param(
                 HTTPException(400, [{"loc": ["q"], "msg": "bad"}]),
-                b'{"detail":[{"loc":["q"],"msg":"bad"}],"error":"Bad Request","status_code":400}',
+                b'{"detail":[{"loc":["q"],"msg":"bad"}],"error":"HTTPException","status_code":400}',
                 id="structured-detail",
             ),
             pytest.param(
-                HTTPException(599, "odd"), b'{"detail":"odd","error":"Unknown Status","status_code":599}', id="unknown"
+                HTTPException(599, "odd"), b'{"detail":"odd","error":"HTTPException","status_code":599}', id="unknown"
             ),
             pytest.param(
                 TeapotError(418, "short and stout"),
@@ -55,10 +57,10 @@ class TestCaseHTTPException:
 
         assert response.raw_headers == [
             (b"www-authenticate", b"Bearer"),
-            (b"content-length", b"66"),
+            (b"content-length", b"67"),
             (b"content-type", b"application/json"),
         ]
-        assert response.body == b'{"detail":"Unauthorized","error":"Unauthorized","status_code":401}'
+        assert response.body == b'{"detail":"Unauthorized","error":"HTTPException","status_code":401}'
 
     def test_text(self):
         exception = HTTPException(403, "nope")

@@ -57,13 +57,13 @@ class TestCaseRouter:
     async def test_not_found(self, call_app, scope_factory):
         sent = await call_app(router_factory(), scope_factory(path="/nope"))
         assert sent.status == 404
-        assert sent.body == b'{"detail":"Not Found","error":"Not Found","status_code":404}'
+        assert sent.body == b'{"detail":"Not Found","error":"HTTPException","status_code":404}'
 
     async def test_method_not_allowed(self, call_app, scope_factory):
         sent = await call_app(router_factory(), scope_factory(method="PUT", path="/any"))
         assert sent.status == 405
         assert sent.headers["allow"] == "DELETE, GET, HEAD, POST, QUERY"
-        assert sent.body == b'{"detail":"Method Not Allowed","error":"Method Not Allowed","status_code":405}'
+        assert sent.body == b'{"detail":"Method Not Allowed","error":"HTTPException","status_code":405}'
 
     async def test_mount_routes(self, call_app, scope_factory):
         sent = await call_app(router_factory(), scope_factory(path="/api/users/7"))

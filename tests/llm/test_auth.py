@@ -15,7 +15,7 @@ def app_with_keys() -> Flama:
 
 UNAUTHORIZED = {
     "detail": "A valid API key is required: Authorization: Bearer <key>",
-    "error": "Unauthorized",
+    "error": "HTTPException",
     "status_code": 401,
 }
 

@@ -125,7 +125,7 @@ class TestCaseCORSMiddleware:
         sent = await call_app(middleware, scope_factory("OPTIONS", headers=headers))
         assert sent.status == 400
         assert sent.headers["content-type"] == "application/json"
-        assert sent.body == (b'{"detail":"' + detail.encode() + b'","error":"Bad Request","status_code":400}')
+        assert sent.body == (b'{"detail":"' + detail.encode() + b'","error":"HTTPException","status_code":400}')
 
     async def test_options_without_request_method_reaches_app(self, app_factory, call_app, scope_factory):
         app = app_factory()

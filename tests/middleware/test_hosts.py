@@ -1,7 +1,7 @@
 import pytest
 from flama.middleware import ConfigurationError, HTTPSRedirectMiddleware, TrustedHostMiddleware
 
-INVALID = b'{"detail":"Invalid host header","error":"Bad Request","status_code":400}'
+INVALID = b'{"detail":"Invalid host header","error":"HTTPException","status_code":400}'
 
 
 class TestCaseTrustedHostMiddleware:

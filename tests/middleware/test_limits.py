@@ -7,7 +7,7 @@ from flama.middleware import BodySizeLimitMiddleware, ConfigurationError
 
 TOO_LARGE = {
     "detail": "Request body larger than 10 bytes",
-    "error": "Content Too Large",
+    "error": "HTTPException",
     "status_code": 413,
 }
 

@@ -129,7 +129,7 @@ class TestCaseStarletteTestClient:
         with TestClient(app, base_url="http://evil.com") as client:
             response = client.get("/text")
         assert response.status_code == 400
-        assert response.json() == {"detail": "Invalid host header", "error": "Bad Request", "status_code": 400}
+        assert response.json() == {"detail": "Invalid host header", "error": "HTTPException", "status_code": 400}
 
     def test_https_redirect(self):
         with TestClient(build(Middleware(HTTPSRedirectMiddleware)), follow_redirects=False) as client:

@@ -8,7 +8,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from flama.http.exceptions import HTTPException, error_response
+from flama.http.exceptions import DEFAULT_HANDLERS, HTTPException, error_response
 from flama.http.injection.components import Component, Context
 from flama.http.lifespan import EventHandler, Lifespan, LifespanContext
 from flama.http.modules import Module, Modules
@@ -235,7 +235,7 @@ class Flama:
             if not isinstance(response, Response):
                 raise TypeError(f"exception handler {handler!r} returned {type(response).__name__}, not a Response")
             return response
-        if isinstance(exc, HTTPException):
+        if isinstance(exc, HTTPException) or any(cls in DEFAULT_HANDLERS for cls in type(exc).__mro__):
             return error_response(exc)
         logger.error("Unhandled exception in %s", ctx.scope.get("path"), exc_info=exc)
         return debug_response(exc) if self.debug else error_response(exc)

@@ -5,14 +5,15 @@ call each, with no signature inspection. Parameters are recognised by their anno
 
 - ``Request``, ``WebSocket`` or ``HTTPConnection``: the connection itself;
 - a name that is a path parameter of the route: its value, converted by the route's converter and then to the hint;
-- a pydantic model: the JSON body, validated (422 with field paths; 400 when the body is not JSON);
+- a pydantic model: the JSON body, validated (400 naming the fields at fault, also when the body is not JSON);
 - ``FormData``: the whole urlencoded or multipart form; ``UploadedFile``: the uploaded file of that field;
 - a type a registered :class:`~flama.http.injection.components.Component` provides: that component's value;
 - anything else: a query value (or a header or cookie with ``Annotated[T, Header()]`` / ``Cookie()``), coerced to
   the hint by pydantic (``int``, ``float``, ``bool``, ``UUID``, ``Decimal``, dates, ``Optional``, ``list[T]`` for a
   repeated key). A parameter with no value and no default is an error unless it is ``Optional``.
 
-Parameter errors answer 400 and body errors 422, both with ``detail`` a list of ``{"loc", "msg", "type"}``.
+Invalid input answers 400 (:class:`~flama.http.exceptions.ValidationError`, as Flama 2.x) with ``detail`` mapping
+each field at fault (its dotted path inside the body, or the parameter's name) to its messages.
 """
 
 import inspect
@@ -24,7 +25,7 @@ from typing import Annotated, Any, Union
 
 import pydantic
 from flama.core.forms import FormData, UploadedFile
-from flama.http.exceptions import HTTPException
+from flama.http.exceptions import ValidationError
 from flama.http.injection.components import Component, Context, Query, Source
 from flama.http.requests import HTTPConnection, Request
 
@@ -80,6 +81,16 @@ def _errors(exc: pydantic.ValidationError, prefix: Sequence[str | int]) -> list[
         {"loc": [*prefix, *error["loc"]], "msg": error["msg"], "type": error["type"]}
         for error in exc.errors(include_url=False)
     ]
+
+
+def _by_field(errors: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """``{"loc", "msg"}`` errors as messages by field: the location's first part (``body``, ``query``...) is dropped."""
+    fields: dict[str, list[str]] = {}
+    for error in errors:
+        loc = error["loc"]
+        field = ".".join(str(part) for part in loc[1:]) or str(loc[0])
+        fields.setdefault(field, []).append(error["msg"])
+    return fields
 
 
 def _coercer(annotation: Any, loc: list[str | int]) -> Callable[[Any], Any] | None:
@@ -215,7 +226,7 @@ class Plan:
             try:
                 return adapter.validate_python(data)
             except pydantic.ValidationError as exc:
-                raise HTTPException(422, _errors(exc, ["body"])) from None
+                raise ValidationError(_by_field(_errors(exc, ["body"]))) from None
 
         self.async_steps.append((name, body))
 
@@ -230,7 +241,7 @@ class Plan:
             if optional and value is None:
                 return None if default is _MISSING else default
             message = "Field required" if value is None else "Expected a file upload"
-            raise HTTPException(400, [{"loc": ["form", name], "msg": message, "type": "file"}])
+            raise ValidationError.of(name, message)
 
         self.async_steps.append((name, upload))
 
@@ -257,7 +268,7 @@ class Plan:
         """The keyword arguments for this request.
 
         Raises:
-            HTTPException: 400 listing every invalid or missing parameter; 422 for an invalid body.
+            ValidationError: 400 naming every invalid or missing parameter, or the body's fields at fault.
         """
         kwargs: dict[str, Any] = {}
         errors: list[dict[str, Any]] | None = None
@@ -267,7 +278,7 @@ class Plan:
             except _FieldError as exc:
                 errors = exc.errors if errors is None else [*errors, *exc.errors]
         if errors is not None:
-            raise HTTPException(400, errors)
+            raise ValidationError(_by_field(errors))
         for name, async_step in self.async_steps:
             kwargs[name] = await async_step(ctx)
         return kwargs
