@@ -92,27 +92,26 @@ class TestCasePredict:
             response = await client.post("/fish/predict/", json={"input": [[0, 1, 2]]})
         assert response.status_code == 400
         assert response.json() == {
-            "detail": "X has 3 features, but LogisticRegression is expecting 2 features as input.",
-            "error": "Bad Request",
+            "detail": {"input": ["X has 3 features, but LogisticRegression is expecting 2 features as input."]},
+            "error": "InvalidInput",
             "status_code": 400,
         }
 
     @pytest.mark.parametrize(
-        ("body", "loc", "msg"),
+        ("body", "field", "msg"),
         [
-            pytest.param({"input": 3}, ["body", "input"], "Input should be a valid list", id="not-a-list"),
-            pytest.param({"rows": [[0, 1]]}, ["body", "input"], "Field required", id="missing"),
+            pytest.param({"input": 3}, "input", "Input should be a valid list", id="not-a-list"),
+            pytest.param({"rows": [[0, 1]]}, "input", "Field required", id="missing"),
             pytest.param(
-                [[0, 1]], ["body"], "Input should be a valid dictionary or instance of FishInput", id="not-an-object"
+                [[0, 1]], "body", "Input should be a valid dictionary or instance of FishInput", id="not-an-object"
             ),
         ],
     )
-    async def test_invalid_body(self, body, loc, msg):
+    async def test_invalid_body(self, body, field, msg):
         async with served(app_with(classifier())) as client:
             response = await client.post("/fish/predict/", json=body)
-        assert response.status_code == 422
-        (error,) = response.json()["detail"]
-        assert (error["loc"], error["msg"]) == (loc, msg)
+        assert response.status_code == 400
+        assert response.json() == {"detail": {field: [msg]}, "error": "ValidationError", "status_code": 400}
 
     async def test_not_json(self):
         async with served(app_with(classifier())) as client:
@@ -125,13 +124,13 @@ class TestCasePredict:
             pytest.param(
                 ValueError("rows must be positive"),
                 400,
-                {"detail": "rows must be positive", "error": "Bad Request", "status_code": 400},
+                {"detail": {"input": ["rows must be positive"]}, "error": "InvalidInput", "status_code": 400},
                 id="value-error",
             ),
             pytest.param(
                 TypeError("rows must be numbers"),
                 400,
-                {"detail": "rows must be numbers", "error": "Bad Request", "status_code": 400},
+                {"detail": {"input": ["rows must be numbers"]}, "error": "InvalidInput", "status_code": 400},
                 id="type-error",
             ),
             pytest.param(
@@ -155,7 +154,11 @@ class TestCasePredict:
             response = await client.post("/fish/predict/", json={"input": [[0, 1]]})
             streamed = await client.post("/fish/stream/", json={"input": [[0, 1]]})
         assert (response.status_code, response.headers["retry-after"]) == (503, "1")
-        assert response.json()["detail"] == "the model 'fish' is not loaded yet"
+        assert response.json() == {
+            "detail": "The model 'fish' is not loaded yet",
+            "error": "ModelNotReady",
+            "status_code": 503,
+        }
         assert streamed.status_code == 503
 
     async def test_queue_full(self):
@@ -180,7 +183,11 @@ class TestCasePredict:
                 refused = await client.post("/fish/predict/", json={"input": [[0]]})
                 gate.set()
         assert (refused.status_code, refused.headers["retry-after"]) == (429, "1")
-        assert refused.json()["detail"] == "too many requests are waiting; retry after 1 s"
+        assert refused.json() == {
+            "detail": "too many requests are waiting; retry after 1 s",
+            "error": "QueueFull",
+            "status_code": 429,
+        }
         assert (first[0].status_code, first[0].json()) == (200, {"output": [0]})
 
 
@@ -205,14 +212,14 @@ class TestCaseStream:
         [
             pytest.param(
                 "application/x-ndjson",
-                '{"output":1}\n{"detail":"X has 3 features, but LogisticRegression is expecting 2 features as input.",'
-                '"error":"Bad Request","status_code":400}\n',
+                '{"output":1}\n{"error":{"detail":{"input":["X has 3 features, but LogisticRegression is expecting 2 '
+                'features as input."]},"error":"InvalidInput","status_code":400}}\n',
                 id="ndjson",
             ),
             pytest.param(
                 "text/event-stream",
-                'data: {"output":1}\n\nevent: error\ndata: {"detail":"X has 3 features, but LogisticRegression is '
-                'expecting 2 features as input.","error":"Bad Request","status_code":400}\n\n',
+                'data: {"output":1}\n\nevent: error\ndata: {"detail":{"input":["X has 3 features, but '
+                'LogisticRegression is expecting 2 features as input."]},"error":"InvalidInput","status_code":400}\n\n',
                 id="sse",
             ),
         ],
@@ -227,7 +234,9 @@ class TestCaseStream:
     async def test_crash_ends_the_stream(self):
         async with served(app_with(Broken(RuntimeError("boom")))) as client:
             response = await client.post("/fish/stream/", json={"input": [[0]]})
-        assert response.text == '{"detail":"Internal Server Error","error":"RuntimeError","status_code":500}\n'
+        assert (
+            response.text == '{"error":{"detail":"Internal Server Error","error":"RuntimeError","status_code":500}}\n'
+        )
 
 
 class TestCaseTorch:
@@ -248,13 +257,13 @@ class TestCaseTorch:
         async with served(app_with(linear())) as client:
             response = await client.post("/fish/predict/", json={"input": [[1, 2]]})
         assert response.status_code == 400
-        assert response.json()["detail"] == "each input row must have shape (3,), got rows of shape (2,)"
+        assert response.json()["detail"] == {"input": ["each input row must have shape (3,), got rows of shape (2,)"]}
 
     async def test_ragged_rows(self):
         async with served(app_with(linear())) as client:
             response = await client.post("/fish/predict/", json={"input": [[1, 2, 3], [1]]})
         assert response.status_code == 400
-        assert response.json()["detail"] == "expected sequence of length 3 at dim 1 (got 1)"
+        assert response.json()["detail"] == {"input": ["expected sequence of length 3 at dim 1 (got 1)"]}
 
     @needs_torch_serializer
     async def test_integer_input(self):

@@ -1,10 +1,24 @@
-"""Errors raised while writing or reading `.flm` files, and the library version warning."""
+"""The errors of flama-models: `.flm` files that cannot be read or written, models not ready or given bad input.
+
+Everything derives from :class:`ModelsError`, itself a :class:`flama.http.FlamaError`. :class:`ModelFileError` and
+its subclasses are raised while writing or reading `.flm` files (at startup, or by ``flama.load``); a served model
+raises :class:`ModelNotReady` (answered 503 with ``Retry-After``) and :class:`InvalidInput` (answered 400, its field
+mapped to its message, as every validation error). ``app.models`` registers how they are answered (:data:`ERRORS`).
+"""
+
+from typing import Any
+
+from flama.http.exceptions import ErrorStatus, FlamaError
 
 __all__ = [
+    "ERRORS",
     "ChecksumMismatch",
     "CorruptedFile",
+    "InvalidInput",
     "LibraryVersionWarning",
     "ModelFileError",
+    "ModelNotReady",
+    "ModelsError",
     "TruncatedFile",
     "UnknownCodec",
     "UnknownLibrary",
@@ -13,7 +27,11 @@ __all__ = [
 ]
 
 
-class ModelFileError(ValueError):
+class ModelsError(FlamaError):
+    """Root of every error flama-models raises on purpose."""
+
+
+class ModelFileError(ModelsError, ValueError):
     """Base of every problem with a `.flm` file or with what is asked to go into one."""
 
 
@@ -83,3 +101,40 @@ class UnknownLibrary(ModelFileError):
 
 class LibraryVersionWarning(UserWarning):
     """The installed version of a model's library differs from the version that wrote the file."""
+
+
+class ModelNotReady(ModelsError):
+    """A served model is asked for something before it has loaded (or after it failed to load).
+
+    Attributes:
+        name: The model's name.
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"The model {name!r} is not loaded yet")
+        self.name = name
+
+
+class InvalidInput(ModelsError, ValueError):
+    """A model rejected its input (the model's own ``ValueError`` or ``TypeError``).
+
+    Attributes:
+        field: Where the input is at fault (``input`` for a predictive model's rows).
+        reason: The model's own message.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"Invalid {field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def _field_errors(exc: Any) -> dict[str, list[str]]:
+    return {exc.field: [exc.reason]}
+
+
+# How ``app.models`` answers the errors of a served model (registered on the application by the module).
+ERRORS: dict[type[Exception], ErrorStatus[Any]] = {
+    ModelNotReady: ErrorStatus(503, headers=lambda exc: {"Retry-After": "1"}),
+    InvalidInput: ErrorStatus(400, detail=_field_errors),
+}

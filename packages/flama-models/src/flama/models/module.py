@@ -19,6 +19,7 @@ from typing import Any
 import anyio
 from flama.http.modules import Module
 from flama.http.routing import Mount, Route
+from flama.models.exceptions import ERRORS
 from flama.models.health import Health
 from flama.models.resources.base import ModelResource
 
@@ -118,12 +119,20 @@ class ModelsModule(Module):
         if self.max_queued is not None:
             options.setdefault("max_queued", self.max_queued)
         resource = cls(path=path, name=name, source=model, **options)
+        for error, handler in cls.errors.items():
+            self.app.add_exception_handler(error, handler)
         if not self.resources and self.health_path is not None:
             self.app.router.add(Route(self.health_path, self.health.endpoint, name="health"))
         self.app.router.add(Mount(path.rstrip("/") or "/", routes=resource.routes(), name=name))
         self.resources[name] = resource
         self.health.resources.append(resource)
         return resource
+
+    def bind(self, app: Any) -> None:
+        """Attach to ``app`` and register how the errors of served models are answered."""
+        super().bind(app)
+        for error, handler in ERRORS.items():
+            app.add_exception_handler(error, handler)
 
     async def on_startup(self) -> None:
         """Start loading every model in the background (``/health`` says when they are ready)."""

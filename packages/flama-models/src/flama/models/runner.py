@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import anyio
+from flama.http.exceptions import Overloaded
 
 __all__ = ["QueueFull", "Runner"]
 
@@ -32,7 +33,7 @@ async def _acquire(limiter: anyio.CapacityLimiter) -> None:
         await limiter.acquire()
 
 
-class QueueFull(RuntimeError):
+class QueueFull(Overloaded):
     """Too many calls are already waiting for a worker.
 
     Args:
@@ -40,8 +41,7 @@ class QueueFull(RuntimeError):
     """
 
     def __init__(self, retry_after: int) -> None:
-        self.retry_after = retry_after
-        super().__init__(f"too many requests are waiting; retry after {retry_after} s")
+        super().__init__(f"too many requests are waiting; retry after {retry_after} s", retry_after)
 
 
 class Runner:

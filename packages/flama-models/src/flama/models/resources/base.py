@@ -1,8 +1,10 @@
 """The contract every model resource follows: built when a model is added, loaded at startup, served under a path."""
 
 import abc
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
+from flama.http.exceptions import ErrorStatus
 from flama.http.routing import BaseRoute
 
 __all__ = ["ModelResource"]
@@ -23,8 +25,12 @@ class ModelResource(abc.ABC):
         options: Options of the concrete resource.
 
     Attributes:
+        errors: How the domain errors this resource's routes raise are answered; the module registers them on the
+            application when the resource is added, so routes raise errors and never build error responses.
         ready: Whether :meth:`load` has finished; requests are answered with 503 until it has.
     """
+
+    errors: ClassVar[Mapping[type[Exception], ErrorStatus[Any]]] = {}
 
     def __init__(self, *, path: str, name: str, source: Any, **options: Any) -> None:
         self.path = path

@@ -10,11 +10,10 @@ Under the path the model is added at (``/model/`` below):
 The model is called in worker threads (see :mod:`flama.models.runner`): an object with ``predict`` (scikit-learn,
 Keras, ...) through ``predict(input)``; a PyTorch module is called with the input as one tensor, of the dtype the
 serializer described (``float32`` otherwise), under ``torch.no_grad()``; any other callable is called with the input.
-A ``ValueError`` or ``TypeError`` raised by the model is the client's fault (400 with the model's own message);
-anything else is a 500, and the server keeps serving.
+A ``ValueError`` or ``TypeError`` raised by the model is the client's fault (:class:`~flama.models.InvalidInput`, a
+400 whose detail maps ``input`` to the model's own message); anything else is a 500, and the server keeps serving.
 """
 
-import logging
 import os
 import pathlib
 import re
@@ -24,17 +23,16 @@ from typing import Annotated, Any
 import anyio
 import anyio.to_thread
 import pydantic
-from flama.http.exceptions import HTTPException
+from flama.http.exceptions import error_event, error_line, streamed_error
 from flama.http.requests import Request
 from flama.http.responses import NDJSONResponse, StreamingResponse
 from flama.http.routing import BaseRoute, Route
-from flama.http.sse import EventSourceResponse, ServerSentEvent
+from flama.http.sse import EventSourceResponse
+from flama.models.exceptions import InvalidInput, ModelNotReady
 from flama.models.resources.base import ModelResource
-from flama.models.runner import QueueFull, Runner
+from flama.models.runner import Runner
 
 __all__ = ["PredictiveResource"]
-
-logger = logging.getLogger("flama.models")
 
 Predict = Callable[[list[Any]], Any]
 
@@ -120,14 +118,6 @@ def _predict_function(model: Any, input_schema: dict[str, Any] | None) -> Predic
     if callable(model):
         return model  # type: ignore[no-any-return]
     raise TypeError(f"cannot serve {type(model).__qualname__}: it has no predict method and is not callable")
-
-
-def _error(exc: Exception) -> dict[str, Any]:
-    """The JSON error shape of ``exc`` (a 500 for anything but an HTTP error), as a value to put in a stream."""
-    if isinstance(exc, HTTPException):
-        return {"detail": exc.detail, "error": exc.error, "status_code": exc.status_code}
-    logger.error("Unhandled exception while streaming predictions", exc_info=exc)
-    return {"detail": "Internal Server Error", "error": type(exc).__name__, "status_code": 500}
 
 
 class PredictiveResource(ModelResource):
@@ -240,7 +230,8 @@ class PredictiveResource(ModelResource):
             return await self.predict(data.input)
 
         async def stream(request: Request, data: Any) -> StreamingResponse:
-            return self.stream(data.input, sse="text/event-stream" in request.headers.get("accept", ""))
+            sse = "text/event-stream" in request.headers.get("accept", "")
+            return self.stream(data.input, sse=sse, app=request.app)
 
         inspect.__doc__ = f"Inspect the model {name!r}.\n\nIts metadata, artifacts and input and output schemas."
         predict.__doc__ = f"Predict with the model {name!r}.\n\nOne prediction per input row."
@@ -259,34 +250,38 @@ class PredictiveResource(ModelResource):
 
     def _predictor(self) -> Predict:
         if self._predict is None:
-            raise HTTPException(503, f"the model {self.name!r} is not loaded yet", headers={"Retry-After": "1"})
+            raise ModelNotReady(self.name)
         return self._predict
 
     async def _run(self, predict: Predict, rows: list[Any]) -> Any:
         try:
             return await self.runner.run(predict, rows)
-        except QueueFull as exc:
-            raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
         except (ValueError, TypeError) as exc:
-            raise HTTPException(400, str(exc)) from None
+            raise InvalidInput("input", str(exc)) from None
 
     async def predict(self, rows: list[Any]) -> dict[str, Any]:
         """``{"output": ...}``: the model's predictions for ``rows``, computed in a worker thread.
 
         Raises:
-            flama.http.HTTPException: 503 while the model loads, 429 when too many requests wait, 400 when the
-                model rejects the input (``ValueError`` or ``TypeError``).
+            flama.models.ModelNotReady: The model is loading (503).
+            flama.models.runner.QueueFull: Too many requests wait (429).
+            flama.models.InvalidInput: The model rejects the input, a ``ValueError`` or ``TypeError`` (400).
         """
         return {"output": await self._run(self._predictor(), rows)}
 
-    def stream(self, rows: Sequence[Any], *, sse: bool = False) -> StreamingResponse:
+    def stream(self, rows: Sequence[Any], *, sse: bool = False, app: Any = None) -> StreamingResponse:
         """A response streaming ``{"output": ...}`` for each row, predicted one at a time.
 
-        An error after the first row ends the stream with one last item in the JSON error shape (an ``error`` event
-        in SSE).
+        An error after the first row ends the stream with the one streamed-error shape: an NDJSON line
+        ``{"error": <error body>}``, or an SSE event named ``error`` whose data is the error body.
+
+        Args:
+            rows: The input rows.
+            sse: Stream server-sent events rather than NDJSON.
+            app: The application serving the stream, whose exception handlers render a failed row.
 
         Raises:
-            flama.http.HTTPException: 503 while the model loads.
+            flama.models.ModelNotReady: The model is loading.
         """
         predict = self._predictor()
 
@@ -295,7 +290,8 @@ class PredictiveResource(ModelResource):
                 try:
                     output = await self._run(predict, [row])
                 except Exception as exc:  # the response has started: the error becomes the stream's last item
-                    yield ServerSentEvent(_error(exc), event="error") if sse else _error(exc)
+                    body = streamed_error(exc, app)
+                    yield error_event(body) if sse else error_line(body)
                     return
                 yield {"output": output[0]}
 
