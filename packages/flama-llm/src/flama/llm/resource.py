@@ -21,6 +21,7 @@ from flama.llm.backends import select_backend
 from flama.llm.backends.base import Backend
 from flama.llm.decoder import detect_spec, spec_by_name
 from flama.llm.generation import Generator
+from flama.llm.anthropic import AnthropicDialect
 from flama.llm.native import NativeDialect
 from flama.llm.openai import OpenAIDialect
 from flama.llm.scheduler import Scheduler
@@ -41,7 +42,11 @@ class Dialect(Protocol):
         ...
 
 
-DIALECTS: Mapping[str, Callable[["LLMResource"], Dialect]] = {"native": NativeDialect, "openai": OpenAIDialect}
+DIALECTS: Mapping[str, Callable[["LLMResource"], Dialect]] = {
+    "native": NativeDialect,
+    "openai": OpenAIDialect,
+    "anthropic": AnthropicDialect,
+}
 
 
 class LLMResource(ModelResource):
