@@ -16,12 +16,12 @@ import anyio
 import anyio.to_thread
 from flama.http import HTTPException, Request
 from flama.http.routing import BaseRoute, Mount
+from flama.llm.anthropic import AnthropicDialect
 from flama.llm.auth import APIKeys
 from flama.llm.backends import select_backend
 from flama.llm.backends.base import Backend
 from flama.llm.decoder import detect_spec, spec_by_name
 from flama.llm.generation import Generator
-from flama.llm.anthropic import AnthropicDialect
 from flama.llm.native import NativeDialect
 from flama.llm.openai import OpenAIDialect
 from flama.llm.scheduler import Scheduler
