@@ -410,7 +410,8 @@ class TestCaseDecode:
             pytest.param(memoryview(b'"m"'), "m", id="memoryview"),
             pytest.param(b"123456789012345678901234567890", 123456789012345678901234567890, id="big-int"),
             pytest.param(b"-0.0", -0.0, id="negative-zero"),
-            pytest.param(b"1e400", math.inf, id="float-overflow"),
+            pytest.param(b"1e-400", 0.0, id="float-underflow"),
+            pytest.param(b'["1e400", 1e99]', ["1e400", 1e99], id="large-but-finite"),
             pytest.param(b' \n\t"\\u00e9\\n" ', "é\n", id="escapes-and-whitespace"),
         ],
     )
@@ -429,6 +430,10 @@ class TestCaseDecode:
             pytest.param(b'"\xff"', r"^invalid JSON: invalid unicode code point at line 1 column 2$", id="bad-utf8"),
             pytest.param(b"1" * 4301, r"^invalid JSON: number out of range at line 1 column 4301$", id="huge-int"),
             pytest.param("\ud800", r"lone surrogate", id="surrogate-str"),
+            # Issue 9, item 8: a number beyond f64 used to decode to infinity, which no answer could encode (500).
+            pytest.param(b"1e400", r"^invalid JSON: number out of range at \$: ", id="float-overflow"),
+            pytest.param(b'{"a": [1, -1E+400]}', r"out of range at \$\.a\[1\]", id="nested-overflow"),
+            pytest.param(("[" + "9" * 400 + ".5]").encode(), r"out of range at \$\[0\]", id="long-mantissa"),
         ],
     )
     def test_invalid(self, data: bytes | str, message: str) -> None:

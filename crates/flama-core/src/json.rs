@@ -10,6 +10,50 @@ pub const MAX_DEPTH: usize = 512;
 /// The widest indentation accepted, so that `indent * depth` stays a sane amount of memory.
 pub const MAX_INDENT: usize = 1024;
 
+/// How many integer digits a number needs before its exponent can no longer keep it below `f64::MAX`
+/// (1.8e308): an exponent of at most 99 leaves 210 digits to spare, so 200 is on the safe side.
+const LONG_MANTISSA: usize = 200;
+
+/// Whether JSON text may hold a number too large for `f64`, which a decoder would turn into infinity.
+///
+/// A cheap, conservative scan: true for an exponent of three or more digits that is not negative (`1e400`), and for
+/// a run of 200 or more digits followed by a fraction or an exponent. Text inside strings may match too; callers
+/// then check the decoded values, so a false positive costs time, never a wrong answer.
+#[must_use]
+pub fn may_overflow_float(data: &[u8]) -> bool {
+    for at in memchr::memchr3_iter(b'e', b'E', b'.', data) {
+        let before = data.get(..at).unwrap_or_default();
+        let run = before
+            .iter()
+            .rev()
+            .take_while(|byte| byte.is_ascii_digit())
+            .count();
+        if run == 0 {
+            continue;
+        }
+        if run >= LONG_MANTISSA {
+            return true;
+        }
+        if data.get(at) != Some(&b'.') {
+            let exponent = data.get(at + 1..).unwrap_or_default();
+            let exponent = exponent.strip_prefix(b"+").unwrap_or(exponent);
+            let digits = exponent
+                .iter()
+                .take_while(|byte| byte.is_ascii_digit())
+                .count();
+            let significant = exponent
+                .iter()
+                .take(digits)
+                .skip_while(|&&byte| byte == b'0')
+                .count();
+            if significant >= 3 {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 /// How each byte of a string is written: `0` copies it, `b'u'` writes `\u00XX`, anything else writes a
 /// backslash followed by that byte.
 static ESCAPE: [u8; 256] = {
@@ -522,6 +566,29 @@ impl Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn may_overflow_float_flags_large_exponents_and_long_mantissas() {
+        for text in [
+            "1e400",
+            "[1.5E+308]",
+            "2e0400",
+            &format!("{}.0", "9".repeat(200)),
+        ] {
+            assert!(may_overflow_float(text.as_bytes()), "{text}");
+        }
+        for text in [
+            "1e99",
+            "1e-400",
+            "1.5",
+            "\"e500\"",
+            "12345",
+            &"9".repeat(5000),
+            "1E+099",
+        ] {
+            assert!(!may_overflow_float(text.as_bytes()), "{text}");
+        }
+    }
 
     #[test]
     fn first_escape_finds_every_byte_at_every_position() {

@@ -28,6 +28,7 @@ pub struct Part {
     /// The `name` parameter of `Content-Disposition`.
     pub name: String,
     /// The file name: `filename*` (RFC 5987) when present and decodable, else `filename`; `None` for a field.
+    /// Reduced to a safe base name (see `safe_filename`); the raw value stays in `headers`.
     pub filename: Option<String>,
     /// The `Content-Type` header, as written.
     pub content_type: Option<String>,
@@ -375,7 +376,7 @@ fn parse_part_headers(block: &[u8]) -> Result<Part> {
                 if name.is_none() {
                     return Err(malformed("a part's Content-Disposition has no name"));
                 }
-                filename = extended.or(plain);
+                filename = extended.or(plain).map(|text| safe_filename(&text));
             }
             "content-type" if content_type.is_none() => content_type = Some(value.clone()),
             _ => {}
@@ -465,6 +466,18 @@ fn parse_parameters(value: &str) -> Option<(&str, Vec<(String, String)>)> {
 }
 
 /// Decode an RFC 5987 `ext-value` (`charset'language'percent-encoded`); `None` for an unknown charset.
+/// The base name of a client-given file name: what follows the last `/` or `\`, without control characters
+/// (NUL included), and empty for `.` or `..`. Clients send base names; anything else is a path traversal attempt.
+fn safe_filename(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).collect();
+    if cleaned == "." || cleaned == ".." {
+        String::new()
+    } else {
+        cleaned
+    }
+}
+
 fn decode_ext_value(value: &str) -> Option<String> {
     let mut pieces = value.splitn(3, '\'');
     let charset = pieces.next()?;
@@ -680,6 +693,25 @@ mod tests {
                 maximum: 0
             }
         ));
+    }
+
+    #[test]
+    fn file_names_are_reduced_to_safe_base_names() {
+        for (given, expected) in [
+            ("UTF-8''%2F..%2F..%2Fetc%2Fpasswd%00", "passwd"),
+            ("UTF-8''..%5C..%5Cboot.ini", "boot.ini"),
+            ("UTF-8''..", ""),
+            ("UTF-8''a%0Ab%7Fc.txt", "abc.txt"),
+        ] {
+            let block = format!("Content-Disposition: form-data; name=f; filename*={given}");
+            let part = parse_part_headers(block.as_bytes()).unwrap();
+            assert_eq!(part.filename.as_deref(), Some(expected), "{given}");
+            assert!(part.headers[0].1.contains(given), "the raw value is kept");
+        }
+        let part =
+            parse_part_headers(b"Content-Disposition: form-data; name=f; filename=\"../x/y.txt\"")
+                .unwrap();
+        assert_eq!(part.filename.as_deref(), Some("y.txt"));
     }
 
     #[test]

@@ -20,9 +20,9 @@ use crate::error::{Error, Result};
 pub enum Converter {
     /// One non-empty segment, without `/`.
     Str,
-    /// ASCII digits, any size.
+    /// ASCII digits, at most `MAX_INT_DIGITS` of them.
     Int,
-    /// A decimal number with optional sign, fraction and exponent (`1`, `-1.5`, `2.5E+10`).
+    /// A decimal number with optional sign, fraction and exponent (`1`, `-1.5`, `2.5E+10`) that is finite as `f64`.
     Float,
     /// Same text as `Float`, kept exact.
     Decimal,
@@ -63,8 +63,8 @@ impl Converter {
     fn accepts(self, text: &str) -> bool {
         match self {
             Self::Str => !text.is_empty() && !text.contains('/'),
-            Self::Int => is_digits(text),
-            Self::Float => is_number(text),
+            Self::Int => is_digits(text) && text.len() <= MAX_INT_DIGITS,
+            Self::Float => is_number(text) && text.parse::<f64>().is_ok_and(f64::is_finite),
             // An exact decimal type cannot hold any exponent (Python's `Decimal` refuses past 10**18).
             Self::Decimal => is_number(text) && exponent_fits(text),
             Self::Uuid => parse_uuid(text).is_some(),
@@ -91,7 +91,8 @@ impl Converter {
     /// `accepts` for a non-empty `text` no longer than `reach` allows, skipping what `reach` already checked.
     fn accepts_within_reach(self, text: &str) -> bool {
         match self {
-            Self::Str | Self::Int | Self::Path => true,
+            Self::Str | Self::Path => true,
+            Self::Int => text.len() <= MAX_INT_DIGITS,
             Self::Float | Self::Decimal | Self::Uuid => self.accepts(text),
         }
     }
@@ -105,13 +106,17 @@ impl Converter {
                 Ok(small) => Value::Int(small),
                 Err(_) => Value::BigInt(text),
             },
-            // The grammar accepted by `is_number` is a subset of what Rust parses; huge exponents give infinity.
+            // The grammar accepted by `is_number` is a subset of what Rust parses, and `accepts` refused infinity.
             Self::Float => Value::Float(text.parse::<f64>().unwrap_or(f64::NAN)),
             Self::Decimal => Value::Decimal(text),
             Self::Uuid => Value::Uuid(parse_uuid(text).unwrap_or_default()),
         }
     }
 }
+
+/// The most digits an `int` parameter may have: Python's default `sys.get_int_max_str_digits()`, so that the value
+/// can be written back as text (in a JSON answer, in a URL) without raising. Longer text does not match.
+pub const MAX_INT_DIGITS: usize = 4300;
 
 /// One or more ASCII digits.
 fn is_digits(text: &str) -> bool {
@@ -1162,10 +1167,12 @@ fn format_value<'a>(
             Ok(format_uuid(*uuid).into())
         }
         (Converter::Int, UrlValue::Str(text) | UrlValue::Int(text)) => {
-            if is_digits(text) {
-                Ok(Cow::Borrowed(&**text))
-            } else {
+            if !is_digits(text) {
                 Err(format!("{text:?} is not a non-negative integer"))
+            } else if text.len() > MAX_INT_DIGITS {
+                Err(format!("the integer has more than {MAX_INT_DIGITS} digits"))
+            } else {
+                Ok(Cow::Borrowed(&**text))
             }
         }
         (

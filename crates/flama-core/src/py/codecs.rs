@@ -3,6 +3,7 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 
+use super::args::{Int, Text};
 use crate::codecs::{self, Encoding, SUPPORTED};
 
 /// Inputs larger than this are processed with the GIL released.
@@ -37,10 +38,11 @@ fn supported_encodings(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
 fn compress<'py>(
     py: Python<'py>,
     data: &[u8],
-    encoding: &str,
-    level: Option<i64>,
+    encoding: Text<'_>,
+    level: Option<Int<i64>>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let encoding = Encoding::from_name(encoding)?;
+    let encoding = Encoding::from_name(&encoding)?;
+    let level = level.map(|level| level.0);
     let out = if data.len() > DETACH_THRESHOLD {
         py.detach(|| codecs::compress(data, encoding, level))?
     } else {
@@ -55,10 +57,11 @@ fn compress<'py>(
 fn decompress<'py>(
     py: Python<'py>,
     data: &[u8],
-    encoding: &str,
-    max_size: Option<u64>,
+    encoding: Text<'_>,
+    max_size: Option<Int<u64>>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let encoding = Encoding::from_name(encoding)?;
+    let encoding = Encoding::from_name(&encoding)?;
+    let max_size = max_size.map(|size| size.0);
     let out = if data.len() > DETACH_THRESHOLD {
         py.detach(|| codecs::decompress(data, encoding, max_size))?
     } else {
@@ -79,8 +82,9 @@ struct PyCompressor {
 impl PyCompressor {
     #[new]
     #[pyo3(signature = (encoding, *, level = None))]
-    fn new(encoding: &str, level: Option<i64>) -> PyResult<Self> {
-        let inner = codecs::Compressor::new(Encoding::from_name(encoding)?, level)?;
+    fn new(encoding: Text<'_>, level: Option<Int<i64>>) -> PyResult<Self> {
+        let inner =
+            codecs::Compressor::new(Encoding::from_name(&encoding)?, level.map(|level| level.0))?;
         Ok(Self {
             inner,
             buffer: Vec::new(),
@@ -120,8 +124,11 @@ struct PyDecompressor {
 impl PyDecompressor {
     #[new]
     #[pyo3(signature = (encoding, *, max_size = None))]
-    fn new(encoding: &str, max_size: Option<u64>) -> PyResult<Self> {
-        let inner = codecs::Decompressor::new(Encoding::from_name(encoding)?, max_size)?;
+    fn new(encoding: Text<'_>, max_size: Option<Int<u64>>) -> PyResult<Self> {
+        let inner = codecs::Decompressor::new(
+            Encoding::from_name(&encoding)?,
+            max_size.map(|size| size.0),
+        )?;
         Ok(Self {
             inner,
             buffer: Vec::new(),

@@ -3,6 +3,7 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
+use super::args::{Int, Text};
 use crate::forms;
 use crate::multipart::{self, Event, Span};
 
@@ -12,9 +13,9 @@ use crate::multipart::{self, Event, Span};
 fn parse_urlencoded<'py>(
     py: Python<'py>,
     data: &[u8],
-    max_fields: Option<usize>,
+    max_fields: Option<Int<usize>>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let pairs = forms::parse_urlencoded(data, max_fields)?;
+    let pairs = forms::parse_urlencoded(data, max_fields.map(|count| count.0))?;
     let list = PyList::empty(py);
     for (name, value) in pairs {
         let pair = PyTuple::new(py, [PyString::new(py, &name), PyString::new(py, &value)])?;
@@ -25,8 +26,8 @@ fn parse_urlencoded<'py>(
 
 /// The boundary of a multipart content type, as bytes.
 #[pyfunction]
-fn parse_boundary<'py>(py: Python<'py>, content_type: &str) -> PyResult<Bound<'py, PyBytes>> {
-    Ok(PyBytes::new(py, &multipart::parse_boundary(content_type)?))
+fn parse_boundary<'py>(py: Python<'py>, content_type: Text<'_>) -> PyResult<Bound<'py, PyBytes>> {
+    Ok(PyBytes::new(py, &multipart::parse_boundary(&content_type)?))
 }
 
 /// The start of a multipart part: its parsed headers.
@@ -75,13 +76,18 @@ struct MultipartParser {
 impl MultipartParser {
     #[new]
     // The default is spelled out so that Python's signature shows it; it equals DEFAULT_MAX_HEADER_SIZE.
-    #[pyo3(signature = (boundary, *, max_header_size = 16384, max_parts = None))]
-    fn new(boundary: &[u8], max_header_size: usize, max_parts: Option<usize>) -> PyResult<Self> {
+    #[pyo3(signature = (boundary, *, max_header_size = Int(16384), max_parts = None))]
+    #[pyo3(text_signature = "(boundary, *, max_header_size=16384, max_parts=None)")]
+    fn new(
+        boundary: &[u8],
+        max_header_size: Int<usize>,
+        max_parts: Option<Int<usize>>,
+    ) -> PyResult<Self> {
         Ok(Self {
             inner: Box::new(multipart::MultipartParser::new(
                 boundary,
-                max_header_size,
-                max_parts,
+                max_header_size.0,
+                max_parts.map(|count| count.0),
             )?),
         })
     }

@@ -4,13 +4,14 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDateTime, PyDict, PyInt, PyString, PyTzInfo};
 
+use super::args::{utf8, Int, OwnedText, Text};
 use crate::headers::{self, Expires, Negotiated, SameSite, SetCookie};
 
 /// Parse a `Cookie` header into a dict; when a name repeats, the first occurrence wins.
 #[pyfunction]
-fn parse_cookies<'py>(py: Python<'py>, header: &str) -> PyResult<Bound<'py, PyDict>> {
+fn parse_cookies<'py>(py: Python<'py>, header: Text<'_>) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
-    for (name, value) in headers::parse_cookies(header) {
+    for (name, value) in headers::parse_cookies(&header) {
         dict.set_item(name, value)?;
     }
     Ok(dict)
@@ -34,8 +35,8 @@ fn datetime_timestamp(py: Python<'_>, value: &Bound<'_, PyDateTime>) -> PyResult
 /// Build a `Set-Cookie` header value.
 #[pyfunction]
 #[pyo3(signature = (
-    name, value = "", *, max_age = None, expires = None, path = Some("/"), domain = None, secure = false,
-    httponly = false, samesite = Some("lax"), partitioned = false
+    name, value = Text(""), *, max_age = None, expires = None, path = Some(Text("/")), domain = None,
+    secure = false, httponly = false, samesite = Some(Text("lax")), partitioned = false
 ))]
 // PyO3 cannot render the `Some(..)` defaults itself.
 #[pyo3(
@@ -45,15 +46,15 @@ fn datetime_timestamp(py: Python<'_>, value: &Bound<'_, PyDateTime>) -> PyResult
 #[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)] // Mirrors the Python signature.
 fn build_set_cookie(
     py: Python<'_>,
-    name: &str,
-    value: &str,
-    max_age: Option<i64>,
+    name: Text<'_>,
+    value: Text<'_>,
+    max_age: Option<Int<i64>>,
     expires: Option<Bound<'_, PyAny>>,
-    path: Option<&str>,
-    domain: Option<&str>,
+    path: Option<Text<'_>>,
+    domain: Option<Text<'_>>,
     secure: bool,
     httponly: bool,
-    samesite: Option<&str>,
+    samesite: Option<Text<'_>>,
     partitioned: bool,
 ) -> PyResult<String> {
     let text;
@@ -63,10 +64,10 @@ fn build_set_cookie(
             if let Ok(date) = given.cast::<PyDateTime>() {
                 Some(Expires::Timestamp(datetime_timestamp(py, date)?))
             } else if let Ok(string) = given.cast::<PyString>() {
-                text = string.to_str()?.to_owned();
+                text = utf8(string)?.to_owned();
                 Some(Expires::Text(&text))
             } else if given.is_instance_of::<PyInt>() && !given.is_instance_of::<PyBool>() {
-                Some(Expires::Timestamp(given.extract()?))
+                Some(Expires::Timestamp(given.extract::<Int<i64>>()?.0))
             } else {
                 return Err(PyTypeError::new_err(format!(
                     "expires must be a datetime, a str or an int timestamp, not {}",
@@ -75,16 +76,17 @@ fn build_set_cookie(
             }
         }
     };
+    let max_age = max_age.map(|seconds| seconds.0);
     let cookie = SetCookie {
-        name,
-        value,
+        name: &name,
+        value: &value,
         max_age,
         expires,
-        path,
-        domain,
+        path: path.as_deref(),
+        domain: domain.as_deref(),
         secure,
         httponly,
-        samesite: samesite.map(SameSite::from_name).transpose()?,
+        samesite: samesite.as_deref().map(SameSite::from_name).transpose()?,
         partitioned,
     };
     Ok(cookie.build()?)
@@ -92,8 +94,11 @@ fn build_set_cookie(
 
 /// Parse a `Content-Type` value into the lower-cased media type and its parameters.
 #[pyfunction]
-fn parse_content_type<'py>(py: Python<'py>, value: &str) -> PyResult<(String, Bound<'py, PyDict>)> {
-    let (media_type, params) = headers::parse_content_type(value);
+fn parse_content_type<'py>(
+    py: Python<'py>,
+    value: Text<'_>,
+) -> PyResult<(String, Bound<'py, PyDict>)> {
+    let (media_type, params) = headers::parse_content_type(&value);
     let dict = PyDict::new(py);
     for (name, value) in params {
         dict.set_item(name, value)?;
@@ -103,8 +108,9 @@ fn parse_content_type<'py>(py: Python<'py>, value: &str) -> PyResult<(String, Bo
 
 /// Pick a content coding from `available` for an `Accept-Encoding` header.
 #[pyfunction]
-fn negotiate_encoding(accept_encoding: &str, available: Vec<String>) -> Option<String> {
-    match headers::negotiate_encoding(accept_encoding, &available) {
+fn negotiate_encoding(accept_encoding: Text<'_>, available: Vec<OwnedText>) -> Option<String> {
+    let available: Vec<String> = available.into_iter().map(|name| name.0).collect();
+    match headers::negotiate_encoding(&accept_encoding, &available) {
         Negotiated::Coding(index) => available.into_iter().nth(index),
         Negotiated::Identity => Some("identity".to_owned()),
         Negotiated::NotAcceptable => None,

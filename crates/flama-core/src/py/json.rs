@@ -13,6 +13,7 @@ use pyo3::types::{
 };
 use pyo3::types::{PyDateAccess, PyDeltaAccess, PyTimeAccess, PyTzInfoAccess};
 
+use super::args::{Int, Text};
 use crate::error::Error;
 use crate::json::{self as write, PathSegment, Writer, MAX_DEPTH, MAX_INDENT};
 
@@ -27,6 +28,8 @@ enum Failure {
     TooDeep,
     Surrogate,
     Mutated,
+    /// An `int` longer than Python agrees to write in decimal (`sys.get_int_max_str_digits()`).
+    IntTooLarge,
 }
 
 /// A failure and where it happened; `path` is collected innermost first while the recursion unwinds.
@@ -83,6 +86,9 @@ impl EncodeError {
                 "string contains a lone surrogate, which UTF-8 cannot encode".to_owned()
             }
             Failure::Mutated => "container changed size while it was being encoded".to_owned(),
+            Failure::IntTooLarge => {
+                "integer has more digits than sys.get_int_max_str_digits() allows".to_owned()
+            }
         };
         Error::JsonEncode { path, reason }.into()
     }
@@ -264,7 +270,13 @@ impl<'py> Encoder<'py> {
             write::write_u64(&mut self.writer.buf, value);
         } else {
             // Beyond 64 bits: Python's own decimal text (`int.__repr__`, unaffected by subclasses' overrides).
-            let text = py_int_repr(int)?;
+            let text = py_int_repr(int).map_err(|err| {
+                if err.is_instance_of::<PyValueError>(int.py()) {
+                    fail(Failure::IntTooLarge)
+                } else {
+                    err.into()
+                }
+            })?;
             self.writer.buf.extend_from_slice(text.to_str()?.as_bytes());
         }
         Ok(())
@@ -725,33 +737,38 @@ fn dict_items<'py>(dict: &Bound<'py, PyDict>, len: usize) -> Result<Items<'py>, 
 // The doc comment is the Python docstring (Google style), not rustdoc Markdown.
 #[allow(clippy::doc_markdown)]
 #[pyfunction]
-#[pyo3(signature = (obj, *, sort_keys = false, indent = None, non_finite = "error", default = None))]
+#[pyo3(signature = (obj, *, sort_keys = false, indent = None, non_finite = Text("error"), default = None))]
+#[pyo3(text_signature = "(obj, *, sort_keys=False, indent=None, non_finite='error', default=None)")]
 fn json_encode<'py>(
     py: Python<'py>,
     obj: &Bound<'py, PyAny>,
     sort_keys: bool,
-    indent: Option<i64>,
-    non_finite: &str,
+    indent: Option<Int<i64>>,
+    non_finite: Text<'_>,
     default: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let indent = match indent {
         None => None,
-        Some(width) => match usize::try_from(width) {
+        Some(Int(width)) => match usize::try_from(width) {
             Ok(width) if width <= MAX_INDENT => Some(width),
             _ => {
-                return Err(PyValueError::new_err(format!(
-                    "indent must be None or between 0 and {MAX_INDENT}, got {width}"
-                )))
+                return Err(Error::InvalidArgument {
+                    reason: format!(
+                        "indent must be None or between 0 and {MAX_INDENT}, got {width}"
+                    ),
+                }
+                .into())
             }
         },
     };
-    let non_finite_null = match non_finite {
+    let non_finite_null = match &*non_finite {
         "error" => false,
         "null" => true,
         other => {
-            return Err(PyValueError::new_err(format!(
-                "non_finite must be 'error' or 'null', got {other:?}"
-            )));
+            return Err(Error::InvalidArgument {
+                reason: format!("non_finite must be 'error' or 'null', got {other:?}"),
+            }
+            .into());
         }
     };
     if let Some(callable) = &default {
@@ -819,12 +836,50 @@ fn parse<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
         catch_duplicate_keys: false,
         float_mode: FloatMode::Float,
     };
-    parser.python_parse(py, data).map_err(|err| {
-        Error::JsonDecode {
+    let value = parser.python_parse(py, data).map_err(|err| {
+        PyErr::from(Error::JsonDecode {
             reason: err.description(data),
+        })
+    })?;
+    // jiter turns a number beyond f64's range into infinity, which no JSON encoder can write back: refuse it here,
+    // as an input error, rather than let it surface later as a server error.
+    if write::may_overflow_float(data) {
+        let mut path = Vec::new();
+        if find_non_finite(&value, &mut path) {
+            path.reverse();
+            return Err(Error::JsonDecode {
+                reason: format!(
+                    "number out of range at {}: it does not fit a 64-bit float",
+                    write::render_path(&path)
+                ),
+            }
+            .into());
         }
-        .into()
-    })
+    }
+    Ok(value)
+}
+
+/// Whether a decoded value holds an infinite float; `path` collects where, innermost first.
+fn find_non_finite(value: &Bound<'_, PyAny>, path: &mut Vec<PathSegment>) -> bool {
+    if let Ok(number) = value.cast::<PyFloat>() {
+        return !number.value().is_finite();
+    }
+    if let Ok(list) = value.cast::<PyList>() {
+        for (index, item) in list.iter().enumerate() {
+            if find_non_finite(&item, path) {
+                path.push(PathSegment::Index(index));
+                return true;
+            }
+        }
+    } else if let Ok(dict) = value.cast::<PyDict>() {
+        for (key, item) in dict.iter() {
+            if find_non_finite(&item, path) {
+                path.push(PathSegment::Key(key_label(&key)));
+                return true;
+            }
+        }
+    }
+    false
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

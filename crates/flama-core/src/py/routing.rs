@@ -10,6 +10,7 @@ use pyo3::pyclass::CompareOp;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString, PyTuple, PyType};
 
+use super::args::{utf8, OwnedText, Text};
 use crate::error::Error;
 use crate::routing::{self, Match, ScopeType, UrlValue, Value};
 
@@ -238,15 +239,19 @@ impl Router {
     ///
     /// Raises:
     ///     RouteTemplateError: The template is invalid, or methods is empty.
-    #[pyo3(signature = (template, *, methods = None, name = None, scope_type = "http"))]
+    #[pyo3(signature = (template, *, methods = None, name = None, scope_type = Text("http")))]
+    #[pyo3(text_signature = "($self, template, *, methods=None, name=None, scope_type='http')")]
     fn add_route(
         &mut self,
         py: Python<'_>,
-        template: &str,
-        methods: Option<Vec<String>>,
-        name: Option<&str>,
-        scope_type: &str,
+        template: Text<'_>,
+        methods: Option<Vec<OwnedText>>,
+        name: Option<Text<'_>>,
+        scope_type: Text<'_>,
     ) -> PyResult<usize> {
+        let scope_type = &*scope_type;
+        let methods: Option<Vec<String>> =
+            methods.map(|methods| methods.into_iter().map(|method| method.0).collect());
         let Some(scope) = ScopeType::from_name(scope_type) else {
             return Err(PyValueError::new_err(format!(
                 "scope_type must be \"http\" or \"websocket\", not {scope_type:?}"
@@ -254,7 +259,7 @@ impl Router {
         };
         let index = self
             .inner
-            .add_route(template, methods.as_deref(), name, scope)?;
+            .add_route(&template, methods.as_deref(), name.as_deref(), scope)?;
         self.remember_names(py, index);
         Ok(index)
     }
@@ -271,8 +276,13 @@ impl Router {
     /// Raises:
     ///     RouteTemplateError: The template is invalid or has a "path" parameter.
     #[pyo3(signature = (template, *, name = None))]
-    fn add_mount(&mut self, py: Python<'_>, template: &str, name: Option<&str>) -> PyResult<usize> {
-        let index = self.inner.add_mount(template, name)?;
+    fn add_mount(
+        &mut self,
+        py: Python<'_>,
+        template: Text<'_>,
+        name: Option<Text<'_>>,
+    ) -> PyResult<usize> {
+        let index = self.inner.add_mount(&template, name.as_deref())?;
         self.remember_names(py, index);
         Ok(index)
     }
@@ -291,12 +301,12 @@ impl Router {
     fn match_path<'py>(
         &self,
         py: Python<'py>,
-        scope_type: &str,
-        method: &str,
+        scope_type: Text<'_>,
+        method: Text<'_>,
         path: &Bound<'py, PyString>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let text = path.to_str()?;
-        match self.inner.match_path(scope_type, method, text) {
+        let text = utf8(path)?;
+        match self.inner.match_path(&scope_type, &method, text) {
             Match::Route { index, params } => {
                 let params = self.params_dict(py, index, &params)?.unbind();
                 Ok(Bound::new(py, RouteMatch { index, params })?.into_any())
@@ -351,7 +361,8 @@ impl Router {
     /// Raises:
     ///     URLBuildError: Unknown name, missing or unexpected parameters, or a value its converter refuses.
     #[pyo3(signature = (name, /, **params))]
-    fn url_path_for(&self, name: &str, params: Option<&Bound<'_, PyDict>>) -> PyResult<String> {
+    fn url_path_for(&self, name: Text<'_>, params: Option<&Bound<'_, PyDict>>) -> PyResult<String> {
+        let name = &*name;
         let mut values = Vec::new();
         if let Some(params) = params {
             for (key, value) in params.iter() {
@@ -361,7 +372,7 @@ impl Router {
                     Err(type_name) => {
                         let reason = format!(
                             "parameter {:?} cannot take a value of type {type_name}",
-                            key.to_cow()?
+                            utf8(&key)?
                         );
                         return Err(Error::UrlBuild {
                             name: name.to_owned(),
@@ -375,7 +386,7 @@ impl Router {
         }
         let keys: Vec<Cow<'_, str>> = values
             .iter()
-            .map(|(key, _)| key.to_cow())
+            .map(|(key, _)| utf8(key).map(Cow::Borrowed))
             .collect::<PyResult<_>>()?;
         let pairs: Vec<(&str, UrlValue<'_>)> = keys
             .iter()
@@ -495,8 +506,8 @@ fn url_value(value: &Bound<'_, PyAny>) -> Result<UrlValue<'static>, String> {
 /// Raises:
 ///     RouteTemplateError: The template is invalid.
 #[pyfunction]
-fn template_params(template: &str) -> PyResult<Vec<(String, &'static str)>> {
-    Ok(routing::template_params(template)?)
+fn template_params(template: Text<'_>) -> PyResult<Vec<(String, &'static str)>> {
+    Ok(routing::template_params(&template)?)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
