@@ -423,3 +423,97 @@ class TestCaseFormData:
             assert not file.file.closed
 
         assert file.file.closed
+
+
+def lazy_receiver(parts: int, part_size: int, chunk_size: int = 64 * 1024) -> Receive:
+    """An ASGI receive streaming ``parts`` uploads of ``part_size`` bytes each, generated as they are read."""
+
+    def messages() -> Any:
+        for index in range(parts):
+            yield upload(f"f{index}", f"{index}.bin", b"")[:-2]
+            chunk = b"x" * chunk_size
+            for _ in range(part_size // chunk_size):
+                yield chunk
+            yield b"\r\n"
+        yield END
+
+    iterator = messages()
+
+    async def receive() -> Mapping[str, Any]:
+        body = next(iterator, None)
+        if body is None:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": body, "more_body": True}
+
+    return receive
+
+
+class TestCaseHardenedDefaults:
+    """Issue 9, items 6 and 12: the default limits bound memory, and urlencoded names are limited like values."""
+
+    def test_defaults(self) -> None:
+        limits = FormLimits()
+        assert (limits.max_fields, limits.max_files, limits.max_total_size) == (1000, 100, 16 * 1024 * 1024)
+        assert limits.spool_max_size == 256 * 1024
+
+    async def test_urlencoded_name_size(self) -> None:
+        body = b"k" * (1024 * 1024 + 1) + b"=v"
+        with pytest.raises(PayloadTooLarge) as info:
+            await parse_form(receiver([body]), URLENCODED)
+        assert (info.value.limit, info.value.maximum) == ("max_field_size", 1024 * 1024)
+
+    async def test_many_large_parts_stop_at_the_total_size(self, spooled: list[Any]) -> None:
+        # The attack: 400 uploads of 1 MB each. The default total (16 MiB) stops it after 16 of them.
+        import tracemalloc
+
+        tracemalloc.start()
+        try:
+            with pytest.raises(PayloadTooLarge) as info:
+                await parse_form(lazy_receiver(400, 1024 * 1024), MULTIPART)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert info.value.limit == "max_total_size"
+        assert len(spooled) <= 17
+        assert all(file.closed for file in spooled)
+        # What stays in memory is one file's spool and a chunk or two, never the parts received.
+        assert peak < 4 * 1024 * 1024, peak
+
+    async def test_many_files_memory_is_bounded_by_the_spool(self, spooled: list[Any]) -> None:
+        import tracemalloc
+
+        limits = FormLimits(max_total_size=None)
+        tracemalloc.start()
+        try:
+            form = await parse_form(lazy_receiver(100, 1024 * 1024), MULTIPART, limits=limits)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        with form:
+            assert len(form) == 100
+            assert all(file.size == 1024 * 1024 for file in form.values() if isinstance(file, UploadedFile))
+        # 100 MB went through; each file moved to disk once past the spool size.
+        assert peak < 8 * 1024 * 1024, peak
+
+    async def test_the_101st_file_is_refused(self, spooled: list[Any]) -> None:
+        with pytest.raises(PayloadTooLarge) as info:
+            await parse_form(lazy_receiver(101, 0), MULTIPART)
+        assert (info.value.limit, info.value.maximum) == ("max_files", 100)
+
+    @pytest.mark.parametrize(
+        ("disposition", "expected"),
+        [
+            pytest.param("filename*=UTF-8''%2F..%2F..%2Fetc%2Fpasswd%00", "passwd", id="traversal-and-nul"),
+            pytest.param('filename="..\\\\..\\\\win.ini"', "win.ini", id="backslashes"),
+            pytest.param("filename*=UTF-8''..", "", id="dot-dot"),
+        ],
+    )
+    async def test_file_names_are_base_names(self, disposition: str, expected: str) -> None:
+        head = f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="f"; {disposition}\r\n\r\n'.encode()
+        form = await parse_form(receiver([head + b"data\r\n" + END]), MULTIPART)
+        with form:
+            file = form["f"]
+            assert isinstance(file, UploadedFile)
+            assert file.filename == expected
+            # The raw header stays available to whoever needs what the client sent.
+            assert dict(file.headers)["content-disposition"].endswith(disposition)

@@ -26,23 +26,27 @@ _MIB = 1024 * 1024
 class FormLimits:
     """The limits enforced while a form body is read; ``None`` means unlimited.
 
+    The defaults keep one request's memory bounded: at most ``max_total_size`` bytes are read, a urlencoded body
+    (which is parsed whole) is at most that, and each uploaded file holds at most ``spool_max_size`` bytes in memory
+    before it moves to disk.
+
     Attributes:
         max_fields: Most non-file fields.
         max_files: Most uploaded files.
-        max_field_size: Most bytes in one field's value.
+        max_field_size: Most bytes in one field's value, and in one urlencoded field's name.
         max_file_size: Most bytes in one uploaded file.
-        max_total_size: Most bytes in the whole body, as received.
+        max_total_size: Most bytes in the whole body, as received (16 MiB).
         max_part_header_size: Most bytes in one multipart part's header block.
         spool_max_size: Bytes of an uploaded file kept in memory before it moves to a temporary file on disk.
     """
 
     max_fields: int = 1000
-    max_files: int = 1000
+    max_files: int = 100
     max_field_size: int = _MIB
     max_file_size: int | None = None
-    max_total_size: int | None = None
+    max_total_size: int | None = 16 * _MIB
     max_part_header_size: int = 16 * 1024
-    spool_max_size: int = _MIB
+    spool_max_size: int = 256 * 1024
 
 
 class UploadedFile:
@@ -193,10 +197,11 @@ async def _read_urlencoded(receive: Receive, limits: FormLimits) -> FormData:
     chunks = [body async for body in _bodies(receive, limits.max_total_size)]
     pairs = parse_urlencoded(b"".join(chunks), max_fields=limits.max_fields)
     max_field = limits.max_field_size
-    for _, value in pairs:
-        # A character is at most 4 UTF-8 bytes: only encode the values that could be too long.
-        if len(value) > max_field or (len(value) * 4 > max_field and len(value.encode()) > max_field):
-            raise _too_large("max_field_size", max_field)
+    for name, value in pairs:
+        # A character is at most 4 UTF-8 bytes: only encode the texts that could be too long.
+        for text in (name, value):
+            if len(text) > max_field or (len(text) * 4 > max_field and len(text.encode()) > max_field):
+                raise _too_large("max_field_size", max_field)
     return FormData(list(pairs))
 
 
