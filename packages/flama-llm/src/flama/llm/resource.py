@@ -14,19 +14,22 @@ from typing import Any, Protocol
 
 import anyio
 import anyio.to_thread
-from flama.http import HTTPException, Request
+from flama.http import Request
 from flama.http.routing import BaseRoute, Mount
 from flama.llm.anthropic import AnthropicDialect
 from flama.llm.auth import APIKeys
 from flama.llm.backends import select_backend
 from flama.llm.backends.base import Backend
 from flama.llm.decoder import detect_spec, spec_by_name
+from flama.llm.exceptions import ERRORS
 from flama.llm.generation import Generator
 from flama.llm.native import NativeDialect
+from flama.llm.ollama import OllamaDialect
 from flama.llm.openai import OpenAIDialect
 from flama.llm.scheduler import Scheduler
 from flama.llm.streams import StreamRegistry
 from flama.models import Metadata, ModelArtifact, load, read_meta
+from flama.models.exceptions import ModelNotReady
 from flama.models.resources.base import ModelResource
 
 __all__ = ["DIALECTS", "LLMResource"]
@@ -46,6 +49,8 @@ DIALECTS: Mapping[str, Callable[["LLMResource"], Dialect]] = {
     "native": NativeDialect,
     "openai": OpenAIDialect,
     "anthropic": AnthropicDialect,
+    # Ollama serves the OpenAI routes too, under its own /v1.
+    "ollama": lambda model: OllamaDialect(model, mirror=OpenAIDialect(model, prefix="/ollama/v1")),
 }
 
 
@@ -78,6 +83,8 @@ class LLMResource(ModelResource):
     Raises:
         ValueError: An unknown dialect in ``serving``.
     """
+
+    errors = ERRORS
 
     def __init__(
         self,
@@ -132,10 +139,10 @@ class LLMResource(ModelResource):
         """The generation pipeline, once loaded.
 
         Raises:
-            HTTPException: 503 while the model is loading.
+            ModelNotReady: The model is loading (503).
         """
         if self._generator is None:
-            raise HTTPException(503, f"Model {self.name!r} is loading", {"Retry-After": "1"})
+            raise ModelNotReady(self.name)
         return self._generator
 
     @property

@@ -36,10 +36,10 @@ from flama.llm.anthropic.schemas import (
     ToolUseBlock,
 )
 from flama.llm.events import BlockDelta, BlockStart, BlockStop, Event
-from flama.llm.exceptions import InvalidParameter
+from flama.llm.exceptions import InvalidParameter, InvalidRequest
 from flama.llm.generation import Completion, Finish, StopReason
 from flama.llm.serving import DialectError, Generation, accepted_names, check_model, created, read_body
-from flama.llm.transports import Conversation, InvalidRequest
+from flama.llm.transports import Conversation
 
 if TYPE_CHECKING:
     from flama.llm.resource import LLMResource
@@ -321,6 +321,7 @@ class AnthropicDialect:
         yield frame("ping", {})
         kinds: dict[int, str] = {}
         thoughts: dict[int, list[str]] = {}
+        delta: dict[str, Any]
         try:
             async for event in events:
                 if isinstance(event, BlockDelta):
