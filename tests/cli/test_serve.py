@@ -1,49 +1,137 @@
+"""`flama serve`: specs, the application they build, and the real command over loopback."""
+
 import json
 import logging
+import os
 import re
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
-from flama.cli.main import JSONLogFormatter, build_app, main, parse_model
+from flama.cli.logs import JSONLogFormatter
+from flama.cli.main import main
+from flama.cli.options import AppOptions
+from flama.cli.specs import ModelSpec, SpecError, build_app, parse_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "examples" / "models" / "assistant.flm"
+EXPECT = json.loads((ROOT / "examples" / "models" / "assistant.expect.json").read_text(encoding="utf-8"))
 
 
-class TestCaseParseModel:
+class TestCaseParseSpec:
     @pytest.mark.parametrize(
         ("value", "expected"),
         [
-            pytest.param("file=m.flm,url=/,name=llm", {"file": "m.flm", "url": "/", "name": "llm"}, id="full"),
-            pytest.param("file=dir/fish.flm", {"file": "dir/fish.flm", "url": "/fish/", "name": "fish"}, id="defaults"),
-            pytest.param("file=m.flm,url=/llm", {"file": "m.flm", "url": "/llm/", "name": "m"}, id="slash-added"),
-            pytest.param(" file = m.flm , name = x ", {"file": "m.flm", "url": "/x/", "name": "x"}, id="spaces"),
+            pytest.param("m.flm", ModelSpec("m.flm", "/m/", "m"), id="path"),
+            pytest.param("file=m.flm,url=/,name=llm", ModelSpec("m.flm", "/", "llm"), id="full"),
+            pytest.param("file=dir/fish.flm", ModelSpec("dir/fish.flm", "/fish/", "fish"), id="defaults"),
+            pytest.param("file=m.flm,url=/llm", ModelSpec("m.flm", "/llm/", "m"), id="slash-added"),
+            pytest.param(" file = m.flm , name = x ", ModelSpec("m.flm", "/x/", "x"), id="spaces"),
+            pytest.param(
+                "file=m.flm,params=temperature=0.5:max_tokens=8:stop=END,serving=native,max_running=2,max_queued=null",
+                ModelSpec(
+                    "m.flm",
+                    "/m/",
+                    "m",
+                    {
+                        "params": {"temperature": 0.5, "max_tokens": 8, "stop": "END"},
+                        "serving": ["native"],
+                        "max_running": 2,
+                        "max_queued": None,
+                    },
+                ),
+                id="options",
+            ),
+            pytest.param(
+                "file=m.flm,api-keys=k1:k2", ModelSpec("m.flm", "/m/", "m", {"api_keys": ["k1", "k2"]}), id="keys"
+            ),
+            pytest.param("file=m.flm,tool_parser=auto", ModelSpec("m.flm", "/m/", "m"), id="flama2-auto-decoder"),
         ],
     )
     def test_valid(self, value, expected):
-        assert parse_model(value) == expected
+        assert parse_spec(value) == expected
 
     @pytest.mark.parametrize(
         ("value", "message"),
         [
-            pytest.param(
-                "m.flm",
-                "expected key=value pairs separated by commas (file=PATH,url=/,name=NAME), got 'm.flm'",
-                id="bare",
-            ),
-            pytest.param("file=a,path=/", "unknown key 'path': use file, url, name", id="unknown"),
+            pytest.param("file=a,,name=x", "expected key=value pairs separated by commas", id="empty-part"),
             pytest.param("file=a,file=b", "'file' is given twice", id="twice"),
             pytest.param("url=/x/", "file=PATH is required", id="no-file"),
             pytest.param("file=a,url=x", "url must start with '/', got 'x'", id="relative-url"),
+            pytest.param("file=a,params=x", "expected key=value, got 'x'", id="bad-params"),
+            pytest.param("file=a,tool_parser=qwen", "pick the model's decoder with decoder=NAME", id="flama2-decoder"),
+            pytest.param("@spec.ini", "expected a .json, .yaml, .yml or .toml file", id="file-type"),
+            pytest.param("@missing.json", "cannot read 'missing.json'", id="file-missing"),
         ],
     )
     def test_invalid(self, value, message):
-        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
-            parse_model(value)
+        with pytest.raises(SpecError, match=re.escape(message)):
+            parse_spec(value)
+
+    @pytest.mark.parametrize(
+        ("name", "text"),
+        [
+            pytest.param(
+                "spec.json",
+                '{"file": "m.flm", "url": "/llm/", "params": {"max_tokens": 8}, "serving": ["native"]}',
+                id="json",
+            ),
+            pytest.param(
+                "spec.yaml", "file: m.flm\nurl: /llm/\nparams:\n  max_tokens: 8\nserving: [native]\n", id="yaml"
+            ),
+            pytest.param(
+                "spec.toml",
+                'file = "m.flm"\nurl = "/llm/"\nserving = ["native"]\n[params]\nmax_tokens = 8\n',
+                id="toml",
+            ),
+        ],
+    )
+    def test_spec_files(self, tmp_path, name, text):
+        (tmp_path / name).write_text(text)
+        spec = parse_spec(f"@{tmp_path / name}")
+        assert spec == ModelSpec("m.flm", "/llm/", "m", {"params": {"max_tokens": 8}, "serving": ["native"]})
 
 
-class TestCaseServeCommand:
-    def test_bad_model_syntax_is_a_usage_error(self, capsys):
-        assert main(["serve", "--model", "m.flm"]) == 2
-        err = capsys.readouterr().err
-        assert "Invalid value for '--model': expected key=value pairs separated by commas" in err
+class TestCaseBuildApp:
+    def test_options_reach_the_resource(self):
+        spec = parse_spec(f"file={DEMO},url=/llm/,name=assistant,max_running=2,max_queued=3,heartbeat=2.5")
+        app = build_app([spec], AppOptions(title="T"), backend="transformers")
+        resource = app.modules.get("models").resources["assistant"]
+        assert (resource.heartbeat, resource.backend_name) == (2.5, "transformers")
+        assert resource.scheduler is not None
+
+    def test_unknown_option_names_the_known_ones(self):
+        with pytest.raises(SpecError, match=r"model 'a' \(llm\) has no option 'workerz'; its options: .*max_running"):
+            build_app([parse_spec(f"file={DEMO},name=a,workerz=2")])
+
+    def test_missing_file(self, tmp_path):
+        with pytest.raises(SpecError, match="model file not found"):
+            build_app([parse_spec(f"file={tmp_path / 'x.flm'}")])
+
+    async def test_routes_keys_and_request_ids(self, client_factory):
+        app = build_app([parse_spec(f"file={DEMO},url=/llm/,name=assistant")], api_keys=["k1"])
+        # No lifespan here: the model is not loaded, which is all these routes need.
+        async with client_factory(app) as client:
+            denied = await client.get("/llm/")
+            allowed = await client.get("/llm/", headers={"Authorization": "Bearer k1", "X-Request-ID": "r1"})
+            health = await client.get("/health")
+            docs = await client.get("/docs/")
+        assert denied.status_code == 401
+        assert (allowed.status_code, allowed.json()["name"]) == (200, "assistant")
+        assert allowed.headers["x-request-id"] == "r1"
+        assert (health.status_code, health.json()["status"]) == (503, "loading")
+        assert docs.status_code == 200
+
+
+class TestCaseServeCommandErrors:
+    def test_bad_spec_is_a_usage_error(self, capsys):
+        assert main(["serve", "--model", "file=a,,b"]) == 2
+        assert "Invalid value for '--model': expected key=value pairs" in capsys.readouterr().err
 
     def test_model_is_required(self, capsys):
         assert main(["serve"]) == 2
@@ -51,14 +139,12 @@ class TestCaseServeCommand:
 
     def test_missing_file(self, capsys, tmp_path):
         missing = tmp_path / "nope.flm"
-        assert main(["serve", "--model", f"file={missing},url=/,name=x"]) == 1
+        assert main(["serve", "--model", f"file={missing}"]) == 1
         assert capsys.readouterr().err == f"Error: model file not found: {missing}\n"
 
-    def test_version(self, capsys):
-        assert main(["--version"]) == 0
-        out = capsys.readouterr().out
-        assert "flama.cli 0.1.0\n" in out
-        assert "flama.llm 0.1.0\n" in out
+    def test_unknown_option(self, capsys):
+        assert main(["serve", "--model", f"file={DEMO},bogus=1"]) == 1
+        assert "has no option 'bogus'" in capsys.readouterr().err
 
 
 class TestCaseJSONLogFormatter:
@@ -73,32 +159,41 @@ class TestCaseJSONLogFormatter:
             "message": "done: end",
             "request_id": "abc",
         }
-        assert set(data) == {"time", "level", "logger", "message", "request_id"}
 
-    def test_exceptions_are_kept(self):
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class TestCaseServeProcess:
+    def test_serves_answers_and_stops_on_sigterm(self):
+        port = _free_port()
+        command = [sys.executable, "-m", "flama.cli.main", "serve", "--model", f"file={DEMO},url=/llm/,name=assistant"]
+        # Options from FLAMA_ environment variables, as users set them in containers.
+        environment = {**os.environ, "FLAMA_SERVER_PORT": str(port), "FLAMA_APP_TITLE": "Demo"}
+        server = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)
+        url = f"http://127.0.0.1:{port}"
         try:
-            raise RuntimeError("boom")
-        except RuntimeError as exc:
-            record = logging.makeLogRecord({"msg": "failed", "exc_info": (type(exc), exc, exc.__traceback__)})
-        data = json.loads(JSONLogFormatter().format(record))
-        assert data["exception"].endswith("RuntimeError: boom")
-
-
-class TestCaseBuildApp:
-    async def test_routes_keys_and_request_ids(self, client_factory):
-        demo = Path(__file__).resolve().parents[2] / "examples" / "models" / "assistant.flm"
-        app = build_app([parse_model(f"file={demo},url=/llm/,name=assistant")], api_keys=["k1"])
-        # No lifespan here: the model is not loaded, which is all these routes need.
-        async with client_factory(app) as client:
-            denied = await client.get("/llm/")
-            allowed = await client.get("/llm/", headers={"Authorization": "Bearer k1", "X-Request-ID": "r1"})
-            health = await client.get("/health")
-            metrics = await client.get("/metrics")
-        assert denied.status_code == 401
-        info = allowed.json()
-        assert (allowed.status_code, info["name"], info["ready"], info["backend"]) == (200, "assistant", False, None)
-        assert info["meta"]["framework"]["family"] == "llm"
-        assert info["capabilities"]["tools"] is True
-        assert allowed.headers["x-request-id"] == "r1"
-        assert (health.status_code, health.json()["status"]) == (503, "loading")
-        assert metrics.status_code == 200
+            deadline = time.monotonic() + 180
+            while True:
+                try:
+                    if httpx.get(url + "/health", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert server.poll() is None, "the server exited"
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.3)
+            plain = next(c for c in EXPECT["conversations"] if c["id"] == "plain")
+            body = {"messages": plain["messages"], "params": {"temperature": 0}}
+            answer = httpx.post(url + "/llm/query/", json=body, timeout=60).json()
+            assert answer["blocks"] == [{"type": "text", "text": plain["reply"]}]
+            assert httpx.get(url + "/schema/").json()["info"]["title"] == "Demo"
+        finally:
+            server.send_signal(signal.SIGTERM)
+            _, stderr = server.communicate(timeout=30)
+        assert server.returncode == 0, stderr
+        assert re.search(rf"^docs +http://127.0.0.1:{port}/docs/$", stderr, re.MULTILINE)
+        assert re.search(rf"^  native API +http://127.0.0.1:{port}/llm/$", stderr, re.MULTILINE)

@@ -1,0 +1,308 @@
+"""``flama model FILE inspect|run|stream``: use a ``.flm`` model from the command line, without a server.
+
+The model is loaded by the same resource class that serves it (``app.models``), so the command line and the API
+answer alike. A language model reads a prompt (``--transport raw``), a message (``chat``, the default, with
+``--system``) or a JSON list of messages (``conversation``); a predictive model reads a JSON list of input rows and
+prints JSON.
+"""
+
+import contextlib
+import json
+import pathlib
+from collections.abc import AsyncIterator, Callable
+from typing import IO, Any
+
+import anyio
+import click
+from flama.cli.options import ENV_SETTINGS
+from flama.cli.specs import SpecError, parse_params
+
+__all__ = ["command"]
+
+_CHANNELS = {"output": ("text",), "thought": ("thinking",), "all": ("text", "thinking", "tool_call")}
+
+
+class Model:
+    """A ``.flm`` file and the options its resource is built with."""
+
+    def __init__(self, file: pathlib.Path, options: dict[str, Any]) -> None:
+        """Read the file's header.
+
+        Raises:
+            click.ClickException: The file cannot be read or its family is not served by an installed distribution.
+        """
+        from flama.models import ModelFileError, read_meta
+        from flama.models.module import resource_class
+
+        self.file = file
+        try:
+            self.family = read_meta(file).family
+            self.cls = resource_class(self.family)
+        except (ModelFileError, ValueError, OSError) as exc:
+            raise click.ClickException(f"{file}: {exc}") from None
+        self.options = options if self.family == "llm" else {}
+
+    def resource(self) -> Any:
+        """The resource serving the model (not loaded yet)."""
+        return self.cls(path="/", name=self.file.stem, source=self.file, **self.options)
+
+    @contextlib.asynccontextmanager
+    async def loaded(self) -> AsyncIterator[Any]:
+        """The resource, loaded, and unloaded on the way out (also when interrupted)."""
+        resource = self.resource()
+        try:
+            await resource.load()
+            yield resource
+        finally:
+            with anyio.CancelScope(shield=True):
+                await resource.unload()
+
+
+def _transport(text: str, transport: str, system: str | None) -> Any:
+    from flama.llm.transports import Chat, Conversation, Raw, parse_transport
+
+    if transport == "raw":
+        if system is not None:
+            raise click.UsageError("--system goes with --transport chat: a raw prompt is sent verbatim")
+        return Raw(text)
+    if transport == "chat":
+        return Chat(text.rstrip("\n"), system)
+    if system is not None:
+        raise click.UsageError("--system goes with --transport chat: put it first in the conversation")
+    try:
+        messages = json.loads(text)
+    except ValueError as exc:
+        raise click.ClickException(f"--transport conversation reads a JSON list of messages: {exc}") from None
+    parsed = parse_transport({"messages": messages})
+    assert isinstance(parsed, Conversation)
+    return parsed
+
+
+def _rows(text: str) -> Any:
+    try:
+        rows = json.loads(text)
+    except ValueError as exc:
+        raise click.ClickException(f"a predictive model reads a JSON list of input rows: {exc}") from None
+    if not isinstance(rows, list):
+        raise click.ClickException("a predictive model reads a JSON list of input rows")
+    return rows
+
+
+async def _generate(resource: Any, request: dict[str, Any]) -> AsyncIterator[Any]:
+    generator = resource.generator
+    prepared = generator.prepare(request["transport"], request["params"], {})
+    events = generator.run(prepared)
+    try:
+        async for event in events:
+            yield event
+    finally:
+        await events.aclose()
+
+
+def _run_async(function: Callable[[], Any]) -> None:
+    """Run ``function`` in an event loop; bad input and model errors become clean CLI errors."""
+    from flama.llm.exceptions import LLMError
+
+    try:
+        anyio.run(function)
+    except (ValueError, LLMError) as exc:  # invalid parameters, requests or input rows
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group(name="model", context_settings=ENV_SETTINGS)
+@click.argument("flama-model-path", envvar="FLAMA_MODEL_PATH", type=click.Path(exists=True, dir_okay=False))
+@click.option("--backend", default=None, help="LLM backend: mlx, transformers or vllm (chosen when loading).")
+@click.option("--decoder", default=None, help="LLM decoder spec, instead of the one detected.")
+@click.pass_context
+def command(ctx: click.Context, flama_model_path: str, backend: str | None, decoder: str | None) -> None:
+    """Inspect a model file, or run it once.
+
+    \b
+    Examples:
+      flama model assistant.flm inspect --pretty
+      echo "Hello! Who are you?" | flama model assistant.flm run
+      echo "Hello!" | flama model assistant.flm stream --system "Be concise."
+      echo '[[1.0, 2.0]]' | flama model fish.flm run
+    """  # noqa: D301 - click's \b keeps the examples' lines as written
+    options = {key: value for key, value in (("backend", backend), ("decoder", decoder)) if value is not None}
+    ctx.obj = Model(pathlib.Path(flama_model_path), options)
+
+
+@command.command(name="inspect", context_settings=ENV_SETTINGS)
+@click.option("-p", "--pretty", is_flag=True, help="Indent the JSON.")
+@click.pass_obj
+def inspect(model: Model, pretty: bool) -> None:
+    """Print what the file holds: metadata, artifacts, capabilities (JSON).
+
+    The model is not loaded: only the file's header is read.
+    """
+    click.echo(json.dumps(model.resource().inspect(), indent=2 if pretty else None, default=str, ensure_ascii=False))
+
+
+def _input_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    options = (
+        click.option(
+            "-i",
+            "--input",
+            "input_file",
+            type=click.File("r"),
+            default="-",
+            help="Read the input from this file (default: stdin).",
+        ),
+        click.option(
+            "--transport",
+            type=click.Choice(["raw", "chat", "conversation"]),
+            default="chat",
+            show_default=True,
+            help="LLM input: a verbatim prompt, one message, or a JSON list of messages.",
+        ),
+        click.option("--system", default=None, help="LLM system message (chat transport)."),
+        click.option(
+            "--param",
+            "params",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="LLM generation parameter, JSON when it parses (repeatable): --param max_tokens=64.",
+        ),
+        click.option(
+            "--channel",
+            type=click.Choice(list(_CHANNELS)),
+            default="output",
+            show_default=True,
+            help="LLM blocks to print: the answer, the reasoning, or all (with tool calls).",
+        ),
+        click.option(
+            "-o",
+            "--output",
+            "output_file",
+            type=click.File("w"),
+            default="-",
+            help="Write to this file (default: stdout).",
+        ),
+    )
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _request(input_file: IO[str], transport: str, system: str | None, params: tuple[str, ...]) -> dict[str, Any]:
+    text = input_file.read()
+    try:
+        parsed = parse_params(params)
+    except SpecError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--param'") from None
+    return {"text": text, "transport": transport, "system": system, "params": parsed}
+
+
+@command.command(name="run", context_settings=ENV_SETTINGS)
+@_input_options
+@click.option("-p", "--pretty", is_flag=True, help="Indent JSON output.")
+@click.pass_obj
+def run(
+    model: Model,
+    input_file: IO[str],
+    transport: str,
+    system: str | None,
+    params: tuple[str, ...],
+    channel: str,
+    output_file: IO[str],
+    pretty: bool,
+) -> None:
+    """Run the model once and print the whole answer.
+
+    A language model prints its answer as text (--channel output or thought), or its blocks as
+    JSON (--channel all). A predictive model reads a JSON list of rows and prints the JSON list
+    of predictions.
+
+    \b
+    Examples:
+      echo "Hello! Who are you?" | flama model assistant.flm run
+      flama model assistant.flm run -i chat.json --transport conversation --channel all
+      echo '[[1.0, 2.0]]' | flama model fish.flm run
+    """  # noqa: D301 - click's \b keeps the examples' lines as written
+    request = _request(input_file, transport, system, params)
+    indent = 2 if pretty else None
+
+    async def main() -> None:
+        from flama.llm.generation import collect
+
+        if model.family != "llm":
+            rows = _rows(request["text"])
+            async with model.loaded() as loaded:
+                result = await loaded.predict(rows)
+            output_file.write(json.dumps(result["output"], indent=indent, default=str) + "\n")
+            return
+        request["transport"] = _transport(request["text"], transport, system)
+        async with model.loaded() as loaded:
+            completion = await collect(_generate(loaded, request))
+        blocks = [block for block in completion.blocks if block.type in _CHANNELS[channel]]
+        if channel == "all":
+            output_file.write(json.dumps([block.to_dict() for block in blocks], indent=indent) + "\n")
+        else:
+            output_file.write("".join(block.text for block in blocks) + "\n")
+
+    _run_async(main)
+
+
+@command.command(name="stream", context_settings=ENV_SETTINGS)
+@_input_options
+@click.pass_obj
+def stream(
+    model: Model,
+    input_file: IO[str],
+    transport: str,
+    system: str | None,
+    params: tuple[str, ...],
+    channel: str,
+    output_file: IO[str],
+) -> None:
+    """Run the model and print its answer as it is generated.
+
+    With --channel all the reasoning is shown dimmed (on a terminal) and tool calls as
+    [tool NAME] ARGUMENTS. Ctrl-C stops the generation. A predictive model prints one JSON line
+    per input row, as each is predicted.
+
+    \b
+    Examples:
+      echo "What is Flama?" | flama model assistant.flm stream --system "Be concise."
+      echo "Think first." | flama model assistant.flm stream --channel all
+    """  # noqa: D301 - click's \b keeps the examples' lines as written
+    request = _request(input_file, transport, system, params)
+    kinds = _CHANNELS[channel]
+
+    def write(text: str, **style: Any) -> None:
+        click.echo(click.style(text, **style) if style else text, file=output_file, nl=False)
+        output_file.flush()
+
+    async def main() -> None:
+        from flama.llm.events import BlockDelta, BlockStart, BlockStop
+
+        if model.family != "llm":
+            rows = _rows(request["text"])
+            async with model.loaded() as loaded:
+                for row in rows:
+                    result = await loaded.predict([row])
+                    write(json.dumps(result["output"][0], default=str) + "\n")
+            return
+        request["transport"] = _transport(request["text"], transport, system)
+        open_blocks: dict[int, str] = {}
+        async with model.loaded() as loaded:
+            async for event in _generate(loaded, request):
+                if isinstance(event, BlockStart):
+                    if event.kind in kinds:
+                        open_blocks[event.index] = event.kind
+                        if event.kind == "tool_call":
+                            write(f"[tool {event.tool_name}] ", bold=True)
+                elif isinstance(event, BlockDelta) and event.index in open_blocks:
+                    kind = open_blocks[event.index]
+                    write(event.text, **({"dim": True} if kind == "thinking" and channel == "all" else {}))
+                elif isinstance(event, BlockStop) and open_blocks.pop(event.index, None) in ("thinking", "tool_call"):
+                    write("\n")
+        write("\n")
+
+    try:
+        _run_async(main)
+    except KeyboardInterrupt:
+        write("\n")
+        click.echo("Stopped.", err=True)
+        raise click.exceptions.Exit(130) from None
