@@ -143,7 +143,10 @@ async def test_demo_model(server_factory, backend):
                     break
         await stream_over(resource, stream_id)
         ended = sse((await client.get(f"/llm/stream/{stream_id}/")).text)
-        assert ended[-1][1:] == ("error", {"type": "disconnected", "message": "The generation was disconnected."})
+        assert ended[-1][1:] == (
+            "error",
+            {"detail": "The generation was disconnected.", "error": "GenerationStopped", "status_code": 499},
+        )
         assert "message.delta" not in [name for _, name, _ in ended]
 
         # DELETE cancels at once, and the slot is free again.

@@ -12,6 +12,7 @@ from flama.http import Flama, Mount
 from flama.llm.backends.base import Backend, Delta, GenerationParams
 from flama.llm.metrics import MetricsModule
 from flama.llm.resource import LLMResource
+from flama.models.exceptions import ERRORS as MODELS_ERRORS
 
 __all__ = ["ModelFactory", "ScriptedBackend", "model_factory", "scripted"]
 
@@ -95,6 +96,11 @@ def scripted(*pieces: str, finish: str = "stop") -> type[ScriptedBackend]:
 ModelFactory = Callable[..., AbstractAsyncContextManager[tuple[httpx.AsyncClient, LLMResource]]]
 
 
+def handlers(resource: LLMResource) -> dict[Any, Any]:
+    """The exception handlers ``app.models`` registers for a model, for apps that mount its routes by hand."""
+    return {**MODELS_ERRORS, **resource.errors}
+
+
 @pytest.fixture
 def model_factory(client_factory, tmp_path) -> ModelFactory:
     """``async with model_factory(*pieces, **options) as (client, resource)``: a loaded model served at /llm/."""
@@ -104,7 +110,13 @@ def model_factory(client_factory, tmp_path) -> ModelFactory:
         options.setdefault("backend", scripted(*(pieces or THINK_AND_ANSWER)))
         options.setdefault("decoder", "qwen3")
         resource = LLMResource(path="/llm/", name="assistant", source=tmp_path, **options)  # type: ignore[arg-type]
-        app = Flama([Mount("/llm", routes=resource.routes())], schema=None, docs=None, modules=[MetricsModule()])
+        app = Flama(
+            [Mount("/llm", routes=resource.routes())],
+            schema=None,
+            docs=None,
+            modules=[MetricsModule()],
+            exception_handlers=handlers(resource),
+        )
         await resource.load()
         try:
             async with client_factory(app) as client:

@@ -8,7 +8,7 @@ from flama.http import Flama, Mount
 from flama.llm.resource import LLMResource
 from flama.middleware import CorrelationIdMiddleware
 
-from tests.llm.doubles import ScriptedBackend, model_factory, scripted
+from tests.llm.doubles import ScriptedBackend, handlers, model_factory, scripted
 
 __all__ = ["model_factory"]
 
@@ -79,20 +79,21 @@ class TestCaseInspect:
             assert backend_of(resource).calls[0][1].max_tokens == 2
 
     @pytest.mark.parametrize(
-        ("body", "detail"),
+        ("body", "error", "field", "reason"),
         [
             pytest.param(
-                {"top_k": 2}, "Invalid parameter 'top_k': not supported by the scripted backend", id="unsupported"
+                {"top_k": 2}, "InvalidParameter", "top_k", "not supported by the scripted backend", id="unsupported"
             ),
-            pytest.param({"temperature": -3}, "Invalid parameter 'temperature'", id="invalid"),
-            pytest.param([1], "body: must be an object of generation parameters", id="shape"),
+            pytest.param({"temperature": -3}, "InvalidParameter", "temperature", "", id="invalid"),
+            pytest.param([1], "InvalidRequest", "body", "must be an object of generation parameters", id="shape"),
         ],
     )
-    async def test_put_bad_params(self, model_factory, body, detail):
+    async def test_put_bad_params(self, model_factory, body, error, field, reason):
         async with model_factory(params={"seed": 1}) as (client, resource):
             response = await client.put("/llm/", json=body)
             assert response.status_code == 400
-            assert response.json()["detail"].startswith(detail)
+            assert (response.json()["error"], list(response.json()["detail"])) == (error, [field])
+            assert response.json()["detail"][field][0].startswith(reason)
             assert resource.generator.defaults == {"seed": 1}
 
 
@@ -129,31 +130,49 @@ class TestCaseQuery:
         assert (body["stop_reason"], body["usage"]) == ("stop_sequence", {"input_tokens": 1, "output_tokens": 3})
 
     @pytest.mark.parametrize(
-        ("body", "detail"),
+        ("body", "error", "field", "reason"),
         [
             pytest.param(
                 {"prompt": "x", "params": {"top_p": 0.5}},
-                "Invalid parameter 'top_p': not supported by the scripted backend",
+                "InvalidParameter",
+                "top_p",
+                "not supported by the scripted backend",
                 id="unsupported",
             ),
-            pytest.param({"prompt": "x", "params": {"max_tokens": 0}}, "Invalid parameter 'max_tokens'", id="invalid"),
             pytest.param(
-                {"prompt": "x", "params": 3}, "params: must be an object of generation parameters", id="params-shape"
+                {"prompt": "x", "params": {"max_tokens": 0}}, "InvalidParameter", "max_tokens", "", id="invalid"
             ),
             pytest.param(
-                {"messages": [{"role": "bot", "content": "x"}]}, "messages[0].role: must be one of", id="role"
+                {"prompt": "x", "params": 3},
+                "InvalidRequest",
+                "params",
+                "must be an object of generation parameters",
+                id="params-shape",
             ),
-            pytest.param({"prompt": "x", "extra": 1}, "extra: is not a field of a native request", id="unknown-field"),
-            pytest.param([], "body: must be a JSON object", id="not-object"),
+            pytest.param(
+                {"messages": [{"role": "bot", "content": "x"}]},
+                "InvalidRequest",
+                "messages[0].role",
+                "must be one of",
+                id="role",
+            ),
+            pytest.param(
+                {"prompt": "x", "extra": 1},
+                "InvalidRequest",
+                "extra",
+                "is not a field of a native request",
+                id="unknown-field",
+            ),
+            pytest.param([], "InvalidRequest", "body", "must be a JSON object", id="not-object"),
         ],
     )
-    async def test_bad_request(self, model_factory, body, detail):
+    async def test_bad_request(self, model_factory, body, error, field, reason):
         async with model_factory() as (client, resource):
             response = await client.post("/llm/query/", json=body)
             assert backend_of(resource).calls == []
         assert response.status_code == 400
-        assert response.json()["error"] == "Bad Request"
-        assert response.json()["detail"].startswith(detail)
+        assert (response.json()["error"], list(response.json()["detail"])) == (error, [field])
+        assert response.json()["detail"][field][0].startswith(reason)
 
     async def test_queue_full(self, model_factory):
         async with model_factory(max_running=1, max_queued=0) as (client, resource):
@@ -164,7 +183,11 @@ class TestCaseQuery:
             response = await client.post("/llm/query/", json={"prompt": "y"})
             assert response.status_code == 429
             assert response.headers["retry-after"] == "1"
-            assert response.json()["detail"] == "Too many requests are waiting for this model"
+            assert response.json() == {
+                "detail": "Too many generations in progress; retry after 1.0 s",
+                "error": "QueueFull",
+                "status_code": 429,
+            }
             backend.gate.set()
             assert (await first).status_code == 200
 
@@ -193,7 +216,9 @@ class TestCaseQuery:
                 "headers": [],
                 "query_string": b"",
             }
-            app = Flama([Mount("/llm", routes=resource.routes())], schema=None, docs=None)
+            app = Flama(
+                [Mount("/llm", routes=resource.routes())], schema=None, docs=None, exception_handlers=handlers(resource)
+            )
             call = asyncio.ensure_future(app(scope, receive, send))
             await backend.started.wait()
             disconnect.set()
@@ -228,14 +253,22 @@ class TestCaseStream:
             stream_id = (await client.post("/llm/stream/", json={"prompt": "a"})).json()["id"]
             response = await client.get(f"/llm/stream/{stream_id}/", headers={"Last-Event-ID": "99"})
         assert response.status_code == 400
-        assert response.json()["detail"] == f"Last-Event-ID '99' is not an event of stream '{stream_id}'"
+        assert response.json() == {
+            "detail": {"last-event-id": [f"Last-Event-ID '99' is not an event of stream '{stream_id}'"]},
+            "error": "UnknownEventId",
+            "status_code": 400,
+        }
 
     @pytest.mark.parametrize("method", [pytest.param("GET", id="get"), pytest.param("DELETE", id="delete")])
     async def test_unknown_stream(self, model_factory, method):
         async with model_factory() as (client, _):
             response = await client.request(method, "/llm/stream/nope/")
         assert response.status_code == 404
-        assert response.json()["detail"] == "No stream 'nope' (unknown, or expired)"
+        assert response.json() == {
+            "detail": "No stream 'nope' (unknown, or expired)",
+            "error": "UnknownStream",
+            "status_code": 404,
+        }
 
     async def test_cancel(self, model_factory):
         async with model_factory() as (client, resource):
@@ -249,7 +282,11 @@ class TestCaseStream:
             assert backend.closed == 1
             events = parse_sse((await client.get(f"/llm/stream/{stream_id}/")).text)
         assert [name for _, name, _ in events] == ["message.start", "error"]
-        assert events[-1][2] == {"type": "cancelled", "message": "The generation was cancelled."}
+        assert events[-1][2] == {
+            "detail": "The generation was cancelled.",
+            "error": "GenerationStopped",
+            "status_code": 499,
+        }
 
     async def test_stream_queue_full(self, model_factory):
         async with model_factory(max_running=1, max_queued=0) as (client, resource):
@@ -273,7 +310,9 @@ class TestCaseStream:
 class TestCaseLogs:
     async def test_generation_log_carries_the_request_id(self, client_factory, tmp_path, caplog):
         resource = LLMResource(path="/llm/", name="assistant", source=tmp_path, backend=scripted("Hi"), decoder="plain")
-        app = Flama([Mount("/llm", routes=resource.routes())], schema=None, docs=None)
+        app = Flama(
+            [Mount("/llm", routes=resource.routes())], schema=None, docs=None, exception_handlers=handlers(resource)
+        )
         app.add_middleware(CorrelationIdMiddleware)
         await resource.load()
         caplog.set_level(logging.INFO, logger="flama.llm")
@@ -309,8 +348,15 @@ class TestCaseLoading:
 
     async def test_not_loaded_is_503(self, client_factory, tmp_path):
         resource = LLMResource(path="/llm/", name="x", source=tmp_path, backend=scripted("a"))
-        app = Flama([Mount("/llm", routes=resource.routes())], schema=None, docs=None)
+        app = Flama(
+            [Mount("/llm", routes=resource.routes())], schema=None, docs=None, exception_handlers=handlers(resource)
+        )
         async with client_factory(app) as client:
             response = await client.post("/llm/query/", json={"prompt": "a"})
         assert response.status_code == 503
-        assert response.json()["detail"] == "Model 'x' is loading"
+        assert response.headers["retry-after"] == "1"
+        assert response.json() == {
+            "detail": "The model 'x' is not loaded yet",
+            "error": "ModelNotReady",
+            "status_code": 503,
+        }

@@ -1,7 +1,8 @@
 import asyncio
 
 import pytest
-from flama.llm.streams import Stream, StreamRegistry, UnknownEventId
+from flama.llm.exceptions import UnknownEventId
+from flama.llm.streams import Stream, StreamRegistry
 
 
 async def _events(stream: Stream, start: int = 0, window: float = 0.0) -> list[tuple[int, str, dict[str, object]]]:
@@ -109,7 +110,7 @@ class TestCaseStreamRegistry:
         assert registry.cancel(stream.id) is True
         await stopped.wait()
         assert [(e.name, e.data) for e in stream.events] == [
-            ("error", {"type": "cancelled", "message": "The generation was cancelled."})
+            ("error", {"detail": "The generation was cancelled.", "error": "GenerationStopped", "status_code": 499})
         ]
         assert registry.cancel("nope") is False
 
@@ -130,7 +131,7 @@ class TestCaseStreamRegistry:
         await reader.aclose()
         await stopped.wait()
         assert stream.done
-        assert stream.events[-1].data["type"] == "disconnected"
+        assert stream.events[-1].data["detail"] == "The generation was disconnected."
 
     async def test_reader_coming_back_keeps_the_stream(self):
         registry = StreamRegistry(resume_window=60)

@@ -1,14 +1,49 @@
-"""Errors raised by flama-llm.
+"""Errors raised by flama-llm, and how the native routes answer them.
 
-Everything derives from `LLMError`. `BackendUnavailable` is a configuration error met when a model is loaded;
-`InvalidParameter` and `QueueFull` happen per request and are rendered by the dialects (400 and 429).
+Everything derives from :class:`LLMError`, itself a :class:`flama.http.FlamaError`. :class:`BackendUnavailable` is a
+configuration error met when a model is loaded. The others happen per request, are raised by the routes and the
+pipeline, and are answered through :data:`ERRORS` (which ``app.models`` registers on the application when a language
+model is added) with the one error body: :class:`InvalidRequest` and :class:`InvalidParameter` are 400s keyed by the
+field at fault, as every validation error; :class:`QueueFull` is an :class:`~flama.http.exceptions.Overloaded` (429
+with ``Retry-After``); :class:`UnknownStream` is a 404 and :class:`UnknownEventId` a 400. A stream that ends early
+carries :class:`GenerationStopped`'s body in its ``error`` event. Vendor dialects render the same errors in their
+vendor's own envelope.
 """
 
-__all__ = ["BackendUnavailable", "InvalidParameter", "LLMError", "QueueFull"]
+from typing import Any
+
+from flama.http.exceptions import ErrorStatus, FlamaError, Overloaded
+
+__all__ = [
+    "ERRORS",
+    "BackendUnavailable",
+    "ClientGone",
+    "GenerationStopped",
+    "InvalidParameter",
+    "InvalidRequest",
+    "LLMError",
+    "QueueFull",
+    "UnknownEventId",
+    "UnknownStream",
+]
 
 
-class LLMError(Exception):
+class LLMError(FlamaError):
     """Root of every error flama-llm raises on purpose."""
+
+
+class InvalidRequest(LLMError, ValueError):
+    """A request body that does not have the expected shape.
+
+    Args:
+        field: Where the problem is, as a path (``messages[2].role``).
+        reason: What is wrong.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
 
 
 class InvalidParameter(LLMError, ValueError):
@@ -25,16 +60,43 @@ class InvalidParameter(LLMError, ValueError):
         self.reason = reason
 
 
-class QueueFull(LLMError):
-    """A model already runs and queues as many generations as it is allowed to.
+class QueueFull(LLMError, Overloaded):
+    """A model already runs and queues as many generations as it is allowed to (answered 429).
 
     Attributes:
         retry_after: Seconds after which a retry has a fair chance (an estimate for the Retry-After header).
     """
 
     def __init__(self, retry_after: float) -> None:
-        super().__init__(f"Too many generations in progress; retry after {retry_after:.1f} s")
-        self.retry_after = retry_after
+        super().__init__(f"Too many generations in progress; retry after {retry_after:.1f} s", retry_after)
+
+
+class UnknownStream(LLMError):
+    """A stream id that is not (or no longer) a stream of the model."""
+
+    def __init__(self, stream_id: str) -> None:
+        super().__init__(f"No stream {stream_id!r} (unknown, or expired)")
+        self.stream_id = stream_id
+
+
+class UnknownEventId(LLMError, ValueError):
+    """A ``Last-Event-ID`` that is not an event of the stream."""
+
+
+class GenerationStopped(LLMError):
+    """A generation ended before its answer was complete: ``cancelled`` by the client, or its reader ``disconnected``.
+
+    Attributes:
+        reason: ``cancelled`` or ``disconnected``.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The generation was {reason}.")
+        self.reason = reason
+
+
+class ClientGone(LLMError):
+    """The client disconnected before its answer was ready."""
 
 
 class BackendUnavailable(LLMError):
@@ -49,3 +111,15 @@ class BackendUnavailable(LLMError):
         super().__init__(f"Backend '{backend}' is unavailable: {reason}" if backend else f"No backend: {reason}")
         self.backend = backend
         self.reason = reason
+
+
+# How the errors of language model routes are answered (QueueFull needs no entry: every application answers
+# an Overloaded with 429 and Retry-After).
+ERRORS: dict[type[Exception], ErrorStatus[Any]] = {
+    InvalidRequest: ErrorStatus(400, detail=lambda exc: {exc.field: [exc.reason]}),
+    InvalidParameter: ErrorStatus(400, detail=lambda exc: {exc.name: [exc.reason]}),
+    UnknownStream: ErrorStatus(404),
+    UnknownEventId: ErrorStatus(400, detail=lambda exc: {"last-event-id": [str(exc)]}),
+    # 499: the client closed the request (nginx's code); only ever seen inside a stream's last event.
+    GenerationStopped: ErrorStatus(499),
+}

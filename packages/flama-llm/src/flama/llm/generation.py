@@ -21,9 +21,9 @@ import jinja2
 from flama.llm.backends.base import Backend, GenerationParams
 from flama.llm.decoder import Decoder, DecoderSpec
 from flama.llm.events import BlockDelta, BlockStart, BlockStop, Event
-from flama.llm.exceptions import InvalidParameter
+from flama.llm.exceptions import InvalidParameter, InvalidRequest
 from flama.llm.stops import StopMatcher
-from flama.llm.transports import InvalidRequest, Transport
+from flama.llm.transports import Transport
 
 __all__ = ["Block", "Completion", "Finish", "Generator", "Prepared", "StopReason", "Usage", "collect"]
 

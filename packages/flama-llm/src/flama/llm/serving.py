@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import pydantic
 from flama.http import HTTPException, Request
 from flama.llm.events import Event
-from flama.llm.exceptions import InvalidParameter, QueueFull
+from flama.llm.exceptions import InvalidParameter, InvalidRequest, QueueFull
 from flama.llm.generation import Completion, Finish, Prepared, collect
 from flama.llm.metrics import LLMMetrics, metrics_of
-from flama.llm.transports import InvalidRequest, Transport
+from flama.llm.transports import Transport
 
 if TYPE_CHECKING:
     from flama.llm.resource import LLMResource

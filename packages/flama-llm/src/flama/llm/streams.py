@@ -21,12 +21,10 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 from flama.core import json_encode
+from flama.http.exceptions import error_body, to_http_exception
+from flama.llm.exceptions import ERRORS, GenerationStopped, UnknownEventId
 
-__all__ = ["Stream", "StreamEvent", "StreamRegistry", "UnknownEventId"]
-
-
-class UnknownEventId(ValueError):
-    """A ``Last-Event-ID`` that is not an event of the stream."""
+__all__ = ["Stream", "StreamEvent", "StreamRegistry"]
 
 
 class StreamEvent:
@@ -106,11 +104,11 @@ class Stream:
                     waiter.set_result(None)
 
     def cancel(self, reason: str = "cancelled") -> None:
-        """Stop the producer at once and end the stream with an ``error`` event naming ``reason``."""
+        """Stop the producer at once and end the stream with an ``error`` event: :class:`GenerationStopped`'s body."""
         if self.task is not None and not self.task.done():
             self.task.cancel()
         if self.finished_at is None:
-            self.push("error", {"type": reason, "message": f"The generation was {reason}."})
+            self.push("error", error_body(to_http_exception(GenerationStopped(reason), ERRORS)))
             self.finish()
 
     async def wait(self) -> None:

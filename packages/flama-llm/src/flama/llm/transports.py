@@ -14,10 +14,11 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol
 
+from flama.llm.exceptions import InvalidRequest
+
 __all__ = [
     "Chat",
     "Conversation",
-    "InvalidRequest",
     "Raw",
     "Renderer",
     "Transport",
@@ -26,20 +27,6 @@ __all__ = [
 ]
 
 ROLES = ("system", "user", "assistant", "tool")
-
-
-class InvalidRequest(ValueError):
-    """A request body that does not have the expected shape.
-
-    Args:
-        field: Where the problem is, as a path (``messages[2].role``).
-        reason: What is wrong.
-    """
-
-    def __init__(self, field: str, reason: str) -> None:
-        self.field = field
-        self.reason = reason
-        super().__init__(f"{field}: {reason}")
 
 
 class Renderer(Protocol):

@@ -13,7 +13,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from flama.llm.transports import InvalidRequest, Transport, parse_transport, template_kwargs
+from flama.llm.exceptions import InvalidRequest
+from flama.llm.transports import Transport, parse_transport, template_kwargs
 
 __all__ = ["NativeRequest", "parse_params", "parse_request"]
 

@@ -16,22 +16,21 @@ stream's resume window passes with no reader (see :mod:`flama.llm.streams`).
 import asyncio
 import contextlib
 import logging
-import math
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flama.http import EventSourceResponse, HTTPException, JSONResponse, Request, Response, Route
+from flama.http import EventSourceResponse, JSONResponse, Request, Response, Route
+from flama.http.exceptions import streamed_error
 from flama.http.routing import BaseRoute
 from flama.llm.events import Event
-from flama.llm.exceptions import InvalidParameter, QueueFull
+from flama.llm.exceptions import ClientGone, InvalidParameter, InvalidRequest, QueueFull, UnknownStream
 from flama.llm.generation import Completion, Finish, Prepared, collect
 from flama.llm.metrics import LLMMetrics, metrics_of
 from flama.llm.native.parser import parse_params, parse_request
 from flama.llm.native.renderer import completion_body, stream_events
-from flama.llm.streams import Stream, UnknownEventId
-from flama.llm.transports import InvalidRequest
+from flama.llm.streams import Stream
 
 if TYPE_CHECKING:
     from flama.llm.resource import LLMResource
@@ -43,19 +42,6 @@ logger = logging.getLogger("flama.llm")
 T = TypeVar("T")
 
 DIALECT = "native"
-
-
-class ClientGone(Exception):
-    """The client disconnected before its answer was ready."""
-
-
-def _bad_request(exc: ValueError) -> HTTPException:
-    return HTTPException(400, str(exc))
-
-
-def _too_many(exc: QueueFull) -> HTTPException:
-    retry_after = max(1, math.ceil(exc.retry_after))
-    return HTTPException(429, "Too many requests are waiting for this model", {"Retry-After": str(retry_after)})
 
 
 def request_id(request: Request) -> str:
@@ -123,10 +109,7 @@ class NativeDialect:
         """Replace the default generation parameters."""
         self.model.authorize(request)
         generator = self.model.generator
-        try:
-            generator.defaults = parse_params(await request.json(), "body")
-        except (InvalidParameter, InvalidRequest) as exc:
-            raise _bad_request(exc) from exc
+        generator.defaults = parse_params(await request.json(), "body")
         return {"params": generator.defaults}
 
     def _prepare(self, body: Any, metrics: LLMMetrics | None, kind: str) -> Prepared:
@@ -135,10 +118,10 @@ class NativeDialect:
         try:
             native = parse_request(body)
             return self.model.generator.prepare(native.transport, native.params, native.template)
-        except (InvalidParameter, InvalidRequest) as exc:
+        except (InvalidParameter, InvalidRequest):
             if metrics is not None:
                 metrics.failed(self.model.name, "invalid_request")
-            raise _bad_request(exc) from exc
+            raise
 
     async def _observe(
         self, rid: str, message_id: str, prepared: Prepared, metrics: LLMMetrics | None
@@ -181,10 +164,10 @@ class NativeDialect:
 
         try:
             completion = await unless_disconnected(request, generate())
-        except QueueFull as exc:
+        except QueueFull:
             if metrics is not None:
                 metrics.failed(self.model.name, "queue_full")
-            raise _too_many(exc) from exc
+            raise
         except ClientGone:
             if metrics is not None:
                 metrics.failed(self.model.name, "disconnected")
@@ -214,16 +197,16 @@ class NativeDialect:
                 logger.exception("stream %s failed", stream.id, extra={"model": self.model.name})
                 if metrics is not None:
                     metrics.failed(self.model.name, "generation")
-                stream.push("error", {"type": "generation_failed", "message": str(exc) or type(exc).__name__})
+                stream.push("error", streamed_error(exc, request.app))
 
         stream = self.model.streams.open(produce)
         try:
             await unless_disconnected(request, _wait(admitted))
-        except QueueFull as exc:
+        except QueueFull:
             self.model.streams.discard(stream.id)
             if metrics is not None:
                 metrics.failed(self.model.name, "queue_full")
-            raise _too_many(exc) from exc
+            raise
         except ClientGone:
             self.model.streams.discard(stream.id)
             return Response(b"", status_code=499)
@@ -233,10 +216,7 @@ class NativeDialect:
         """The stream's events, from after ``Last-Event-ID`` when the client resumes."""
         self.model.authorize(request)
         stream = self._stream(stream_id)
-        try:
-            start = stream.start_after(request.headers.get("last-event-id"))
-        except UnknownEventId as exc:
-            raise HTTPException(400, str(exc)) from exc
+        start = stream.start_after(request.headers.get("last-event-id"))
         window = self.model.streams.resume_window
         return EventSourceResponse(stream.encoded(start, window), ping=self.model.heartbeat)
 
@@ -252,7 +232,7 @@ class NativeDialect:
     def _stream(self, stream_id: str) -> Stream:
         stream = self.model.streams.get(stream_id)
         if stream is None:
-            raise HTTPException(404, f"No stream {stream_id!r} (unknown, or expired)")
+            raise UnknownStream(stream_id)
         return stream
 
 
