@@ -287,3 +287,67 @@ class TestCaseFileResponseConditional:
 
         assert sent.status == 200
         assert sent.body == DATA
+
+
+class TestCaseRangeAttacks:
+    """Issue 9, items 7 and 8: many ranges and absurd offsets are bounded answers, never a 500 or a CPU sink."""
+
+    async def test_many_ranges_are_ignored(self, call_app: CallApp, scope_factory: ScopeFactory, data_file: Path):
+        header = "bytes=" + ",".join(f"{offset}-{offset}" for offset in range(0, 50_000 * 2, 2))
+        scope = scope_factory(headers=[("range", header)])
+
+        sent = await call_app(FileResponse(data_file), scope)
+
+        assert sent.status == 200
+        assert sent.body == DATA
+
+    async def test_up_to_max_ranges_are_served(self, call_app: CallApp, scope_factory: ScopeFactory, data_file: Path):
+        header = "bytes=" + ",".join(f"{offset}-{offset}" for offset in range(0, 32, 2))
+        assert header.count(",") + 1 == FileResponse.max_ranges
+
+        sent = await call_app(FileResponse(data_file), scope_factory(headers=[("range", header)]))
+
+        assert sent.status == 206
+        assert sent.body.count(b"Content-Range: bytes") == 16
+
+    async def test_max_ranges_is_configurable(self, call_app: CallApp, scope_factory: ScopeFactory, data_file: Path):
+        class TwoRanges(FileResponse):
+            max_ranges = 2
+
+        scope = scope_factory(headers=[("range", "bytes=0-0,2-2,4-4")])
+
+        sent = await call_app(TwoRanges(data_file), scope)
+
+        assert sent.status == 200
+
+    async def test_overlapping_ranges_are_merged(self, call_app: CallApp, scope_factory: ScopeFactory, data_file: Path):
+        scope = scope_factory(headers=[("range", "bytes=0-99," + ",".join(["10-20"] * 14) + ",50-")])
+
+        sent = await call_app(FileResponse(data_file), scope)
+
+        assert sent.status == 206
+        assert sent.headers["content-range"] == "bytes 0-1023/1024"
+        assert sent.body == DATA
+
+    @pytest.mark.parametrize(
+        ("header", "status", "content_range"),
+        [
+            pytest.param("bytes=0-" + "9" * 5000, 206, "bytes 0-1023/1024", id="huge-last"),
+            pytest.param("bytes=" + "9" * 5000 + "-", 416, "bytes */1024", id="huge-first"),
+            pytest.param("bytes=-" + "9" * 5000, 206, "bytes 0-1023/1024", id="huge-suffix"),
+            pytest.param("bytes=" + "9" * 5000 + "-1", 416, "bytes */1024", id="huge-first-small-last"),
+        ],
+    )
+    async def test_absurd_offsets(
+        self,
+        call_app: CallApp,
+        scope_factory: ScopeFactory,
+        data_file: Path,
+        header: str,
+        status: int,
+        content_range: str,
+    ):
+        sent = await call_app(FileResponse(data_file), scope_factory(headers=[("range", header)]))
+
+        assert sent.status == status
+        assert sent.headers["content-range"] == content_range

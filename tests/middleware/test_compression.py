@@ -149,3 +149,38 @@ class TestCaseCompressionMiddleware:
     def test_configuration_errors(self, app_factory, options, message):
         with pytest.raises(ConfigurationError, match=message.replace("[", r"\[")):
             CompressionMiddleware(app_factory(), **options)
+
+
+class TestCaseCompressionLeavesPartialResponses:
+    """Issue 9, item 9: a 206 (or anything with Content-Range) counts uncompressed bytes, so it is never compressed."""
+
+    async def test_file_range_with_gzip(self, call_app, scope_factory, tmp_path):
+        from flama.http import FileResponse
+
+        path = tmp_path / "page.txt"
+        path.write_bytes(BODY)
+        scope = scope_factory(headers=[("range", "bytes=0-999"), ("accept-encoding", "gzip")])
+
+        sent = await call_app(CompressionMiddleware(FileResponse(path, media_type="text/plain")), scope)
+
+        assert sent.status == 206
+        assert "content-encoding" not in sent.headers
+        assert sent.headers["content-range"] == f"bytes 0-999/{len(BODY)}"
+        assert sent.body == BODY[:1000]
+
+    @pytest.mark.parametrize(
+        ("status", "headers"),
+        [
+            pytest.param(206, [("content-type", "text/plain")], id="206"),
+            pytest.param(200, [("content-type", "text/plain"), ("content-range", "bytes 0-1799/1800")], id="range"),
+            pytest.param(416, [("content-type", "text/plain"), ("content-range", "bytes */1800")], id="416"),
+        ],
+    )
+    async def test_left_alone(self, app_factory, call_app, scope_factory, status, headers):
+        app = app_factory([BODY], status=status, headers=headers)
+
+        sent = await call_app(CompressionMiddleware(app), scope_factory(headers=accept("gzip")))
+
+        assert sent.status == status
+        assert "content-encoding" not in sent.headers
+        assert sent.body == BODY

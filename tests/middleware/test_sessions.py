@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 from flama.core import parse_cookies
+from flama.http import Request
 from flama.http.types import ASGIApp
 from flama.middleware import ConfigurationError, SessionMiddleware, SessionSigner
 
@@ -145,3 +146,67 @@ class TestCaseSessionMiddleware:
     def test_configuration_errors(self, options, message):
         with pytest.raises(ConfigurationError, match=message):
             SessionMiddleware(session_app(lambda session: None), SECRET, **options)
+
+
+class TestCaseSessionHardening:
+    """Issue 9, item 13: replay ends at max_age on the server, oversize sessions fail loudly, every Cookie counts."""
+
+    async def test_replay_ends_at_max_age(self, call_app, scope_factory):
+        signer = SessionSigner(SECRET)
+        app = SessionMiddleware(session_app(lambda session: None), SECRET, max_age=60)
+        fresh = signer.sign({"user": 1}, now=time.time() - 59)
+        stale = signer.sign({"user": 1}, now=time.time() - 61)
+
+        accepted = await call_app(app, scope_factory(headers=[("cookie", f"session={fresh}")]))
+        replayed = await call_app(app, scope_factory(headers=[("cookie", f"session={stale}")]))
+
+        assert accepted.body == b"[('user', 1)]"
+        # The browser would have dropped it already; a replayed copy is refused by the server all the same.
+        assert replayed.body == b"[]"
+
+    async def test_oversize_session_raises(self, call_app, caplog):
+        from flama.middleware import SessionTooLarge
+
+        app = SessionMiddleware(session_app(lambda session: session.update(blob="x" * 8000)), SECRET)
+
+        with pytest.raises(SessionTooLarge, match=r"max_cookie_size \(4096\)"):
+            await call_app(app)
+        assert "exceeds max_cookie_size" in caplog.text
+
+    async def test_oversize_session_is_a_500_in_flama(self, call_app):
+        from flama.http import Flama
+        from flama.http.applications import Middleware
+
+        flama = Flama(middleware=[Middleware(SessionMiddleware, secret_key=SECRET)], schema=None, docs=None)
+
+        @flama.route("/")
+        async def big(request: Request) -> dict[str, int]:
+            request.scope["session"]["blob"] = "x" * 8000
+            return {"ok": 1}
+
+        sent = await call_app(flama)
+
+        assert sent.status == 500
+        assert b"set-cookie" not in dict(sent.raw_headers)
+
+    async def test_max_cookie_size_is_configurable(self, call_app):
+        app = SessionMiddleware(
+            session_app(lambda session: session.update(blob="x" * 8000)), SECRET, max_cookie_size=16384
+        )
+
+        sent = await call_app(app)
+
+        assert len(cookie_of(sent)) > 8000
+
+    async def test_every_cookie_header_is_read(self, call_app, scope_factory):
+        value = SessionSigner(SECRET).sign({"user": 2})
+        app = SessionMiddleware(session_app(lambda session: None), SECRET)
+        headers = [("cookie", "theme=dark"), ("cookie", f"session={value}")]
+
+        sent = await call_app(app, scope_factory(headers=headers))
+
+        assert sent.body == b"[('user', 2)]"
+
+    def test_invalid_max_cookie_size(self):
+        with pytest.raises(ConfigurationError, match="max_cookie_size"):
+            SessionMiddleware(session_app(lambda session: None), SECRET, max_cookie_size=0)

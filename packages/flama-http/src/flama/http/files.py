@@ -22,12 +22,24 @@ class _RangeNotSatisfiable(Exception):
     pass
 
 
+# Offsets longer than this are past the end of any file: they are not converted (a 5000-digit ``int()`` raises).
+_MAX_OFFSET_DIGITS = 18
+_BEYOND_ANY_FILE = 10**_MAX_OFFSET_DIGITS
+
+
 def _digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def _parse_ranges(header: str, size: int) -> list[tuple[int, int]] | None:
-    """The inclusive byte ranges a ``Range`` header asks for, sorted and merged; ``None`` for a unit other than bytes.
+def _offset(digits: str) -> int:
+    return int(digits) if len(digits) <= _MAX_OFFSET_DIGITS else _BEYOND_ANY_FILE
+
+
+def _parse_ranges(header: str, size: int, max_ranges: int) -> list[tuple[int, int]] | None:
+    """The inclusive byte ranges a ``Range`` header asks for, sorted and merged.
+
+    ``None`` (serve the whole file) for a unit other than bytes and for more than ``max_ranges`` ranges, as RFC 9110
+    §14.2 allows for the many small ranges of a denial-of-service attempt.
 
     Raises:
         _RangeNotSatisfiable: The header is malformed, or none of its ranges overlaps the file.
@@ -35,8 +47,12 @@ def _parse_ranges(header: str, size: int) -> list[tuple[int, int]] | None:
     unit, _, specs = header.partition("=")
     if unit.strip().lower() != "bytes":
         return None
+    # Split no further than needed to know there are too many: the rest of a long header is never looked at.
+    pieces = specs.split(",", max_ranges)
+    if len(pieces) > max_ranges:
+        return None
     ranges: list[tuple[int, int]] = []
-    for spec in specs.split(","):
+    for spec in pieces:
         first, dash, last = (part.strip() for part in spec.strip().partition("-"))
         if not dash:
             if first:
@@ -45,12 +61,13 @@ def _parse_ranges(header: str, size: int) -> list[tuple[int, int]] | None:
         if not first:
             if not _digits(last):
                 raise _RangeNotSatisfiable
-            if int(last) > 0 and size > 0:
-                ranges.append((max(size - int(last), 0), size - 1))
+            suffix = _offset(last)
+            if suffix > 0 and size > 0:
+                ranges.append((max(size - suffix, 0), size - 1))
             continue
         if not _digits(first) or (last and not _digits(last)):
             raise _RangeNotSatisfiable
-        start, end = int(first), int(last) if last else size - 1
+        start, end = _offset(first), _offset(last) if last else size - 1
         if start > end and last:
             raise _RangeNotSatisfiable
         if start < size:
@@ -88,7 +105,8 @@ class FileResponse(Response):
     - ``If-None-Match`` (or, without it, ``If-Modified-Since``) that still matches: ``304 Not Modified``;
     - ``Range``: one range is a ``206`` with ``Content-Range``; several are merged when they overlap or touch and sent
       as ``multipart/byteranges``; a malformed or unsatisfiable header is a ``416`` with
-      ``Content-Range: bytes */size``; a unit other than ``bytes`` is ignored;
+      ``Content-Range: bytes */size``; a unit other than ``bytes``, or more than :attr:`max_ranges` ranges, is
+      ignored (the whole file is sent); offsets too large for any file count as past its end;
     - ``If-Range`` that no longer matches: the whole file instead of the ranges;
     - ``HEAD``: the same headers and no body.
 
@@ -107,6 +125,8 @@ class FileResponse(Response):
     """
 
     chunk_size: ClassVar[int] = 64 * 1024
+    #: The most ranges one ``Range`` header may ask for before it is ignored (set it on a subclass to change it).
+    max_ranges: ClassVar[int] = 16
 
     __slots__ = ("file_media_type", "path", "stat_result")
 
@@ -167,7 +187,7 @@ class FileResponse(Response):
                 return
             if b"range" in request and self._if_range_holds(request.get(b"if-range"), etag, int(info.st_mtime)):
                 try:
-                    ranges = _parse_ranges(request[b"range"], size)
+                    ranges = _parse_ranges(request[b"range"], size, self.max_ranges)
                 except _RangeNotSatisfiable:
                     headers = [*self.raw_headers, (b"content-range", f"bytes */{size}".encode("latin-1"))]
                     await self._send_empty(send, 416, [pair for pair in headers if pair[0] != b"content-type"])

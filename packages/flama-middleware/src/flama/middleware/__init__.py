@@ -5,7 +5,7 @@ from flama.middleware.compression import DEFAULT_EXCLUDED_TYPES, CompressionMidd
 from flama.middleware.cors import CORSMiddleware
 from flama.middleware.hosts import HTTPSRedirectMiddleware, TrustedHostMiddleware
 from flama.middleware.limits import BodySizeLimitMiddleware
-from flama.middleware.sessions import SessionMiddleware, SessionSigner
+from flama.middleware.sessions import SessionMiddleware, SessionSigner, SessionTooLarge
 from flama.middleware.tracing import CorrelationIdMiddleware, TimingMiddleware
 
 __version__ = "0.1.0"
@@ -21,6 +21,7 @@ __all__ = [
     "MiddlewareError",
     "SessionMiddleware",
     "SessionSigner",
+    "SessionTooLarge",
     "TimingMiddleware",
     "TrustedHostMiddleware",
     "__version__",

@@ -10,6 +10,8 @@ from flama.middleware.base import ConfigurationError
 __all__ = ["CompressionMiddleware"]
 
 _ACCEPT_ENCODING = b"accept-encoding"
+# No body (204, 304), or a partial one whose Content-Range counts uncompressed bytes (206).
+_LEFT_ALONE = frozenset({204, 206, 304})
 # Formats that are compressed already: compressing them again costs time and saves nothing.
 DEFAULT_EXCLUDED_TYPES = (
     "image/*",
@@ -34,7 +36,8 @@ class CompressionMiddleware:
     The encoding is negotiated from ``Accept-Encoding`` by q-value; on a tie the earlier entry of ``encodings`` wins.
     ``identity`` is honoured (and ``identity;q=0`` with nothing else acceptable leaves the body as it is). A response
     is left alone when it already has a ``Content-Encoding``, when its type is excluded, when it answers ``HEAD``, has
-    status 204 or 304, or when its body is smaller than ``minimum_size``.
+    status 204 or 304, is partial (206, or any response with ``Content-Range``: its offsets count the bytes of the
+    uncompressed representation), or when its body is smaller than ``minimum_size``.
 
     A body sent in one message is compressed at once and its ``Content-Length`` updated. A streamed body
     (``more_body``) is compressed chunk by chunk, each chunk flushed, so Server-Sent Events and NDJSON reach the
@@ -144,8 +147,9 @@ class _Responder:
         headers = MutableHeaders(raw=message["headers"])
         message["headers"] = headers.raw
         if not (
-            message["status"] in (204, 304)
+            message["status"] in _LEFT_ALONE
             or "content-encoding" in headers
+            or "content-range" in headers
             or self._middleware.is_excluded(headers.get("content-type"))
         ):
             headers.add_vary_header("Accept-Encoding")

@@ -3,18 +3,30 @@
 import base64
 import hashlib
 import hmac
+import logging
 import time
 from typing import Any, Literal
 
 from flama.core import build_set_cookie, json_decode, json_encode, parse_cookies
 from flama.http.datastructures import MutableHeaders
 from flama.http.types import ASGIApp, Message, Receive, Scope, Send
-from flama.middleware.base import ConfigurationError, scan_headers
+from flama.middleware.base import ConfigurationError, MiddlewareError
 
-__all__ = ["SessionMiddleware", "SessionSigner"]
+__all__ = ["SessionMiddleware", "SessionSigner", "SessionTooLarge"]
+
+logger = logging.getLogger("flama.middleware")
 
 _COOKIE = b"cookie"
-_COOKIE_ONLY = frozenset({_COOKIE})
+#: What browsers keep of one cookie, name and value together (RFC 6265 §6.1 asks for at least this much).
+DEFAULT_MAX_COOKIE_SIZE = 4096
+
+
+class SessionTooLarge(MiddlewareError):
+    """The session does not fit in its cookie: browsers drop a cookie larger than ``max_cookie_size`` silently.
+
+    Raised while the response starts, so the request fails with a 500 instead of losing the session unnoticed; keep
+    identifiers in the session and the data they point to on the server.
+    """
 
 
 def _b64encode(data: bytes) -> bytes:
@@ -104,13 +116,15 @@ class SessionMiddleware:
         domain: The cookie's ``Domain``; ``None`` for the request's host only.
         same_site: The cookie's ``SameSite``.
         https_only: Mark the cookie ``Secure``, so it is sent over HTTPS only.
+        max_cookie_size: The most bytes of cookie name and signed value; a larger session raises
+            :class:`SessionTooLarge` (and is logged) instead of being sent for the browser to drop.
 
     Raises:
-        ConfigurationError: For an empty secret, a non-positive ``max_age``, or ``same_site="none"`` without
-            ``https_only`` (browsers drop such cookies).
+        ConfigurationError: For an empty secret, a non-positive ``max_age`` or ``max_cookie_size``, or
+            ``same_site="none"`` without ``https_only`` (browsers drop such cookies).
     """
 
-    __slots__ = ("_cookie_options", "_signer", "app", "cookie_name", "max_age")
+    __slots__ = ("_cookie_options", "_signer", "app", "cookie_name", "max_age", "max_cookie_size")
 
     def __init__(
         self,
@@ -123,14 +137,18 @@ class SessionMiddleware:
         domain: str | None = None,
         same_site: Literal["lax", "strict", "none"] = "lax",
         https_only: bool = False,
+        max_cookie_size: int = DEFAULT_MAX_COOKIE_SIZE,
     ) -> None:
         if max_age is not None and max_age <= 0:
             raise ConfigurationError(f"max_age must be positive or None, got {max_age}")
+        if max_cookie_size <= 0:
+            raise ConfigurationError(f"max_cookie_size must be positive, got {max_cookie_size}")
         if same_site == "none" and not https_only:
             raise ConfigurationError("same_site='none' needs https_only=True: browsers drop insecure such cookies")
         self.app = app
         self.cookie_name = cookie_name
         self.max_age = max_age
+        self.max_cookie_size = max_cookie_size
         self._signer = SessionSigner(secret_key)
         self._cookie_options: dict[str, Any] = {
             "path": path,
@@ -145,8 +163,9 @@ class SessionMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        cookie = scan_headers(scope, _COOKIE_ONLY).get(_COOKIE)
-        value = parse_cookies(cookie.decode("latin-1")).get(self.cookie_name) if cookie is not None else None
+        # Every Cookie header counts (HTTP/2 and some proxies split them), not only the first.
+        cookies = [value for name, value in scope["headers"] if name == _COOKIE]
+        value = parse_cookies(b"; ".join(cookies).decode("latin-1")).get(self.cookie_name) if cookies else None
         session = (self._signer.unsign(value, max_age=self.max_age) if value is not None else None) or {}
         scope["session"] = session
         if scope["type"] != "http":
@@ -157,9 +176,20 @@ class SessionMiddleware:
             if message["type"] == "http.response.start":
                 current = scope["session"]
                 if current:
-                    header = build_set_cookie(
-                        self.cookie_name, self._signer.sign(current), max_age=self.max_age, **self._cookie_options
-                    )
+                    signed = self._signer.sign(current)
+                    size = len(self.cookie_name) + len(signed)
+                    if size > self.max_cookie_size:
+                        logger.error(
+                            "Session cookie %r of %d bytes exceeds max_cookie_size (%d)",
+                            self.cookie_name,
+                            size,
+                            self.max_cookie_size,
+                        )
+                        raise SessionTooLarge(
+                            f"the session cookie {self.cookie_name!r} would be {size} bytes, more than "
+                            f"max_cookie_size ({self.max_cookie_size}): store less in the session"
+                        )
+                    header = build_set_cookie(self.cookie_name, signed, max_age=self.max_age, **self._cookie_options)
                 elif value is not None:
                     header = build_set_cookie(self.cookie_name, "", max_age=0, expires=0, **self._cookie_options)
                 else:
