@@ -1,4 +1,9 @@
+# The example of the flama-mcp issue, verbatim: `app.mcp` is reached through the module system (typed Any), and the
+# handlers have no annotations or docstrings where the schema does not need them (ruff format splits its one-liners).
+# mypy: disable-error-code="untyped-decorator,no-untyped-def"
+# ruff: noqa: D103, ANN201
 import json
+
 from flama import Flama
 
 app = Flama()

@@ -36,6 +36,12 @@ class Name(pydantic.BaseModel):
     name: str
 
 
+def text_of(item: Any, attribute: str = "text") -> str:
+    """An attribute of an SDK model that is a union of shapes (the test knows which shape it holds)."""
+    value: str = getattr(item, attribute)
+    return value
+
+
 def build_server(**options: Any) -> MCPServer:
     options.setdefault("secret", SECRET)
     server = MCPServer("test-server", "1.2.3", instructions="Tools for tests", **options)

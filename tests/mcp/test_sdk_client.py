@@ -5,6 +5,8 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError as SDKError
 from mcp_types import ElicitResult
 
+from tests.mcp.conftest import text_of
+
 MODES = [pytest.param("2026-07-28", id="2026-07-28"), pytest.param("legacy", id="legacy")]
 
 
@@ -18,23 +20,23 @@ class TestCaseOfficialClient:
         async with mcp_url() as url, Client(url, mode=mode) as client:
             tools = {tool.name: tool for tool in (await client.list_tools()).tools}
             assert {"add", "weather", "divide", "greet"} <= set(tools)
-            assert tools["add"].annotations.read_only_hint is True
+            assert text_of(tools["add"], "annotations").read_only_hint is True  # type: ignore[attr-defined]
             assert tools["weather"].input_schema["properties"]["city"]["description"] == "The city to look at."
             assert tools["show_dashboard"].meta == {"ui": {"resourceUri": "ui://dashboard/app.html"}}
 
             result = await client.call_tool("add", {"a": 2, "b": 40})
             assert result.structured_content == {"result": 42}
-            assert result.content[0].text == "42"
+            assert text_of(result.content[0]) == "42"
 
             weather = await client.call_tool("weather", {"city": "Oslo", "unit": "fahrenheit"})
             assert weather.structured_content == {"city": "Oslo", "degrees": 70.7, "unit": "fahrenheit"}
 
             failed = await client.call_tool("divide", {"a": 1, "b": 0})
             assert failed.is_error is True
-            assert failed.content[0].text == "cannot divide by zero"
+            assert text_of(failed.content[0]) == "cannot divide by zero"
             crashed = await client.call_tool("broken", {})
             assert crashed.is_error is True
-            assert "the disk is on fire" in crashed.content[0].text
+            assert "the disk is on fire" in text_of(crashed.content[0])
 
             picture = await client.call_tool("picture", {})
             assert picture.content[0].type == "image"
@@ -57,13 +59,13 @@ class TestCaseOfficialClient:
             assert [template.uri_template for template in templates] == ["users://{user}/profile"]
 
             config = await client.read_resource("config://app")
-            assert config.contents[0].text == '{"debug":true}'
+            assert text_of(config.contents[0]) == '{"debug":true}'
             assert config.contents[0].mime_type == "application/json"
             logo = await client.read_resource("file://logo.png")
             assert logo.contents[0].mime_type == "image/png"
-            assert logo.contents[0].blob
+            assert text_of(logo.contents[0], "blob")
             profile = await client.read_resource("users://ada/profile")
-            assert profile.contents[0].text == "profile of ada"
+            assert text_of(profile.contents[0]) == "profile of ada"
             app = await client.read_resource("ui://dashboard/app.html")
             assert app.contents[0].mime_type == "text/html;profile=mcp-app"
             with pytest.raises(SDKError):
@@ -72,12 +74,12 @@ class TestCaseOfficialClient:
     async def test_prompts_and_completions(self, mcp_url, mode):
         async with mcp_url() as url, Client(url, mode=mode) as client:
             prompts = {prompt.name: prompt for prompt in (await client.list_prompts()).prompts}
-            assert [(arg.name, arg.required) for arg in prompts["summarise"].arguments] == [
+            assert [(arg.name, arg.required) for arg in prompts["summarise"].arguments or []] == [
                 ("text", True),
                 ("style", False),
             ]
             result = await client.get_prompt("summarise", {"text": "MCP"})
-            assert result.messages[0].content.text == "Summarise (brief):\n\nMCP"
+            assert text_of(result.messages[0].content) == "Summarise (brief):\n\nMCP"
             dialogue = await client.get_prompt("dialogue", {"topic": "tea"})
             assert [message.role for message in dialogue.messages] == ["user", "assistant"]
             with pytest.raises(SDKError) as error:
@@ -99,7 +101,7 @@ class TestCaseOfficialClient:
     async def test_elicitation_round_trip(self, mcp_url, mode):
         async with mcp_url() as url, Client(url, mode=mode, elicitation_callback=_accept) as client:
             result = await client.call_tool("greet", {})
-            assert result.content[0].text == "Hello, Ada!"
+            assert text_of(result.content[0]) == "Hello, Ada!"
 
     async def test_progress(self, mcp_url, mode):
         seen = []
@@ -109,14 +111,14 @@ class TestCaseOfficialClient:
 
         async with mcp_url() as url, Client(url, mode=mode) as client:
             result = await client.call_tool("slow", {"steps": 3}, progress_callback=on_progress)
-            assert result.content[0].text == "counted to 3"
+            assert text_of(result.content[0]) == "counted to 3"
             assert seen == [(1, 3, "step 1"), (2, 3, "step 2"), (3, 3, "step 3")]
 
 
 async def test_discover_and_auto_mode(mcp_url):
     async with mcp_url() as url, Client(url) as client:
         assert client.session.protocol_version == "2026-07-28"
-        assert client.session.server_info.name == "test-server"
+        assert text_of(client.session.server_info, "name") == "test-server"
         assert client.session.instructions == "Tools for tests"
 
 
