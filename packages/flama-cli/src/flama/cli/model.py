@@ -78,6 +78,12 @@ def _transport(text: str, transport: str, system: str | None) -> Any:
     return parsed
 
 
+def _plain(value: Any) -> Any:
+    """JSON for what models return beyond JSON's types: arrays and scalars of numpy, torch... (``tolist``)."""
+    to_list = getattr(value, "tolist", None)
+    return to_list() if callable(to_list) else str(value)
+
+
 def _rows(text: str) -> Any:
     try:
         rows = json.loads(text)
@@ -230,7 +236,7 @@ def run(
             rows = _rows(request["text"])
             async with model.loaded() as loaded:
                 result = await loaded.predict(rows)
-            output_file.write(json.dumps(result["output"], indent=indent, default=str) + "\n")
+            output_file.write(json.dumps(result["output"], indent=indent, default=_plain) + "\n")
             return
         request["transport"] = _transport(request["text"], transport, system)
         async with model.loaded() as loaded:
@@ -282,7 +288,7 @@ def stream(
             async with model.loaded() as loaded:
                 for row in rows:
                     result = await loaded.predict([row])
-                    write(json.dumps(result["output"][0], default=str) + "\n")
+                    write(json.dumps(result["output"][0], default=_plain) + "\n")
             return
         request["transport"] = _transport(request["text"], transport, system)
         open_blocks: dict[int, str] = {}

@@ -1,0 +1,93 @@
+"""`flama model FILE inspect|run|stream` with the demo model and a scikit-learn model."""
+
+import json
+import os
+import pty
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from flama.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "examples" / "models" / "assistant.flm"
+EXPECT = json.loads((ROOT / "examples" / "models" / "assistant.expect.json").read_text(encoding="utf-8"))
+PLAIN = next(c for c in EXPECT["conversations"] if c["id"] == "plain")
+
+
+@pytest.fixture
+def sklearn_model(tmp_path: Path) -> Path:
+    from flama.models import dump
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+    path = tmp_path / "classifier.flm"
+    dump(model, path)
+    return path
+
+
+class TestCaseInspect:
+    def test_llm_header_only(self, capsys):
+        assert main(["model", str(DEMO), "inspect", "--pretty"]) == 0
+        info = json.loads(capsys.readouterr().out)
+        assert (info["name"], info["family"], info["ready"]) == ("assistant", "llm", False)
+
+    def test_not_a_model_file(self, tmp_path, capsys):
+        (tmp_path / "x.flm").write_bytes(b"nope")
+        assert main(["model", str(tmp_path / "x.flm"), "inspect"]) == 1
+        assert capsys.readouterr().err.startswith(f"Error: {tmp_path / 'x.flm'}: ")
+
+
+class TestCaseRun:
+    def test_predictive_json_in_and_out(self, sklearn_model, tmp_path, capsys):
+        rows = tmp_path / "rows.json"
+        rows.write_text("[[0.0], [3.0]]")
+        assert main(["model", str(sklearn_model), "run", "--input", str(rows)]) == 0
+        assert json.loads(capsys.readouterr().out) == [0, 1]
+
+    def test_predictive_bad_input(self, sklearn_model, tmp_path, capsys):
+        rows = tmp_path / "rows.json"
+        rows.write_text("not json")
+        assert main(["model", str(sklearn_model), "run", "-i", str(rows)]) == 1
+        assert "a predictive model reads a JSON list of input rows" in capsys.readouterr().err
+
+    def test_llm_answer_and_blocks(self, tmp_path, capsys):
+        prompt = tmp_path / "prompt.txt"
+        prompt.write_text(PLAIN["messages"][0]["content"])
+        arguments = ["model", str(DEMO), "run", "-i", str(prompt), "--param", "temperature=0", "--channel", "all"]
+        assert main(arguments) == 0
+        assert json.loads(capsys.readouterr().out) == [{"type": "text", "text": PLAIN["reply"]}]
+
+    def test_llm_bad_param(self, tmp_path, capsys):
+        prompt = tmp_path / "prompt.txt"
+        prompt.write_text("Hi")
+        assert main(["model", str(DEMO), "run", "-i", str(prompt), "--param", "temperature=-3"]) == 1
+        assert "temperature" in capsys.readouterr().err
+
+
+class TestCaseStreamInTerminal:
+    def test_tokens_are_printed_under_a_pty(self):
+        """`flama model … stream` in a pseudo-terminal, as a user runs it; the answer arrives in pieces."""
+        primary, secondary = pty.openpty()
+        command = [sys.executable, "-m", "flama.cli.main", "model", str(DEMO), "stream", "--param", "temperature=0"]
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=secondary, stderr=secondary, env=os.environ)
+        os.close(secondary)
+        assert process.stdin is not None
+        process.stdin.write(PLAIN["messages"][0]["content"].encode())
+        process.stdin.close()
+        chunks: list[bytes] = []
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                chunk = os.read(primary, 1024)
+            except OSError:  # the terminal closed: the command ended
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(primary)
+        assert process.wait(timeout=30) == 0
+        output = b"".join(chunks).decode()
+        assert output.replace("\r\n", "\n").strip().endswith(PLAIN["reply"])
