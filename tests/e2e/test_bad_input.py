@@ -1,10 +1,13 @@
 """Bad input over real HTTP: each gets its documented status and the one JSON error shape, never a traceback."""
 
+from pathlib import Path
+from typing import Any
+
 import httpx
 import pytest
 from flama.core.forms import UploadedFile
-from flama.http import Flama
-from flama.middleware import BodySizeLimitMiddleware
+from flama.http import FileResponse, Flama, Request, Route
+from flama.middleware import BodySizeLimitMiddleware, CompressionMiddleware
 from pydantic import BaseModel
 
 
@@ -95,3 +98,108 @@ class TestCaseBadInput:
         response = httpx.post(f"{url}/upload", content=b"x", headers={"content-type": "multipart/form-data"})
         assert response.status_code == 400
         assert response.json()["status_code"] == 400
+
+
+def hardened_app(tmp_path: Path) -> Flama:
+    """An app without the body-size middleware: only Flama's own defaults stand between it and the attacks."""
+    app = Flama(discover_modules=False, max_body_size=1024 * 1024)
+    app.add_middleware(CompressionMiddleware)
+    page = tmp_path / "page.txt"
+    page.write_bytes(b"Flama serves files. " * 500)
+
+    @app.route("/echo", methods=["POST"])
+    async def echo(request: Request) -> Any:
+        return await request.json()
+
+    @app.route("/items/{id:int}")
+    async def item(id: int) -> dict[str, int]:
+        return {"id": id}
+
+    @app.route("/ratio/{value:float}")
+    async def ratio(value: float) -> dict[str, float]:
+        return {"value": value}
+
+    @app.route("/page")
+    async def page_file() -> FileResponse:
+        return FileResponse(page, media_type="text/plain")
+
+    async def form(request: Request) -> dict[str, list[str]]:
+        return {"names": list(await request.form())}
+
+    # A route may read more than the application allows elsewhere.
+    app.router.add(Route("/form", form, methods=["POST"], max_body_size=4 * 1024 * 1024))
+    return app
+
+
+class TestCaseHardening:
+    """Issue 9 over real HTTP: each attack gets a typed 4xx (or a bounded answer), never a 500."""
+
+    @pytest.fixture
+    def base(self, server_factory, tmp_path):
+        return server_factory(hardened_app(tmp_path))
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            pytest.param(b'{"a": 1e400}', id="exponent"),
+            pytest.param(b"[" + b"9" * 400 + b".0]", id="long-mantissa"),
+        ],
+    )
+    def test_json_number_beyond_float(self, base, body):
+        response = httpx.post(f"{base}/echo", content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 400
+        assert "number out of range" in response.json()["detail"]
+
+    def test_large_json_integer_round_trips(self, base):
+        number = int("9" * 400)
+        response = httpx.post(f"{base}/echo", json={"n": number})
+        assert response.status_code == 200
+        assert response.json() == {"n": number}
+
+    @pytest.mark.parametrize(
+        "path",
+        [
+            pytest.param("/items/" + "9" * 5000, id="int-5000-digits"),
+            pytest.param("/ratio/" + "9" * 400, id="float-overflow"),
+            pytest.param("/ratio/1e400", id="float-exponent"),
+        ],
+    )
+    def test_absurd_path_params(self, base, path):
+        response = httpx.get(base + path)
+        assert response.status_code == 404
+        assert response.json()["status_code"] == 404
+
+    def test_range_with_huge_offset(self, base):
+        response = httpx.get(f"{base}/page", headers={"range": "bytes=0-" + "9" * 5000})
+        assert response.status_code == 206
+        assert response.headers["content-range"] == "bytes 0-9999/10000"
+
+    def test_many_ranges(self, base):
+        header = "bytes=" + ",".join(f"{offset}-{offset}" for offset in range(0, 4000, 2))
+        response = httpx.get(f"{base}/page", headers={"range": header})
+        assert response.status_code == 200
+        assert len(response.content) == 10000
+
+    def test_range_is_not_compressed(self, base):
+        response = httpx.get(f"{base}/page", headers={"range": "bytes=0-999", "accept-encoding": "gzip"})
+        assert response.status_code == 206
+        assert "content-encoding" not in response.headers
+        assert len(response.content) == 1000
+
+    def test_body_over_the_app_limit(self, base):
+        def chunks():
+            for _ in range(64):
+                yield b" " * 65536
+
+        response = httpx.post(f"{base}/echo", content=chunks(), headers={"content-type": "application/json"})
+        assert response.status_code == 413
+        assert response.json()["detail"] == "Request body larger than 1048576 bytes (max_body_size)"
+
+    def test_urlencoded_huge_key(self, base):
+        response = httpx.post(
+            f"{base}/form",
+            content=b"k" * (2 * 1024 * 1024) + b"=v",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert response.status_code == 413
+        assert "max_field_size" in response.json()["detail"]

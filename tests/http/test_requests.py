@@ -325,3 +325,125 @@ class TestCaseUrlFor:
         request = Request({"type": "http", "method": "GET", "path": "/", "headers": []})
         with pytest.raises(RuntimeError, match=r"^url_for\(\) needs a connection served by a Flama application$"):
             request.url_for("anything")
+
+
+def endless_body(chunk_size: int, chunks: int, read: list[int]) -> Callable[[], Any]:
+    """A receive channel streaming ``chunks`` chunks of JSON-ish bytes, generated as read; ``read`` counts them."""
+
+    async def receive() -> Message:
+        read.append(1)
+        more = len(read) < chunks
+        body = b"[" if len(read) == 1 else b"1," * (chunk_size // 2)
+        return {"type": "http.request", "body": body, "more_body": more}
+
+    return receive
+
+
+class TestCaseBodyLimit:
+    """Issue 9, item 4: every buffered read has a default limit, enforced while the body streams in."""
+
+    def app(self, **options: Any) -> Any:
+        from flama.http import Flama
+
+        app = Flama(schema=None, docs=None, discover_modules=False, **options)
+
+        @app.route("/json", methods=["POST"])
+        async def echo(request: Request) -> dict[str, int]:
+            return {"items": len(await request.json())}
+
+        @app.route("/form", methods=["POST"])
+        async def form(request: Request) -> dict[str, int]:
+            return {"fields": len(await request.form())}
+
+        return app
+
+    async def call(self, app: Any, scope: dict[str, Any], receive: Callable[[], Any]) -> tuple[int, Any]:
+        from flama.core import json_decode
+
+        sent: list[Message] = []
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        with anyio.fail_after(30):
+            await app(scope, receive, send)
+        return sent[0]["status"], json_decode(b"".join(message.get("body", b"") for message in sent[1:]))
+
+    async def test_default_stops_reading_at_16_mib(self, scope_factory: ScopeFactory):
+        import tracemalloc
+
+        from flama.http.requests import DEFAULT_MAX_BODY_SIZE
+
+        assert DEFAULT_MAX_BODY_SIZE == 16 * 1024 * 1024
+        read: list[int] = []
+        # 50 MB announced by nobody (chunked): the read must stop once 16 MiB have arrived.
+        receive = endless_body(64 * 1024, 800, read)
+        tracemalloc.start()
+        try:
+            status, body = await self.call(self.app(), scope_factory("POST", "/json"), receive)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+
+        assert status == 413
+        assert body["detail"] == "Request body larger than 16777216 bytes (max_body_size)"
+        assert len(read) <= DEFAULT_MAX_BODY_SIZE // (64 * 1024) + 2
+        assert peak < DEFAULT_MAX_BODY_SIZE + 8 * 1024 * 1024, peak
+
+    async def test_content_length_is_refused_before_reading(self, scope_factory: ScopeFactory):
+        read: list[int] = []
+        scope = scope_factory("POST", "/json", headers=[("content-length", str(50 * 1024 * 1024))])
+
+        status, _ = await self.call(self.app(), scope, endless_body(64 * 1024, 800, read))
+
+        assert status == 413
+        assert read == []
+
+    @pytest.mark.parametrize(
+        ("options", "size", "status"),
+        [
+            pytest.param({"max_body_size": 1024}, 1025, 413, id="app-limit"),
+            pytest.param({"max_body_size": 1024}, 1000, 200, id="app-limit-under"),
+            pytest.param({"max_body_size": None}, 20 * 1024 * 1024, 200, id="no-limit"),
+        ],
+    )
+    async def test_app_limit(self, scope_factory: ScopeFactory, options: dict[str, Any], size: int, status: int):
+        body = b"[" + b"1," * ((size - 3) // 2) + b"1]"
+        body += b" " * (size - len(body))
+
+        got, answer = await self.call(self.app(**options), scope_factory("POST", "/json"), receiver(body))
+
+        assert got == status, answer
+
+    async def test_route_limit(self, scope_factory: ScopeFactory):
+        from flama.http import Route
+
+        app = self.app()
+
+        async def small(request: Request) -> Any:
+            return await request.json()
+
+        app.router.add(Route("/small", small, methods=["POST"], max_body_size=8))
+
+        too_big, body = await self.call(app, scope_factory("POST", "/small"), receiver(b'"123456789"'))
+        fits, _ = await self.call(app, scope_factory("POST", "/small"), receiver(b'"12345"'))
+        elsewhere, _ = await self.call(app, scope_factory("POST", "/json"), receiver(b'"123456789"'))
+
+        assert (too_big, fits, elsewhere) == (413, 200, 200)
+        assert "8 bytes" in body["detail"]
+
+    async def test_form_uses_the_limit(self, scope_factory: ScopeFactory):
+        scope = scope_factory("POST", "/form", headers=[("content-type", "application/x-www-form-urlencoded")])
+
+        status, body = await self.call(self.app(max_body_size=100), scope, receiver(b"a=" + b"x" * 200))
+
+        assert status == 413
+        assert "max_total_size" in body["detail"]
+
+    def test_negative_limit(self):
+        from flama.http import Flama, Route
+
+        with pytest.raises(ValueError, match="max_body_size"):
+            Flama(max_body_size=-1)
+        with pytest.raises(ValueError, match="max_body_size"):
+            Route("/", lambda: None, max_body_size=-1)

@@ -12,6 +12,7 @@ from flama.http.exceptions import DEFAULT_HANDLERS, HTTPException, error_respons
 from flama.http.injection.components import Component, Context
 from flama.http.lifespan import EventHandler, Lifespan, LifespanContext
 from flama.http.modules import Module, Modules
+from flama.http.requests import DEFAULT_MAX_BODY_SIZE
 from flama.http.responses import HTMLResponse, Response
 from flama.http.routing import BaseRoute, Endpoint, Mount, Route, Router, WebSocketRoute
 from flama.http.types import ASGIApp, Message, Receive, Scope, Send
@@ -65,9 +66,11 @@ class Flama:
             async, returning a response.
         redirect_slashes: See :class:`~flama.http.routing.Router`.
         discover_modules: Load modules from entry points.
+        max_body_size: The largest request body, in bytes, that ``Request.body()``, ``json()`` and ``form()`` read
+            (16 MiB by default, ``None`` for no limit); a longer one is answered with 413. A route can set its own.
 
     Raises:
-        ValueError: ``docs`` is set without ``schema``.
+        ValueError: ``docs`` is set without ``schema``, or ``max_body_size`` is negative.
     """
 
     def __init__(
@@ -85,9 +88,13 @@ class Flama:
         exception_handlers: Mapping[int | type[Exception], ExceptionHandler] | None = None,
         redirect_slashes: bool = False,
         discover_modules: bool = True,
+        max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
     ) -> None:
         if docs is not None and schema is None:
             raise ValueError("the docs page reads the OpenAPI schema: serve it (schema=...) or set docs=None")
+        if max_body_size is not None and max_body_size < 0:
+            raise ValueError(f"max_body_size must be 0 or more, got {max_body_size}")
+        self.max_body_size = max_body_size
         self.debug = debug
         self.router = Router(routes, components=components or (), redirect_slashes=redirect_slashes)
         self.openapi_info: dict[str, Any] = {"title": "Flama", "version": "0.1.0", **(openapi or {})}
@@ -119,6 +126,7 @@ class Flama:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection (HTTP, WebSocket or lifespan)."""
         scope["app"] = self
+        scope["flama.max_body_size"] = self.max_body_size
         if "flama.router" not in scope:
             scope["flama.router"] = self.router
             scope["flama.root_path"] = scope.get("root_path", "")

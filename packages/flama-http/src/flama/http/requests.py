@@ -1,5 +1,6 @@
 """Incoming connections: the common :class:`HTTPConnection`, HTTP :class:`Request` and :class:`WebSocket`."""
 
+import dataclasses
 import enum
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Literal
@@ -26,10 +27,15 @@ from flama.http.exceptions import (
 )
 from flama.http.types import Message, Receive, Scope, Send
 
-__all__ = ["HTTPConnection", "Request", "WebSocket", "WebSocketState"]
+__all__ = ["DEFAULT_MAX_BODY_SIZE", "HTTPConnection", "Request", "WebSocket", "WebSocketState"]
+
+#: The largest request body :meth:`Request.body`, :meth:`Request.json` and :meth:`Request.form` read, unless the
+#: application (``Flama(max_body_size=...)``) or the route (``Route(..., max_body_size=...)``) says otherwise.
+DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _UNREAD: Any = object()
+_DEFAULT_FORM_LIMITS = FormLimits()
 
 
 async def _no_receive() -> Message:
@@ -234,10 +240,40 @@ class Request(HTTPConnection):
             if not message.get("more_body", False):
                 return
 
+    @property
+    def max_body_size(self) -> int | None:
+        """The most bytes :meth:`body`, :meth:`json` and :meth:`form` read; ``None`` for no limit.
+
+        The route's limit, else the application's, else :data:`DEFAULT_MAX_BODY_SIZE`.
+        """
+        limit: int | None = self.scope.get("flama.max_body_size", DEFAULT_MAX_BODY_SIZE)
+        return limit
+
+    def _too_large(self, limit: int) -> HTTPException:
+        return HTTPException(413, f"Request body larger than {limit} bytes (max_body_size)")
+
     async def body(self) -> bytes:
-        """The whole body, read once and kept."""
+        """The whole body, read once and kept.
+
+        Raises:
+            HTTPException: 413 once the body passes :attr:`max_body_size`; a ``Content-Length`` above it is refused
+                before anything is read, and a longer body is refused as soon as the limit is passed, so that no more
+                than the limit is ever held.
+            ClientDisconnected: The client went away before the whole body arrived.
+        """
         if self._body is None:
-            chunks = [chunk async for chunk in self.stream()]
+            limit = self.max_body_size
+            if limit is not None:
+                length = self.headers.get("content-length", "")
+                if length.isascii() and length.isdigit() and int(length) > limit:
+                    raise self._too_large(limit)
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in self.stream():
+                size += len(chunk)
+                if limit is not None and size > limit:
+                    raise self._too_large(limit)
+                chunks.append(chunk)
             self._body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         return self._body
 
@@ -261,7 +297,8 @@ class Request(HTTPConnection):
         Uploaded files are spooled to temporary files, which :meth:`close` closes and deletes.
 
         Args:
-            limits: Field, file and size limits; ``flama.core.forms.FormLimits()`` when omitted.
+            limits: Field, file and size limits; when omitted, ``flama.core.forms.FormLimits()`` with
+                ``max_total_size`` set to :attr:`max_body_size`.
 
         Raises:
             HTTPException: 415 for another content type, 400 for a malformed body, 413 when a limit is exceeded.
@@ -276,8 +313,10 @@ class Request(HTTPConnection):
                 raise StreamConsumed("the request body was already streamed")
             receive = self.receive
             self._stream_consumed = True
+            if limits is None:
+                limits = dataclasses.replace(_DEFAULT_FORM_LIMITS, max_total_size=self.max_body_size)
             try:
-                self._form = await parse_form(receive, content_type, limits=limits or FormLimits())
+                self._form = await parse_form(receive, content_type, limits=limits)
             except PayloadTooLarge as exc:
                 raise HTTPException(413, str(exc)) from exc
             except (MalformedBody, MissingBoundary) as exc:

@@ -93,9 +93,11 @@ class Route(BaseRoute):
             token are allowed.
         name: The name for reverse URLs; the endpoint's ``__name__`` by default.
         include_in_schema: Whether the OpenAPI schema lists it.
+        max_body_size: The largest request body this route reads, in bytes, overriding the application's
+            ``max_body_size`` (``None`` keeps the application's).
     """
 
-    __slots__ = ("endpoint", "methods", "plan")
+    __slots__ = ("endpoint", "max_body_size", "methods", "plan")
 
     def __init__(
         self,
@@ -105,9 +107,13 @@ class Route(BaseRoute):
         methods: Sequence[str] | None = None,
         name: str | None = None,
         include_in_schema: bool = True,
+        max_body_size: int | None = None,
     ) -> None:
         super().__init__(path, name or getattr(endpoint, "__name__", None), include_in_schema)
+        if max_body_size is not None and max_body_size < 0:
+            raise ValueError(f"max_body_size must be 0 or more, got {max_body_size}")
         self.endpoint = endpoint
+        self.max_body_size = max_body_size
         upper = [method.upper() for method in methods or ("GET",)]
         if "GET" in upper and "HEAD" not in upper:
             upper.append("HEAD")
@@ -126,6 +132,8 @@ class Route(BaseRoute):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request: resolve the arguments, call the endpoint, send what it returned."""
         plan = self.plan
+        if self.max_body_size is not None:
+            scope["flama.max_body_size"] = self.max_body_size
         # The context (and the Request in it) is only built when an argument or an error handler needs it.
         ctx: Context | None = None
         try:
