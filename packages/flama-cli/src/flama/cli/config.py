@@ -9,6 +9,7 @@ import dataclasses
 import inspect
 import json
 import pathlib
+import textwrap
 from typing import Any
 
 import yaml  # type: ignore[import-untyped,unused-ignore]  # no stubs in the dev group
@@ -103,7 +104,11 @@ def _server_defaults() -> dict[str, Any]:
     for key in SERVER_KEYS:
         parameter = parameters.get(key)
         default = None if parameter is None else parameter.default
-        if isinstance(default, (str, int, float, bool)) or default is None:
+        if default is None or isinstance(default, bool):
+            defaults[key] = default
+        elif isinstance(default, int):  # ssl's protocol is an IntEnum: write its number
+            defaults[key] = int(default)
+        elif isinstance(default, (str, float)):
             defaults[key] = default
     return defaults
 
@@ -131,7 +136,7 @@ def dumps_example(mode: str, suffix: str) -> str:
     lines: list[str] = []
     for section, values in data.items():
         note = values.pop(COMMENT)
-        lines.append(f"# {note}")
+        lines += textwrap.wrap(note, width=78, initial_indent="# ", subsequent_indent="# ")
         if suffix == ".toml":
             lines.append(f"[{section}]")
             models = values.pop("models", [])

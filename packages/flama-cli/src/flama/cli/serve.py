@@ -75,7 +75,8 @@ def serve_app(target: Any, server: dict[str, Any]) -> None:
     from flama.http import run
 
     signal.signal(signal.SIGTERM, _stopped)
-    options = dict(server)
+    # A setting left empty (null in a config file) is the server's default.
+    options = {key: value for key, value in server.items() if value is not None}
     host = options.pop("host", "127.0.0.1")
     port = options.pop("port", 8000)
     options.setdefault("log_level", "info")
@@ -122,7 +123,7 @@ def serve_models(
     for label, url in addresses(flama, app, server):
         click.echo(f"{label:<{width}}  {url}", err=True)
     target: Any = flama
-    if server.get("workers", 1) > 1 or server.get("reload"):
+    if (server.get("workers") or 1) > 1 or server.get("reload"):
         # Each worker process (or reloaded server) builds the application again from these settings.
         os.environ[_ENVIRONMENT_KEY] = _settings(models, app, api_keys, backend)
         target = f"{__name__}:app_from_environment"
