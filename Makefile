@@ -66,5 +66,24 @@ demo: install ## the README's main command: serve the bundled demo LLM on http:/
 demo-model: ## rebuild examples/models/assistant.flm: train the tiny demo LLM and check it in mlx-lm and transformers
 	./scripts/build-demo-model
 
+CHAT_UI := packages/flama-chat-ui/frontend
+CHAT_UI_STATIC := packages/flama-chat-ui/src/flama/chat_ui/static
+
+.PHONY: chat-ui chat-ui-check chat-ui-test
+
+# The chat app's npm dependencies, installed from its lockfile when the lockfile changes (no install scripts run).
+$(CHAT_UI)/node_modules/.package-lock.json: $(CHAT_UI)/package-lock.json
+	cd $(CHAT_UI) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+
+chat-ui: $(CHAT_UI)/node_modules/.package-lock.json ## the chat app: type-check and build into flama-chat-ui's static/ (committed)
+	cd $(CHAT_UI) && npm run --silent build -- --logLevel warn
+
+chat-ui-check: chat-ui ## rebuild the chat app and fail when the output differs from what is committed
+	@git diff --exit-code --stat -- $(CHAT_UI_STATIC) && test -z "$$(git status --porcelain -- $(CHAT_UI_STATIC))" \
+		|| { echo "chat-ui-check: the committed chat app is not what its sources build: run make chat-ui and commit"; exit 1; }
+
+chat-ui-test: $(CHAT_UI)/node_modules/.package-lock.json ## the chat app's component tests (Vitest, jsdom)
+	cd $(CHAT_UI) && npx vitest run
+
 clean:
 	rm -rf dist .venv $(CRATE)/target benchmarks/.venvs benchmarks/.work

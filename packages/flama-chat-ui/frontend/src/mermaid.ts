@@ -25,7 +25,8 @@ export function setDiagramLoader(next: Loader | null): void {
   loader = next ?? loadMermaid;
 }
 
-export const RENDER_TIMEOUT_MS = 10_000;
+/** How long a diagram may take to load and draw before it is given up (tests shorten it). */
+export const limits = { timeoutMs: 10_000 };
 
 let counter = 0;
 
@@ -46,7 +47,7 @@ function timeout<T>(work: Promise<T>, ms: number): Promise<T> {
 }
 
 /** The diagram as SVG markup; rejects with Mermaid's message for a diagram it cannot draw. */
-export async function renderDiagram(code: string, dark: boolean, ms: number = RENDER_TIMEOUT_MS): Promise<string> {
+export async function renderDiagram(code: string, dark: boolean, ms: number = limits.timeoutMs): Promise<string> {
   const id = `flama-mermaid-${++counter}`;
   try {
     const mermaid = await timeout(loader(dark ? "dark" : "default"), ms);

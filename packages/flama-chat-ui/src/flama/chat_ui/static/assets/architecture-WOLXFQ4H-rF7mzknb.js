@@ -1,0 +1,1 @@
+export{M as createArchitectureServices}from"./mermaid-parser.core-CbEKnxdU.js";import"./chunk-NGNAAXSQ-CKDZ9RI0.js";

@@ -1,1 +1,0 @@
-import{Ht as e,kn as t}from"./mermaid.core-DPokmrJE.js";var n=t((t,n)=>{let r;return n===`sandbox`&&(r=e(`#i`+t)),e(n===`sandbox`?r.nodes()[0].contentDocument.body:`body`).select(`[id="${t}"]`)},`getDiagramElement`);export{n as t};

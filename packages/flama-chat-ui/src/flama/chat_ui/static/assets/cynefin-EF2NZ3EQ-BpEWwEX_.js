@@ -1,1 +1,0 @@
-export{A as createCynefinServices}from"./mermaid-parser.core-Cb8BsUDA.js";

@@ -1,1 +1,0 @@
-export{n as diagram}from"./chunk-FGVZ23HU-BOXFQWlb.js";import"./chunk-KTR4FSNJ-D5cskt8c.js";import"./chunk-CNRTWJTD-XnUTj3Ui.js";import"./mermaid.core-DPokmrJE.js";import"./chunk-D5HYT7QG-CL94ALnx.js";

@@ -1,2 +1,0 @@
-import{En as e,Jt as t,Lt as n,kn as r}from"./mermaid.core-DPokmrJE.js";import{n as i}from"./mermaid-parser.core-Cb8BsUDA.js";var a={parse:r(async t=>{let n=await i(`info`,t);e.debug(n)},`parse`)},o={version:`12.4.0`},s={parser:a,db:{getVersion:r(()=>o.version,`getVersion`)},renderer:{draw:r((r,i,a)=>{e.debug(`rendering info diagram
-`+r);let o=n(i);t(o,100,400,!0),o.append(`g`).append(`text`).attr(`x`,100).attr(`y`,40).attr(`class`,`version`).attr(`font-size`,32).style(`text-anchor`,`middle`).text(`v${a}`)},`draw`)}};export{s as diagram};

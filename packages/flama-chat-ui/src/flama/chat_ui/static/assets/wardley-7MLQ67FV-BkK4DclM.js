@@ -1,0 +1,1 @@
+export{i as createWardleyServices}from"./mermaid-parser.core-CbEKnxdU.js";import"./chunk-NGNAAXSQ-CKDZ9RI0.js";

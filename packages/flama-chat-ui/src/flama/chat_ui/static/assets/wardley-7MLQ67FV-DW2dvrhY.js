@@ -1,1 +1,0 @@
-export{i as createWardleyServices}from"./mermaid-parser.core-Cb8BsUDA.js";
