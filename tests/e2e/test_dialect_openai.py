@@ -1,0 +1,190 @@
+"""The official ``openai`` SDK against the demo model served for real (uvicorn on loopback), on MLX and transformers."""
+
+import json
+
+import httpx
+import openai
+import pytest
+
+from tests.e2e.dialects import (
+    BACKENDS,
+    CONVERSATIONS,
+    TOOLS,
+    WEATHER,
+    count_steps,
+    eos_ban,
+    expected_usage,
+    serve,
+    thought_and_answer,
+    tool_arguments,
+)
+
+MODEL = "assistant"
+
+
+def ask(conversation_id: str) -> list[dict[str, object]]:
+    return list(CONVERSATIONS[conversation_id]["messages"])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_chat_completions(server_factory, backend):
+    url, resource = await serve(server_factory, backend)
+    client = openai.AsyncOpenAI(base_url=f"{url}/llm/openai/v1", api_key="unused", timeout=60)
+    async with client:
+        await check_chat_completions(client, resource)
+    metrics = httpx.get(f"{url}/metrics").text
+    assert 'flama_llm_requests_total{dialect="openai",kind="chat",model="assistant"}' in metrics
+
+
+async def check_chat_completions(client, resource):
+    plain = CONVERSATIONS["plain"]
+
+    # Buffered: the known reply, exact usage.
+    answer = await client.chat.completions.create(model=MODEL, messages=ask("plain"), temperature=0)
+    assert answer.choices[0].message.content == plain["reply"]
+    assert answer.choices[0].finish_reason == "stop"
+    prompt_tokens, completion_tokens = await expected_usage(resource, plain)
+    assert answer.usage is not None
+    assert (answer.usage.prompt_tokens, answer.usage.completion_tokens) == (prompt_tokens, completion_tokens)
+
+    # Streamed: the same text; the usage chunk (choices: []) only when asked for.
+    chunks = [
+        c
+        async for c in await client.chat.completions.create(
+            model=MODEL, messages=ask("plain"), stream=True, temperature=0
+        )
+    ]
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == plain["reply"]
+    assert all(c.usage is None for c in chunks)
+    stream = await client.chat.completions.create(
+        model=MODEL, messages=ask("plain"), stream=True, stream_options={"include_usage": True}, temperature=0
+    )
+    chunks = [c async for c in stream]
+    assert chunks[-2].choices[0].finish_reason == "stop"
+    assert chunks[-1].choices == []
+    assert chunks[-1].usage == answer.usage
+
+    # The SDK's streaming helper builds the buffered answer.
+    async with client.chat.completions.stream(model=MODEL, messages=ask("plain"), temperature=0) as helper:
+        final = await helper.get_final_completion()
+    assert final.choices[0].message.content == answer.choices[0].message.content
+    assert final.usage is None  # not asked for
+
+    # Reasoning: reasoning_effort turns the template's thinking on; the thought comes in reasoning_content.
+    thought, reply = thought_and_answer(CONVERSATIONS["thinking"]["reply"])
+    reasoned = await client.chat.completions.create(
+        model=MODEL, messages=ask("thinking"), reasoning_effort="high", temperature=0
+    )
+    message = reasoned.choices[0].message.model_dump()
+    assert message["reasoning_content"].strip() == thought
+    assert message["content"].strip() == reply
+    direct = await client.chat.completions.create(
+        model=MODEL, messages=ask("no_thinking"), reasoning_effort="none", temperature=0
+    )
+    assert direct.choices[0].message.content == CONVERSATIONS["no_thinking"]["reply"]
+    async with client.chat.completions.stream(
+        model=MODEL, messages=ask("thinking"), reasoning_effort="high", temperature=0
+    ) as helper:
+        streamed = await helper.get_final_completion()
+    assert streamed.choices[0].message.model_dump()["reasoning_content"] == message["reasoning_content"]
+
+    # A tool call, buffered and through the helper; then the tool's result sent back.
+    called = await client.chat.completions.create(model=MODEL, messages=ask("tool_call"), tools=TOOLS, temperature=0)
+    assert called.choices[0].finish_reason == "tool_calls"
+    calls = called.choices[0].message.tool_calls
+    assert calls is not None
+    assert len(calls) == 1
+    assert calls[0].function.name == "get_weather"
+    assert json.loads(calls[0].function.arguments) == tool_arguments(CONVERSATIONS["tool_call"]["reply"])
+    async with client.chat.completions.stream(
+        model=MODEL, messages=ask("tool_call"), tools=TOOLS, temperature=0
+    ) as helper:
+        streamed = await helper.get_final_completion()
+    streamed_calls = streamed.choices[0].message.tool_calls
+    assert streamed.choices[0].finish_reason == "tool_calls"
+    assert streamed_calls is not None
+    assert [(c.function.name, c.function.arguments) for c in streamed_calls] == [
+        (c.function.name, c.function.arguments) for c in calls
+    ]
+    history = [
+        *ask("tool_call"),
+        called.choices[0].message.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": calls[0].id, "content": json.dumps(WEATHER)},
+    ]
+    result = await client.chat.completions.create(model=MODEL, messages=history, tools=TOOLS, temperature=0)
+    assert result.choices[0].message.content == CONVERSATIONS["tool_result"]["reply"]
+
+    # Stop sequences end the answer before them.
+    stopped = await client.chat.completions.create(model=MODEL, messages=ask("plain"), stop=["demo"], temperature=0)
+    assert stopped.choices[0].message.content == plain["reply"].split("demo")[0].rstrip()  # trailing space trimmed
+    assert stopped.choices[0].finish_reason == "stop"
+
+    # Text completions of a raw prompt.
+    completion = await client.completions.create(model=MODEL, prompt=plain["prompt"], max_tokens=64, temperature=0)
+    assert completion.choices[0].text == plain["reply"]
+
+    models = await client.models.list()
+    assert [model.id for model in models.data] == [MODEL]
+    assert (await client.models.retrieve(MODEL)).id == MODEL
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_invalid_requests(server_factory, backend):
+    url, _ = await serve(server_factory, backend)
+    async with openai.AsyncOpenAI(
+        base_url=f"{url}/llm/openai/v1", api_key="unused", timeout=60, max_retries=0
+    ) as client:
+        messages = ask("plain")
+        cases = [
+            ({"model": "gpt-4o", "messages": messages}, openai.NotFoundError, "model"),
+            ({"model": MODEL, "messages": []}, openai.BadRequestError, "messages"),
+            (
+                {"model": MODEL, "messages": [{"role": "robot", "content": "hi"}]},
+                openai.BadRequestError,
+                "messages[0].role",
+            ),
+            ({"model": MODEL, "messages": messages, "temperature": "hot"}, openai.BadRequestError, "temperature"),
+            ({"model": MODEL, "messages": messages, "temperature": -1}, openai.BadRequestError, "temperature"),
+            ({"model": MODEL, "messages": messages, "n": 2}, openai.BadRequestError, "n"),
+            (
+                {"model": MODEL, "messages": messages, "response_format": {"type": "json_object"}},
+                openai.BadRequestError,
+                "response_format",
+            ),
+            (
+                {"model": MODEL, "messages": messages, "tool_choice": "required", "tools": TOOLS},
+                openai.BadRequestError,
+                "tool_choice",
+            ),
+        ]
+        for body, error, param in cases:
+            with pytest.raises(error) as raised:
+                await client.chat.completions.create(**body)  # type: ignore[call-overload]
+            assert raised.value.body["param"] == param, raised.value.body  # type: ignore[index]
+        with pytest.raises(openai.NotFoundError):
+            await client.models.retrieve("gpt-4o")
+        missing = httpx.post(f"{url}/llm/openai/v1/chat/completions", json={"messages": messages})
+        assert missing.status_code == 400
+        assert missing.json()["error"]["param"] == "model"
+        assert missing.json()["error"]["type"] == "invalid_request_error"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_closing_the_stream_stops_the_backend(server_factory, backend):
+    url, resource = await serve(server_factory, backend, any_model_name=True)
+    steps = count_steps(resource)
+    async with openai.AsyncOpenAI(base_url=f"{url}/llm/openai/v1", api_key="unused", timeout=60) as client:
+        stream = await client.chat.completions.create(
+            model="any-name-goes",
+            messages=ask("story"),
+            stream=True,
+            max_tokens=1000,
+            logit_bias=eos_ban(resource),
+        )
+        async for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                break
+        await stream.close()
+        await steps.wait_closed(0)
+        assert 0 < steps.produced[0] < 1000
+        assert resource.scheduler.running == 0
