@@ -80,7 +80,11 @@ class TestCaseIntegersOutOfRange:
             pytest.param(lambda: build_set_cookie("a", expires=-(2**80)), "out of range", id="expires-huge"),
             pytest.param(lambda: json_encode(1, indent=-1), "indent must be None or between 0", id="indent--1"),
             pytest.param(lambda: json_encode(1, indent=2**70), "out of range", id="indent-huge"),
-            pytest.param(lambda: json_encode(1, non_finite="nan"), "non_finite must be", id="non_finite"),
+            pytest.param(
+                lambda: json_encode(1, non_finite="nan"),  # type: ignore[arg-type]
+                "non_finite must be",
+                id="non_finite",
+            ),
             pytest.param(lambda: compress(b"x", "gzip", level=2**64), "out of range", id="level-huge"),
             pytest.param(lambda: Compressor("gzip", level=-(2**64)), "out of range", id="compressor-level"),
             pytest.param(lambda: decompress(b"x", "gzip", max_size=-1), "out of range", id="max_size-negative"),

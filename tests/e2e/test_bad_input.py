@@ -1,5 +1,6 @@
 """Bad input over real HTTP: each gets its documented status and the one JSON error shape, never a traceback."""
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -187,7 +188,7 @@ class TestCaseHardening:
         assert len(response.content) == 1000
 
     def test_body_over_the_app_limit(self, base):
-        def chunks():
+        def chunks() -> Iterator[bytes]:
             for _ in range(64):
                 yield b" " * 65536
 

@@ -7,7 +7,7 @@ import pytest
 from flama.core import ClientDisconnected
 from flama.core.forms import FormLimits, UploadedFile
 from flama.http import URL, Address, HTTPConnection, HTTPException, Request, StreamConsumed
-from flama.http.types import Message
+from flama.http.types import Message, Scope
 
 from tests.http.conftest import ScopeFactory
 
@@ -357,7 +357,7 @@ class TestCaseBodyLimit:
 
         return app
 
-    async def call(self, app: Any, scope: dict[str, Any], receive: Callable[[], Any]) -> tuple[int, Any]:
+    async def call(self, app: Any, scope: Scope, receive: Callable[[], Any]) -> tuple[int, Any]:
         from flama.core import json_decode
 
         sent: list[Message] = []

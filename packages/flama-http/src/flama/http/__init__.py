@@ -26,6 +26,7 @@ from flama.http.responses import (
     StreamingResponse,
 )
 from flama.http.routing import Mount, Route, Router, WebSocketRoute
+from flama.http.server import ServerLimits, server_defaults
 from flama.http.sse import EventSourceResponse, ServerSentEvent
 
 __version__ = "0.1.0"
@@ -60,6 +61,7 @@ __all__ = [
     "Response",
     "Route",
     "Router",
+    "ServerLimits",
     "ServerSentEvent",
     "State",
     "StreamConsumed",
@@ -73,4 +75,5 @@ __all__ = [
     "__version__",
     "error_response",
     "run",
+    "server_defaults",
 ]

@@ -15,6 +15,7 @@ from flama.http.modules import Module, Modules
 from flama.http.requests import DEFAULT_MAX_BODY_SIZE
 from flama.http.responses import HTMLResponse, Response
 from flama.http.routing import BaseRoute, Endpoint, Mount, Route, Router, WebSocketRoute
+from flama.http.server import DEFAULT_SERVER_LIMITS, ServerLimits, server_defaults
 from flama.http.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["ExceptionHandler", "Flama", "Middleware", "run"]
@@ -293,14 +294,20 @@ def run(
     flama_app: "Flama | str",
     server_host: str = "127.0.0.1",
     server_port: int = 8000,
+    *,
+    limits: ServerLimits = DEFAULT_SERVER_LIMITS,
     **options: Any,
 ) -> None:
     """Serve an application with uvicorn (install the ``server`` extra: ``pip install 'flama-http[server]'``).
+
+    The server starts with safe limits for slow and oversized clients (see :class:`~flama.http.server.ServerLimits`):
+    a 10 s header timeout, 16 KiB of headers, 5 s keep-alive and 1024 concurrent connections.
 
     Args:
         flama_app: The application, or its import string ``"package.module:app"``.
         server_host: The interface to bind.
         server_port: The port to bind.
+        limits: The server limits; uvicorn options given in ``options`` win over them.
         options: More ``uvicorn.run`` options (``log_level``, ``workers`` with an import string, ...).
 
     Raises:
@@ -310,4 +317,4 @@ def run(
         uvicorn = importlib.import_module("uvicorn")
     except ImportError as exc:
         raise ImportError("flama.http.run needs uvicorn: pip install 'flama-http[server]'") from exc
-    uvicorn.run(flama_app, host=server_host, port=server_port, **options)
+    uvicorn.run(flama_app, host=server_host, port=server_port, **{**server_defaults(limits), **options})
