@@ -240,8 +240,8 @@ def build_app(
     Args:
         models: What to serve.
         app: The application's settings.
-        api_keys: Keys required as ``Authorization: Bearer`` on every route but ``/health``, ``/metrics`` and the
-            docs.
+        api_keys: Keys required (``Authorization: Bearer`` or ``x-api-key``) on every route but ``/health``,
+            ``/metrics`` and the docs.
         defaults: Options given to every model whose resource takes them and whose spec does not set them
             (``backend``, ``api_keys`` from the command line).
 
@@ -249,14 +249,13 @@ def build_app(
         SpecError: A model cannot be served (see :func:`resource_options`).
     """
     from flama.http import Flama
-    from flama.llm.auth import APIKeyMiddleware
-    from flama.llm.metrics import MetricsModule
-    from flama.middleware import CorrelationIdMiddleware
+    from flama.middleware import APIKeyMiddleware, CorrelationIdMiddleware
     from flama.models.module import ModelsModule, resource_class
 
     app = app or AppOptions()
     info = {"title": app.title, "version": app.version, "description": app.description}
-    flama = Flama(openapi=info, schema=app.schema, docs=app.docs, debug=app.debug, modules=[MetricsModule()])
+    # Health and metrics (``app.health``, ``app.metrics``) come with every application, from flama-http.
+    flama = Flama(openapi=info, schema=app.schema, docs=app.docs, debug=app.debug)
     flama.add_middleware(CorrelationIdMiddleware)
     if api_keys:
         flama.add_middleware(APIKeyMiddleware, keys=api_keys)
