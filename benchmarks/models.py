@@ -28,7 +28,7 @@ start = time.perf_counter()
 if op == "dump-sklearn":
     fm.dump(model, work / "ours-sklearn.flm")
 elif op == "load-sklearn":
-    fm.load(work / "ours-sklearn.flm").model
+    fm.load(work / "ours-sklearn.flm", trusted=True).model  # a pickle written by another process
 elif op == "dump-bundle":
     # A directory is bundled as it is: the library name is only recorded.
     fm.dump(work / "bundle", work / "ours-bundle.flm", lib="sklearn", family="llm")

@@ -57,13 +57,13 @@ row = [[1.0, 0.0]]
 
 OURS_MODEL = """
 from flama.models.artifact import load
-model = load(path).model
+model = load(path, trusted=True).model  # Flama 2.2.2 pickles: an explicit opt-in
 """
 
 OURS_APP = """
 from flama.http import Flama
 app = Flama(schema=None, docs=None)
-resource = app.models.add_model("/fish/", path, "fish")
+resource = app.models.add_model("/fish/", path, "fish", trusted=True)
 ready = lambda: resource.ready  # the model loads in the background after startup
 """
 

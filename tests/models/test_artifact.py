@@ -156,7 +156,7 @@ class TestCaseDumpLoad:
         with load(tmp_path / "m.flm") as artifact:
             assert artifact.meta.framework.config == {"format": "pickle", "trusted": ["os.system"]}
             assert artifact.model is not None
-        assert given == [{"format": "pickle"}]
+        assert given == [{"format": "pickle", "trusted": True, "trusted_types": ()}]  # trust: dumped here
 
 
 class TestCaseDumpErrors:

@@ -4,6 +4,7 @@ import struct
 import pytest
 from flama.models import (
     CorruptedFile,
+    LimitExceeded,
     TruncatedFile,
     UnknownCodec,
     UnknownProtocol,
@@ -102,5 +103,5 @@ class TestCaseCorruption:
             read_meta(io.BytesIO(bytes(data)))
 
     def test_metadata_too_large(self, flm):
-        with pytest.raises(CorruptedFile, match=r"body header: metadata size 1099511627776 is beyond"):
+        with pytest.raises(LimitExceeded, match=r"metadata section passes the limit max_meta_size=1048576"):
             read_meta(io.BytesIO(flm[:16] + struct.pack("!Q", 1 << 40) + flm[24:]))

@@ -5,7 +5,15 @@ import subprocess
 
 import numpy as np
 import pytest
-from flama.models import LibraryVersionWarning, dump, list_artifacts, load, read_meta
+from flama.models import (
+    LibraryVersionWarning,
+    UntrustedModel,
+    UnverifiedFileWarning,
+    dump,
+    list_artifacts,
+    load,
+    read_meta,
+)
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 VENV = pathlib.Path(__file__).parent / ".flama2-venv"
@@ -27,7 +35,10 @@ class TestCaseFlama2Files:
     def test_sklearn(self, name):
         expected = json.loads((FIXTURES / "expected.json").read_text())
 
-        with load(FIXTURES / name) as artifact:
+        # Flama 2.x records no checksums (a warning says so) and pickles: loading the model takes an explicit opt-in.
+        with pytest.warns(UnverifiedFileWarning, match="carries no checksums"):
+            artifact = load(FIXTURES / name, trusted=True)
+        with artifact:
             assert artifact.meta.id == "fish-model"
             assert artifact.meta.timestamp == datetime.datetime(2026, 1, 2, 3, 4, 5)
             assert artifact.meta.family == "ml"
@@ -45,7 +56,10 @@ class TestCaseFlama2Files:
         meta = read_meta(FIXTURES / "bundle-v2-zstd.flm")
 
         # Written with transformers 4.57.0 recorded: this workspace has another version (or none), which load reports.
-        with pytest.warns(LibraryVersionWarning, match="written with transformers 4.57.0 but"):
+        with (
+            pytest.warns(LibraryVersionWarning, match="written with transformers 4.57.0 but"),
+            pytest.warns(UnverifiedFileWarning, match="carries no checksums"),
+        ):
             artifact = load(FIXTURES / "bundle-v2-zstd.flm")
         with artifact:
             assert artifact.directory is not None
@@ -57,6 +71,12 @@ class TestCaseFlama2Files:
         assert meta.framework.lib == "transformers"
         assert meta.framework.config == {"task": "text-generation"}
         assert meta.id == "12345678-1234-5678-1234-567812345678"
+
+    def test_sklearn_pickle_needs_trust(self):
+        with pytest.warns(UnverifiedFileWarning):
+            artifact = load(FIXTURES / "sklearn-v2-zstd.flm")
+        with artifact, pytest.raises(UntrustedModel, match=r"sklearn model: its payload is a pickle.*trusted=True"):
+            _ = artifact.model
 
 
 @pytest.fixture(scope="module")

@@ -1,17 +1,22 @@
 """The `.flm` model artifact and predictive model serving for Flama."""
 
-from flama.models.artifact import ModelArtifact, dump, list_artifacts, load, read_meta
+from flama.models.artifact import ModelArtifact, Trust, dump, list_artifacts, load, read_meta
 from flama.models.exceptions import (
     ChecksumMismatch,
     CorruptedFile,
     LibraryVersionWarning,
+    LimitExceeded,
     ModelFileError,
     TruncatedFile,
     UnknownCodec,
     UnknownLibrary,
     UnknownProtocol,
     UnsafeArtifactPath,
+    UntrustedModel,
+    UnverifiedFile,
+    UnverifiedFileWarning,
 )
+from flama.models.limits import Limits
 from flama.models.metadata import FrameworkInfo, Metadata, ModelInfo
 
 __version__ = "0.1.0"
@@ -21,15 +26,21 @@ __all__ = [
     "CorruptedFile",
     "FrameworkInfo",
     "LibraryVersionWarning",
+    "LimitExceeded",
+    "Limits",
     "Metadata",
     "ModelArtifact",
     "ModelFileError",
     "ModelInfo",
     "TruncatedFile",
+    "Trust",
     "UnknownCodec",
     "UnknownLibrary",
     "UnknownProtocol",
     "UnsafeArtifactPath",
+    "UntrustedModel",
+    "UnverifiedFile",
+    "UnverifiedFileWarning",
     "__version__",
     "dump",
     "list_artifacts",

@@ -1,4 +1,9 @@
-"""`dump` a model into a `.flm` file, `load` it back, and read a file's header without its payload."""
+"""`dump` a model into a `.flm` file, `load` it back, and read a file's header without its payload.
+
+Loading refuses, unless trusted, a payload whose format runs code as it loads (pickle, TorchScript...), refuses a file
+written here whose checksums were lost, and stays within its `Limits`. A payload this process dumped itself is
+trusted: its recorded checksum, verified on load, proves the bytes are the ones it wrote.
+"""
 
 import contextlib
 import datetime
@@ -7,18 +12,34 @@ import pathlib
 import shutil
 import tempfile
 import warnings
-from collections.abc import Iterator, Mapping
-from typing import Any, BinaryIO
+from collections.abc import Collection, Iterator, Mapping
+from typing import Any, BinaryIO, Final
 
+from flama.models.checksums import Digest
 from flama.models.codecs import CODECS
 from flama.models.container import Container, ModelKind, Spool, artifact_name, write_container
-from flama.models.exceptions import LibraryVersionWarning, UnknownCodec, UnknownLibrary
+from flama.models.exceptions import (
+    CorruptedFile,
+    LibraryVersionWarning,
+    UnknownCodec,
+    UnknownLibrary,
+    UntrustedModel,
+    UnverifiedFile,
+    UnverifiedFileWarning,
+)
+from flama.models.limits import DEFAULT_LIMITS, Limits
 from flama.models.metadata import Family, FrameworkInfo, Metadata, ModelInfo
 from flama.models.serializers import serializer_for, serializer_for_lib
 
-__all__ = ["ModelArtifact", "dump", "list_artifacts", "load", "read_meta"]
+__all__ = ["ModelArtifact", "Trust", "dump", "list_artifacts", "load", "read_meta"]
 
 Source = str | os.PathLike[str] | BinaryIO
+Trust = bool | Collection[str]
+"""``True`` to trust the file; or the SHA-256 digests of the files to trust (``"sha256:<hex>"`` or bare hex)."""
+
+_CHUNK: Final = 1 << 20
+# SHA-256 of every payload `dump` wrote in this process: loading one of them back runs nothing but what it wrote.
+_WRITTEN: set[str] = set()
 
 
 @contextlib.contextmanager
@@ -118,6 +139,7 @@ def dump(
                 spool.write_file(path)
                 checksums[name] = spool.finish()
             checksums["model"] = model_spool.finish()
+            sizes = {name: spool.raw_size for name, spool in spools} | {"model": model_spool.raw_size}
             described = {} if isinstance(model, pathlib.Path) else serializer.describe(model)
             recorded = serializer.config(model, **serializer_options)
             meta = Metadata(
@@ -138,6 +160,7 @@ def dump(
                 extra=extra,
                 capabilities=dict(capabilities or {}),
                 checksums=checksums,
+                sizes=sizes,
             )
             with _sink(destination) as sink:
                 write_container(
@@ -153,6 +176,7 @@ def dump(
             model_spool.close()
             for _, spool in spools:
                 spool.close()
+    _WRITTEN.add(checksums["model"])
     return meta
 
 
@@ -183,9 +207,11 @@ class ModelArtifact:
         artifacts: Extracted artifact files by name.
         directory: The extracted bundle directory for bundle payloads, else None.
         payload: The extracted payload: a file for single-file payloads, the bundle directory otherwise.
+        trusted: Whether the payload may run code as it loads (given to `load`, or a payload this process dumped).
+        trusted_types: Type names a skops payload may hold beyond those skops trusts by default.
     """
 
-    __slots__ = ("_model", "_tempdir", "artifacts", "directory", "meta", "payload")
+    __slots__ = ("_model", "_tempdir", "artifacts", "directory", "meta", "payload", "trusted", "trusted_types")
 
     _UNSET: Any = object()
 
@@ -204,14 +230,25 @@ class ModelArtifact:
         self.directory = payload if kind == "bundle" else None
         self._tempdir: pathlib.Path | None = tempdir
         self._model: Any = self._UNSET
+        self.trusted = False
+        self.trusted_types: tuple[str, ...] = ()
 
     @property
     def model(self) -> Any:
-        """The model object, deserialized on first access by the serializer of ``meta.framework.lib``."""
+        """The model object, deserialized on first access by the serializer of ``meta.framework.lib``.
+
+        Raises:
+            UntrustedModel: When the payload's format runs code as it loads and the artifact is not trusted.
+        """
         if self._model is self._UNSET:
             serializer = serializer_for_lib(self.meta.framework.lib)
             config = self.meta.framework.config or {}
             options = {key: value for key, value in config.items() if key in serializer.config_keys}
+            reason = serializer.untrusted(self.payload, **options)
+            if reason is not None and not self.trusted:
+                raise UntrustedModel(serializer.lib, reason)
+            trust = {"trusted": self.trusted, "trusted_types": self.trusted_types}
+            options |= {key: value for key, value in trust.items() if key in serializer.trust_options}
             self._model = serializer.load(self.payload, **options)
         return self._model
 
@@ -248,54 +285,137 @@ def _warn_on_version(meta: Metadata) -> None:
         )
 
 
-def load(source: str | os.PathLike[str] | BinaryIO, *, verify: bool = True) -> ModelArtifact:
+def load(
+    source: str | os.PathLike[str] | BinaryIO,
+    *,
+    verify: bool = True,
+    trusted: Trust = False,
+    trusted_types: Collection[str] = (),
+    limits: Limits | None = None,
+) -> ModelArtifact:
     """Read a `.flm` file (ours or Flama 2.x's) and extract its artifacts and payload to a temporary directory.
 
     Args:
         source: A file path or a readable binary stream.
-        verify: Check the recorded SHA-256 of each artifact and of the payload (files from Flama 2.x have none).
+        verify: Check the recorded SHA-256 of each artifact and of the payload, and refuse a file written by this
+            library that lacks some (files from Flama 2.x have none: they load with an `UnverifiedFileWarning`).
+            False accepts any file unverified.
+        trusted: Let the payload run code as it loads (pickle, TorchScript, Keras outside safe mode): ``True``, or
+            the SHA-256 digests of the `.flm` files to trust (``["sha256:<hex>"]``, as ``sha256sum`` prints them).
+            Formats that run no code (skops, ``.pt2``, ``.keras`` in safe mode, safetensors) need no trust, and nor
+            does a payload this process dumped itself (when ``verify`` is on).
+        trusted_types: Type names a skops payload may hold beyond those skops trusts by default.
+        limits: Caps on decompressed sizes and entries; `Limits()` by default.
 
     Returns:
         The artifact; its model is deserialized on first access of ``.model``.
 
     Raises:
-        ModelFileError: Any of its subclasses for truncated, corrupted, unsafe or mismatching content.
+        ModelFileError: Any of its subclasses for truncated, corrupted, unsafe, unverifiable, oversized or
+            mismatching content (`UntrustedModel` comes later, from ``.model``).
     """
+    digests = None if isinstance(trusted, bool) else _digests(trusted)
     tempdir = pathlib.Path(tempfile.mkdtemp(prefix="flm-"))
     try:
-        with _opened(source) as stream:
-            artifact = _extract(Container(stream), tempdir, verify=verify)
+        with _opened(source) as opened:
+            stream: BinaryIO = opened if digests is None else _HashedStream(opened)  # type: ignore[assignment]
+            artifact = _extract(Container(stream, limits or DEFAULT_LIMITS), tempdir, verify=verify)
+            file_digest = stream.finish() if isinstance(stream, _HashedStream) else None
     except BaseException:
         shutil.rmtree(tempdir, ignore_errors=True)
         raise
+    written_here = verify and artifact.meta.checksums.get("model") in _WRITTEN
+    artifact.trusted = trusted is True or written_here or (digests is not None and file_digest in digests)
+    artifact.trusted_types = tuple(trusted_types)
+    if not artifact.meta.checksums:
+        warnings.warn(
+            "This .flm file carries no checksums (Flama 2.x wrote none): its content cannot be verified",
+            UnverifiedFileWarning,
+            stacklevel=2,
+        )
     _warn_on_version(artifact.meta)
     return artifact
+
+
+def _digests(trusted: Collection[str]) -> frozenset[str]:
+    """The hex digests of a list of trusted file checksums.
+
+    Raises:
+        ValueError: For an entry that is not a SHA-256 digest.
+    """
+    found: set[str] = set()
+    for entry in trusted:
+        digest = str(entry).strip().lower().removeprefix("sha256:")
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise ValueError(f"a trusted checksum is 'sha256:' and 64 hex digits, got {entry!r}")
+        found.add(digest)
+    return frozenset(found)
+
+
+class _HashedStream:
+    """A read-only view of a stream that hashes what is read (so a whole file is hashed as it is loaded)."""
+
+    __slots__ = ("_digest", "_stream")
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._digest = Digest()
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._stream.read(size)
+        self._digest.update(data)
+        return data
+
+    def seekable(self) -> bool:  # skipping must read through, so that every byte is hashed
+        return False
+
+    def finish(self) -> str:
+        """Hash the rest of the stream; the SHA-256 hex digest of all of it."""
+        while self.read(_CHUNK):
+            pass
+        return self._digest.hexdigest()
+
+
+def _written_here(container: Container, meta: Metadata) -> bool:
+    """Whether the file bears this library's marks, none of which Flama 2.x writes.
+
+    A codec byte in its metadata section (Flama 2.x writes "inherit"), a timestamp with a time zone (Flama 2.x's are
+    naive), declared sizes.
+    """
+    return container.explicit_codecs or meta.timestamp.tzinfo is not None or bool(meta.sizes)
 
 
 def _extract(container: Container, tempdir: pathlib.Path, *, verify: bool) -> ModelArtifact:
     meta = container.meta()
     expected = meta.checksums if verify else {}
+    if verify and not expected and _written_here(container, meta):
+        raise UnverifiedFile(["model", "every artifact"])
     extracted: dict[str, pathlib.Path] = {}
     payload = tempdir / "model"
+
+    def check(name: str, digest: str) -> None:
+        if expected and name not in expected:
+            raise UnverifiedFile([name])
+        Container.verify(name, expected.get(name), digest)
 
     def read_artifacts() -> None:
         folder = tempdir / "artifacts"
         folder.mkdir()
-        for name, _size, reader in container.artifacts():
+        for name, _size, reader in container.artifacts(meta.sizes):
             extracted[name] = folder / name
-            Container.verify(name, expected.get(name), reader.copy_to(extracted[name]))
+            check(name, reader.copy_to(extracted[name]))
 
     def read_model() -> ModelKind:
-        kind, reader = container.model()
+        kind, reader = container.model(meta.sizes.get("model"))
         if kind == "bundle":
             from flama.models.bundle import extract_bundle
 
             payload.mkdir()
-            extract_bundle(reader, payload)
+            extract_bundle(reader, payload, max_entries=container.limits.max_bundle_entries)
             digest = reader.drain()
         else:
             digest = reader.copy_to(payload)
-        Container.verify("model", expected.get("model"), digest)
+        check("model", digest)
         return kind
 
     if container.protocol == 1:
@@ -304,16 +424,29 @@ def _extract(container: Container, tempdir: pathlib.Path, *, verify: bool) -> Mo
     else:
         read_artifacts()
         kind = read_model()
+    missing = set(expected) - set(extracted) - {"model"}
+    if missing:
+        raise CorruptedFile("artifacts section", f"recorded artifacts are missing: {', '.join(sorted(missing))}")
     return ModelArtifact(meta=meta, payload=payload, artifacts=extracted, kind=kind, tempdir=tempdir)
 
 
-def read_meta(source: str | os.PathLike[str] | BinaryIO) -> Metadata:
-    """The metadata of a `.flm` file, reading only its header and metadata section."""
+def read_meta(source: str | os.PathLike[str] | BinaryIO, *, limits: Limits | None = None) -> Metadata:
+    """The metadata of a `.flm` file, reading only its header and metadata section.
+
+    Args:
+        source: A file path or a readable binary stream.
+        limits: Caps (``max_meta_size`` applies here); `Limits()` by default.
+    """
     with _opened(source) as stream:
-        return Container(stream).meta()
+        return Container(stream, limits or DEFAULT_LIMITS).meta()
 
 
-def list_artifacts(source: str | os.PathLike[str] | BinaryIO) -> dict[str, int]:
-    """Artifact names and their stored (compressed) sizes, reading entry headers only, never the payload."""
+def list_artifacts(source: str | os.PathLike[str] | BinaryIO, *, limits: Limits | None = None) -> dict[str, int]:
+    """Artifact names and their stored (compressed) sizes, reading entry headers only, never the payload.
+
+    Args:
+        source: A file path or a readable binary stream.
+        limits: Caps (``max_artifacts`` applies here); `Limits()` by default.
+    """
     with _opened(source) as stream:
-        return Container(stream).list_artifacts()
+        return Container(stream, limits or DEFAULT_LIMITS).list_artifacts()

@@ -3,9 +3,11 @@
 The archive is GNU tar, as Flama 2.x writes it. Entries whose name starts with a dot are left out (as Flama 2.x does:
 caches and VCS folders have no place in a model file) and symbolic links in the source are followed, so a model hub
 cache whose files link to blobs bundles the blobs' content. Extraction accepts only regular files and directories
-with relative names that stay inside the destination.
+with relative names that stay inside the destination, at most `Limits.max_bundle_entries` of them, each created
+once (a name that clashes with an earlier entry is refused rather than overwriting or failing half-way).
 """
 
+import errno
 import os
 import pathlib
 import stat
@@ -13,7 +15,9 @@ import tarfile
 from collections.abc import Iterator
 from typing import IO, Final, Protocol
 
-from flama.models.exceptions import CorruptedFile, UnsafeArtifactPath
+from flama.models.container import check_component
+from flama.models.exceptions import CorruptedFile, LimitExceeded, UnsafeArtifactPath
+from flama.models.limits import DEFAULT_LIMITS
 
 __all__ = ["Readable", "Writable", "extract_bundle", "safe_member_path", "write_bundle"]
 
@@ -122,6 +126,8 @@ def safe_member_path(name: str, destination: pathlib.Path) -> pathlib.Path | Non
     parts = [part for part in name.replace("\\", "/").split("/") if part not in ("", ".")]
     if ".." in parts:
         raise UnsafeArtifactPath(name, "'..' components are refused")
+    for part in parts:
+        check_component(part)
     if not parts:
         return None
     return destination.joinpath(*parts)
@@ -140,10 +146,11 @@ def _kind(member: tarfile.TarInfo) -> str:
 class _Entries:
     """Reads tar entries from a stream: headers parsed by `tarfile.TarInfo`, content copied chunk by chunk."""
 
-    __slots__ = ("_source",)
+    __slots__ = ("_max_entries", "_source")
 
-    def __init__(self, source: Readable) -> None:
+    def __init__(self, source: Readable, max_entries: int) -> None:
         self._source = source
+        self._max_entries = max_entries
 
     def read_exact(self, size: int) -> bytes:
         parts: list[bytes] = []
@@ -176,6 +183,7 @@ class _Entries:
     def __iter__(self) -> Iterator[tarfile.TarInfo]:
         overrides: dict[str, str] = {}
         first = True
+        count = 0
         while True:
             block = self._source.read(tarfile.BLOCKSIZE)
             if not block:
@@ -186,6 +194,9 @@ class _Entries:
             if block == _EMPTY_BLOCK:
                 return
             first = False
+            count += 1  # every header counts, long-name and pax ones too: each costs a read and a parse
+            if count > self._max_entries:
+                raise LimitExceeded("max_bundle_entries", self._max_entries, "model bundle", "too many tar entries")
             try:
                 member = tarfile.TarInfo.frombuf(block, _ENCODING, "surrogateescape")
             except tarfile.HeaderError as exc:
@@ -199,9 +210,15 @@ class _Entries:
             else:
                 member.name = overrides.pop("path", member.name)
                 if "size" in overrides:
-                    member.size = int(overrides.pop("size"))
+                    member.size = _pax_size(overrides.pop("size"))
                 overrides.clear()
                 yield member
+
+
+def _pax_size(value: str) -> int:
+    if not value.isascii() or not value.isdigit():
+        raise CorruptedFile("model bundle", f"invalid tar archive (pax size {value[:40]!r} is not a byte count)")
+    return int(value)
 
 
 def _text(data: bytes) -> str:
@@ -223,25 +240,41 @@ def _pax(data: bytes) -> dict[str, str]:
     return found
 
 
-def extract_bundle(source: Readable, destination: pathlib.Path) -> None:
+def extract_bundle(source: Readable, destination: pathlib.Path, *, max_entries: int | None = None) -> None:
     """Extract a tar stream from ``source`` into the existing directory ``destination``, one chunk at a time.
 
+    Args:
+        source: The tar stream.
+        destination: An existing, empty directory.
+        max_entries: Most entries read (`Limits.max_bundle_entries` by default).
+
     Raises:
-        UnsafeArtifactPath: For an entry that is not a regular file or directory, or whose name escapes.
+        UnsafeArtifactPath: For an entry that is not a regular file or directory, whose name escapes or is too long,
+            or that clashes with an earlier entry (a file where a folder is, a folder where a file is, a file twice).
+        LimitExceeded: For more than ``max_entries`` entries.
         CorruptedFile: When the stream is not a tar archive.
     """
-    entries = _Entries(source)
+    entries = _Entries(source, DEFAULT_LIMITS.max_bundle_entries if max_entries is None else max_entries)
     for member in entries:
         target = safe_member_path(member.name, destination)
-        if member.isdir():
-            if target is not None:
-                target.mkdir(parents=True, exist_ok=True)
-            entries.copy(member.size, None)
-            continue
-        if member.type not in _FILE_TYPES:
-            raise UnsafeArtifactPath(member.name, _kind(member))
-        if target is None:
-            raise UnsafeArtifactPath(member.name, "a file cannot replace the bundle root")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("wb") as out:
-            entries.copy(member.size, out)
+        try:
+            if member.isdir():
+                if target is not None:
+                    target.mkdir(parents=True, exist_ok=True)
+                entries.copy(member.size, None)
+                continue
+            if member.type not in _FILE_TYPES:
+                raise UnsafeArtifactPath(member.name, _kind(member))
+            if target is None:
+                raise UnsafeArtifactPath(member.name, "a file cannot replace the bundle root")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with target.open("xb") as out:
+                entries.copy(member.size, out)
+        except OSError as exc:
+            if exc.errno not in _CLASHES:
+                raise
+            raise UnsafeArtifactPath(member.name, f"clashes with an earlier entry ({exc.strerror})") from None
+
+
+# What creating an entry raises when an earlier one took its name or its folder's name (or the name is too long).
+_CLASHES: Final = frozenset({errno.EEXIST, errno.EISDIR, errno.ENOTDIR, errno.ENAMETOOLONG})

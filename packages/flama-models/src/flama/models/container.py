@@ -2,7 +2,7 @@
 
 Writing spools each section's compressed bytes to a temporary file first, so every size is known before the first
 header byte is written: the output is written front to back and may be a pipe. Reading goes front to back too,
-decompressing each section in chunks.
+decompressing each section at most 1 MiB at a time and counting it against the `Limits` of the read.
 """
 
 import json
@@ -12,28 +12,31 @@ import shutil
 import stat
 import struct
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import IO, BinaryIO, Final, Literal
 
-from flama.core.exceptions import CodecError
 from flama.models.checksums import Digest
 from flama.models.codecs import (
     FILE_CODEC_IDS,
+    SECTION_INHERIT,
+    Decoder,
+    DecoderError,
     codec_from_file_id,
     codec_from_section_id,
     decode_error,
-    decoder,
     encoder,
     section_id,
 )
 from flama.models.exceptions import (
     ChecksumMismatch,
     CorruptedFile,
+    LimitExceeded,
     ModelFileError,
     TruncatedFile,
     UnknownProtocol,
     UnsafeArtifactPath,
 )
+from flama.models.limits import DEFAULT_LIMITS, Budget, Limits
 from flama.models.metadata import Metadata
 
 __all__ = [
@@ -42,6 +45,7 @@ __all__ = [
     "ModelKind",
     "Spool",
     "artifact_name",
+    "check_component",
     "write_container",
 ]
 
@@ -55,10 +59,8 @@ _V2_ARTIFACTS: Final = struct.Struct("!BI")
 _V2_MODEL: Final = struct.Struct("!BB")
 _ENTRY: Final = struct.Struct("!IQ")
 _CHUNK: Final = 1 << 20
-_MIN_INPUT: Final = 16  # compressed bytes read first: zstd encodes a MiB of zeros in ~32 bytes
-_GROWTH: Final = 8  # how much larger one compressed read may be than the one before
-_MAX_META: Final = 64 << 20  # a metadata document is a few KB; a larger size means a corrupted header
 _MAX_NAME: Final = 4096
+_MAX_COMPONENT: Final = 255  # bytes in one file name, on every file system we extract to
 
 
 def artifact_name(name: str) -> str:
@@ -71,7 +73,18 @@ def artifact_name(name: str) -> str:
         raise UnsafeArtifactPath(name, "an artifact name must be a plain file name")
     if name != pathlib.PurePosixPath(name).name or name != pathlib.PureWindowsPath(name).name:
         raise UnsafeArtifactPath(name, "an artifact name must be a plain file name, without folders or a drive")
+    check_component(name)
     return name
+
+
+def check_component(name: str) -> None:
+    """Refuse a file name longer than file systems take (255 bytes), which would fail only when it is created.
+
+    Raises:
+        UnsafeArtifactPath: When it is.
+    """
+    if len(name.encode(errors="surrogateescape")) > _MAX_COMPONENT:
+        raise UnsafeArtifactPath(name, f"a file name is at most {_MAX_COMPONENT} bytes long")
 
 
 def _regular_fd(stream: BinaryIO) -> int | None:
@@ -97,7 +110,7 @@ class Spool:
         level: Compression level (the codec's default when None).
     """
 
-    __slots__ = ("_buffer", "_encoder", "_hash", "file", "size")
+    __slots__ = ("_buffer", "_encoder", "_hash", "file", "raw_size", "size")
 
     def __init__(self, codec: str, *, level: int | None = None) -> None:
         self._encoder = encoder(codec, level=level)
@@ -105,6 +118,7 @@ class Spool:
         self._buffer = bytearray()
         self.file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - owned by the spool, closed in `close`
         self.size = 0
+        self.raw_size = 0
 
     def write(self, data: bytes, /) -> int:
         """Compress and store a chunk of raw bytes."""
@@ -122,6 +136,7 @@ class Spool:
             self._buffer.clear()
 
     def _store(self, data: bytes) -> None:
+        self.raw_size += len(data)
         self._hash.update(data)
         self.file.write(self._encoder.compress(data))
 
@@ -216,44 +231,74 @@ def write_container(
 class _SectionReader:
     """Reads one compressed section of known size, decompressing and hashing as it goes.
 
-    Decompressed chunks are handed out as they come (sliced only where a read asks for less). The decoder has no cap on
-    its output per call, so the compressed input is read in pieces sized from the last ratio seen, starting small and
-    growing at most ``_GROWTH``-fold per read: a highly compressible section expands a few MiB at a time.
+    Each step decompresses at most 1 MiB (`Decoder` bounds the output of one call, not only the input), counts it
+    against the section's cap and the read's `Budget`, and hands it out (sliced only where a read asks for less).
+    A section that declares its decompressed size must have exactly that size.
     """
 
-    __slots__ = ("_chunk", "_decoder", "_hash", "_left", "_position", "_source", "_want", "_where", "finished")
+    __slots__ = (
+        "_budget",
+        "_cap",
+        "_chunk",
+        "_declared",
+        "_decoder",
+        "_hash",
+        "_left",
+        "_position",
+        "_produced",
+        "_source",
+        "_where",
+        "finished",
+    )
 
-    def __init__(self, source: "Container", size: int, codec: str, where: str) -> None:
+    def __init__(self, source: "Container", size: int, codec: str, where: str, declared: int | None = None) -> None:
         self._source = source
         self._left = size
-        self._decoder = decoder(codec)
+        self._decoder = Decoder(codec)
         self._hash = Digest()
         self._chunk = b""
         self._position = 0
-        self._want = _MIN_INPUT
         self._where = where
+        self._budget = source.budget
+        self._cap = source.budget.section_cap(size)
+        self._declared = declared
+        self._produced = 0
         self.finished = False
 
     def _pull(self) -> bool:
         """Replace the (consumed) current chunk with the next decompressed one; False at the end."""
         while not self.finished:
             try:
-                if self._left:
-                    data = self._source.read_exact(min(self._left, self._want), self._where)
-                    self._left -= len(data)
-                    out = self._decoder.decompress(data)
-                    fitting = _CHUNK * len(data) // max(len(out), 1)  # input expected to expand to about _CHUNK
-                    self._want = max(_MIN_INPUT, min(_CHUNK, _GROWTH * len(data), fitting))
-                else:
-                    out = self._decoder.finish()
-                    self.finished = True
-            except CodecError as exc:
+                out = self._decoder.read(_CHUNK)
+                if not out:
+                    if self._left:
+                        data = self._source.read_exact(min(self._left, _CHUNK), self._where)
+                        self._left -= len(data)
+                        self._decoder.feed(data)
+                        continue
+                    self._decoder.finish()
+            except DecoderError as exc:
                 raise decode_error(self._where, exc) from exc
-            if out:
-                self._hash.update(out)
-                self._chunk, self._position = out, 0
-                return True
+            if not out:
+                self.finished = True
+                if self._declared is not None and self._produced != self._declared:
+                    detail = f"{self._produced} bytes where the metadata declares {self._declared}"
+                    raise CorruptedFile(self._where, detail)
+                return False
+            self._count(len(out))
+            self._hash.update(out)
+            self._chunk, self._position = out, 0
+            return True
         return False
+
+    def _count(self, size: int) -> None:
+        self._produced += size
+        if self._declared is not None and self._produced > self._declared:
+            raise CorruptedFile(self._where, f"more than the {self._declared} bytes the metadata declares")
+        name, maximum, allowed = self._cap
+        if self._produced > allowed:
+            raise LimitExceeded(name, maximum, self._where, f"it decompresses to more than {allowed} bytes")
+        self._budget.add(size, self._where)
 
     def read(self, size: int = -1, /) -> bytes:
         """Up to ``size`` decompressed bytes (the rest of the current chunk when negative); empty only at the end."""
@@ -284,12 +329,30 @@ class Container:
 
     Args:
         stream: A readable binary stream positioned at the file header.
+        limits: Caps on what reading it may decompress.
+
+    Attributes:
+        explicit_codecs: Whether the metadata section names its codec (this library always does; Flama 2.x writes
+            "inherit"), known once `meta` has read it.
     """
 
-    __slots__ = ("_body", "_past_model", "_stream", "artifacts_count", "codec", "protocol")
+    __slots__ = (
+        "_body",
+        "_past_model",
+        "_stream",
+        "artifacts_count",
+        "budget",
+        "codec",
+        "explicit_codecs",
+        "limits",
+        "protocol",
+    )
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, limits: Limits = DEFAULT_LIMITS) -> None:
         self._stream = stream
+        self.limits = limits
+        self.budget = Budget(limits)
+        self.explicit_codecs = False
         self.protocol, file_codec, _body_size = _FILE_HEADER.unpack(self.read_exact(_FILE_HEADER.size, "file header"))
         if self.protocol not in PROTOCOLS:
             raise UnknownProtocol(self.protocol)
@@ -323,22 +386,40 @@ class Container:
             size -= len(self.read_exact(min(size, _CHUNK), where))
 
     def meta(self) -> Metadata:
-        """Read the metadata section (the first one in both protocols)."""
-        size = self._body[0]
-        if size > _MAX_META:
-            raise CorruptedFile("body header", f"metadata size {size} is beyond any real metadata document")
+        """Read the metadata section (the first one in both protocols), within ``limits.max_meta_size``.
+
+        Raises:
+            LimitExceeded: When the document (or its compressed form alone) is larger than the limit.
+            CorruptedFile: When it does not decode or is not a valid metadata document.
+        """
+        size, maximum = self._body[0], self.limits.max_meta_size
+        if size > 2 * maximum + 64:  # compression never doubles a document; a larger size is not metadata
+            raise LimitExceeded("max_meta_size", maximum, "metadata section", f"it is {size} bytes compressed")
         data = self.read_exact(size, "metadata section")
         codec = self.codec
         if self.protocol == 2:
             if not data:
                 raise CorruptedFile("metadata section", "empty section")
             codec = codec_from_section_id(data[0], self.codec, "metadata section")
+            self.explicit_codecs = data[0] != SECTION_INHERIT
             data = data[1:]
+        decoder = Decoder(codec)
+        decoder.feed(data)
+        parts: list[bytes] = []
+        produced = 0
         try:
-            document = decoder(codec).decompress(data)
-            return Metadata.from_dict(json.loads(document))
-        except CodecError as exc:
+            while chunk := decoder.read(maximum + 1 - produced):
+                produced += len(chunk)
+                if produced > maximum:
+                    raise LimitExceeded("max_meta_size", maximum, "metadata section", "it decompresses to more")
+                parts.append(chunk)
+            decoder.finish()
+        except DecoderError as exc:
             raise decode_error("metadata section", exc) from exc
+        try:
+            return Metadata.from_dict(json.loads(b"".join(parts)))
+        except RecursionError:
+            raise CorruptedFile("metadata section", "the JSON document is nested too deeply") from None
         except ValueError as exc:  # JSON or UTF-8
             if isinstance(exc, ModelFileError):
                 raise
@@ -352,9 +433,24 @@ class Container:
         byte, self.artifacts_count = _V2_ARTIFACTS.unpack(self.read_exact(_V2_ARTIFACTS.size, "artifacts section"))
         return codec_from_section_id(byte, self.codec, "artifacts section")
 
-    def artifacts(self) -> Iterator[tuple[str, int, "_SectionReader"]]:
-        """Yield each artifact as (name, stored size, reader); a reader must be drained before the next one."""
+    def _check_count(self) -> None:
+        if self.artifacts_count > self.limits.max_artifacts:
+            detail = f"it holds {self.artifacts_count} artifacts"
+            raise LimitExceeded("max_artifacts", self.limits.max_artifacts, "artifacts section", detail)
+
+    def artifacts(self, sizes: Mapping[str, int] | None = None) -> Iterator[tuple[str, int, "_SectionReader"]]:
+        """Yield each artifact as (name, stored size, reader); a reader must be drained before the next one.
+
+        Args:
+            sizes: Decompressed sizes the metadata declares, by name; a declared artifact must have exactly its size.
+
+        Raises:
+            LimitExceeded: For more than ``limits.max_artifacts`` artifacts.
+            CorruptedFile: For two artifacts of the same name.
+        """
         codec = self._artifacts_codec()
+        self._check_count()
+        seen: set[str] = set()
         for _ in range(self.artifacts_count):
             name_size, size = _ENTRY.unpack(self.read_exact(_ENTRY.size, "artifact entry header"))
             if name_size > _MAX_NAME:
@@ -364,7 +460,10 @@ class Container:
                 name = artifact_name(raw.decode())
             except UnicodeDecodeError as exc:
                 raise CorruptedFile("artifact entry header", f"name is not UTF-8 ({exc})") from exc
-            reader = _SectionReader(self, size, codec, f"artifact {name!r}")
+            if name in seen:
+                raise CorruptedFile("artifacts section", f"two artifacts are named {name!r}")
+            seen.add(name)
+            reader = _SectionReader(self, size, codec, f"artifact {name!r}", (sizes or {}).get(name))
             yield name, size, reader
             reader.drain()
 
@@ -373,6 +472,7 @@ class Container:
         self.skip(self._body[0], "metadata section")
         listing: dict[str, int] = {}
         self._artifacts_codec()
+        self._check_count()
         for _ in range(self.artifacts_count):
             name_size, size = _ENTRY.unpack(self.read_exact(_ENTRY.size, "artifact entry header"))
             if name_size > _MAX_NAME:
@@ -381,12 +481,16 @@ class Container:
             self.skip(size, f"artifact entry {len(listing)}")
         return listing
 
-    def model(self) -> tuple[ModelKind, "_SectionReader"]:
-        """The model payload's kind and a reader over it; call after the artifacts (protocol 2) or meta (1)."""
+    def model(self, declared: int | None = None) -> tuple[ModelKind, "_SectionReader"]:
+        """The model payload's kind and a reader over it; call after the artifacts (protocol 2) or meta (1).
+
+        Args:
+            declared: The payload's decompressed size as the metadata declares it, if it does.
+        """
         size = self._body[1] if self.protocol == 1 else self._body[2]
         self._past_model = True
         if self.protocol == 1:
-            return "binary", _SectionReader(self, size, self.codec, "model section")
+            return "binary", _SectionReader(self, size, self.codec, "model section", declared)
         if size < _V2_MODEL.size:
             raise CorruptedFile("model section", f"size {size} is smaller than its header")
         byte, kind_byte = _V2_MODEL.unpack(self.read_exact(_V2_MODEL.size, "model section header"))
@@ -395,7 +499,7 @@ class Container:
             kind = _KINDS[kind_byte]
         except KeyError:
             raise CorruptedFile("model section", f"unknown model kind 0x{kind_byte:02x}") from None
-        return kind, _SectionReader(self, size - _V2_MODEL.size, codec, "model section")
+        return kind, _SectionReader(self, size - _V2_MODEL.size, codec, "model section", declared)
 
     @staticmethod
     def verify(name: str, expected: str | None, digest: str) -> None:

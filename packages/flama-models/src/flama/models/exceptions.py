@@ -16,6 +16,7 @@ __all__ = [
     "CorruptedFile",
     "InvalidInput",
     "LibraryVersionWarning",
+    "LimitExceeded",
     "ModelFileError",
     "ModelNotReady",
     "ModelsError",
@@ -24,6 +25,9 @@ __all__ = [
     "UnknownLibrary",
     "UnknownProtocol",
     "UnsafeArtifactPath",
+    "UntrustedModel",
+    "UnverifiedFile",
+    "UnverifiedFileWarning",
 ]
 
 
@@ -97,6 +101,50 @@ class UnknownLibrary(ModelFileError):
     def __init__(self, what: str) -> None:
         super().__init__(f"No serializer for {what} (known libraries: sklearn, torch, keras, tensorflow, transformers)")
         self.what = what
+
+
+class LimitExceeded(ModelFileError):
+    """Reading the file would pass one of the `flama.models.Limits` (decompressed sizes, entries, temporary disk)."""
+
+    def __init__(self, limit: str, maximum: int, where: str, detail: str = "") -> None:
+        shown = f": {detail}" if detail else ""
+        super().__init__(
+            f"{where} passes the limit {limit}={maximum}{shown}; if the file is genuine, load it with "
+            f"flama.models.Limits({limit}=...) raised"
+        )
+        self.limit = limit
+        self.maximum = maximum
+        self.where = where
+
+
+class UntrustedModel(ModelFileError):
+    """The payload is in a format that runs code when it loads (pickle, TorchScript...) and nobody said to trust it."""
+
+    def __init__(self, lib: str, reason: str) -> None:
+        super().__init__(
+            f"Refusing to load this {lib} model: {reason}. Loading it would run whatever code the file's author put "
+            "in it. If you trust where the file comes from, opt in: flama.load(..., trusted=True), "
+            "app.models.add_model(..., trusted=True), `flama serve --trust`, or trusted=['sha256:<the file's "
+            "SHA-256>'] to trust that one file"
+        )
+        self.lib = lib
+        self.reason = reason
+
+
+class UnverifiedFile(ModelFileError):
+    """A file written by this library lacks the checksums of some of its sections (lost, stripped or tampered)."""
+
+    def __init__(self, missing: list[str]) -> None:
+        names = ", ".join(repr(name) for name in missing)
+        super().__init__(
+            f"Unverifiable .flm file: no recorded checksum for {names}, although the file was written by flama-models, "
+            "which records one for every section; load with verify=False to accept it unverified"
+        )
+        self.missing = missing
+
+
+class UnverifiedFileWarning(UserWarning):
+    """The file carries no checksums (Flama 2.x wrote none), so its content cannot be verified."""
 
 
 class LibraryVersionWarning(UserWarning):

@@ -1,4 +1,4 @@
-"""The metadata document of a `.flm` file, in Flama 2.x's JSON keys plus per-section checksums."""
+"""The metadata document of a `.flm` file, in Flama 2.x's JSON keys plus per-section checksums and sizes."""
 
 import dataclasses
 import datetime
@@ -61,6 +61,7 @@ class Metadata:
         extra: User data stored as given.
         capabilities: What the model accepts and produces (free keys; ``kind`` is written for Flama 2.x).
         checksums: SHA-256 hex digest per artifact name, and under ``"model"`` for the payload.
+        sizes: Decompressed size in bytes per artifact name, and under ``"model"`` for the payload.
     """
 
     id: str
@@ -71,6 +72,7 @@ class Metadata:
     extra: dict[str, Any] | None = None
     capabilities: dict[str, Any] = dataclasses.field(default_factory=dict)
     checksums: dict[str, str] = dataclasses.field(default_factory=dict)
+    sizes: dict[str, int] = dataclasses.field(default_factory=dict)
 
     @staticmethod
     def new_id() -> str:
@@ -101,6 +103,8 @@ class Metadata:
             document["capabilities"] = {"kind": self.family, **self.capabilities}
         if self.checksums:
             document["checksums"] = dict(self.checksums)
+        if self.sizes:
+            document["sizes"] = dict(self.sizes)
         return document
 
     @classmethod
@@ -111,31 +115,55 @@ class Metadata:
             CorruptedFile: When a required key is missing or has the wrong type.
         """
         try:
-            framework = document["framework"]
-            model = document.get("model") or {}
+            if not isinstance(document, Mapping):
+                raise TypeError("the document is not a JSON object")
+            framework = _object(document, "framework", required=True)
+            model = _object(document, "model") or {}
             family = framework.get("family", "ml")
             if family not in _FAMILIES:
                 raise CorruptedFile("metadata", f"unknown family {family!r}")
             timestamp = document["timestamp"]
-            capabilities = {k: v for k, v in (document.get("capabilities") or {}).items() if k != "kind"}
+            capabilities = {k: v for k, v in (_object(document, "capabilities") or {}).items() if k != "kind"}
+            sizes = {str(k): v for k, v in (_object(document, "sizes") or {}).items()}
+            if any(not isinstance(v, int) or isinstance(v, bool) or v < 0 for v in sizes.values()):
+                raise TypeError("'sizes' holds a value that is not a byte count")
+            version = framework.get("version")
             return cls(
                 id=str(document["id"]),
                 timestamp=datetime.datetime.fromisoformat(timestamp),
                 family=cast("Family", family),
                 framework=FrameworkInfo(
-                    lib=str(framework["lib"]), version=framework.get("version"), config=framework.get("config")
+                    lib=str(framework["lib"]),
+                    version=None if version is None else str(version),
+                    config=_object(framework, "config"),
                 ),
                 model=ModelInfo(
                     obj=model.get("obj"),
-                    info=model.get("info"),
-                    params=model.get("params"),
-                    metrics=model.get("metrics"),
+                    info=_object(model, "info"),
+                    params=_object(model, "params"),
+                    metrics=_object(model, "metrics"),
                 ),
-                extra=document.get("extra"),
+                extra=_object(document, "extra"),
                 capabilities=capabilities,
-                checksums={str(k): str(v) for k, v in (document.get("checksums") or {}).items()},
+                checksums={str(k): str(v) for k, v in (_object(document, "checksums") or {}).items()},
+                sizes=sizes,
             )
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             if isinstance(exc, CorruptedFile):
                 raise
             raise CorruptedFile("metadata", f"invalid document ({type(exc).__name__}: {exc})") from exc
+
+
+def _object(document: Mapping[str, Any], key: str, *, required: bool = False) -> Any:
+    """The JSON object under ``key``, or None when it is missing or null (unless required).
+
+    Raises:
+        KeyError: When a required key is missing.
+        TypeError: When the value is not a JSON object.
+    """
+    value = document[key] if required else document.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{key!r} must be a JSON object, not {type(value).__name__}")
+    return value

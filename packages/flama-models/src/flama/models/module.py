@@ -13,8 +13,10 @@ For settings other than the defaults, register the module explicitly::
 """
 
 import importlib.metadata
+import inspect
 import os
-from typing import Any
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from flama.http.modules import Module
@@ -25,17 +27,20 @@ from flama.models.resources.base import ModelResource
 
 __all__ = ["RESOURCES_GROUP", "ModelsModule"]
 
+if TYPE_CHECKING:
+    from flama.models.limits import Limits
+
 RESOURCES_GROUP = "flama.models.resources"
 
 
-def _family(model: Any) -> str:
+def _family(model: Any, limits: "Limits | None" = None) -> str:
     """The family of a ``.flm`` path, a loaded artifact or a model object (``ml`` for objects no serializer knows)."""
     from flama.models.artifact import ModelArtifact, read_meta
     from flama.models.exceptions import UnknownLibrary
     from flama.models.serializers import serializer_for
 
     if isinstance(model, (str, os.PathLike)):
-        return read_meta(model).family
+        return read_meta(model, limits=limits).family
     if isinstance(model, ModelArtifact):
         return model.meta.family
     try:
@@ -93,7 +98,15 @@ class ModelsModule(Module):
         self._group: anyio.abc.TaskGroup | None = None
 
     def add_model(
-        self, path: str, model: Any, name: str, *, family: str | None = None, **options: Any
+        self,
+        path: str,
+        model: Any,
+        name: str,
+        *,
+        family: str | None = None,
+        trusted: bool | Collection[str] = False,
+        limits: "Limits | None" = None,
+        **options: Any,
     ) -> ModelResource:
         """Serve a model under ``path``.
 
@@ -103,6 +116,9 @@ class ModelsModule(Module):
             model: A ``.flm`` file path, a :class:`~flama.models.ModelArtifact` or a model object.
             name: The model's name: its routes are named ``<name>:predict`` and so on, ``/health`` lists it.
             family: ``ml`` or ``llm``; read from the file, or asked of the model's serializer, when omitted.
+            trusted: Let a ``.flm`` file's payload run code as it loads (a pickle, TorchScript...): ``True``, or the
+                SHA-256 digests of the files to trust (``["sha256:<hex>"]``); see :func:`flama.models.load`.
+            limits: Caps on what reading the file may decompress (:class:`~flama.models.Limits` defaults).
             options: Options of the resource class (for predictive models: ``workers``, ``max_queued``).
 
         Returns:
@@ -114,11 +130,18 @@ class ModelsModule(Module):
         """
         if name in self.resources:
             raise ValueError(f"a model named {name!r} was already added")
-        cls = resource_class(family or _family(model))
+        cls = resource_class(family or _family(model, limits))
+        # Resource classes of other distributions may not take these yet: they get them as attributes instead.
+        parameters = inspect.signature(cls).parameters
+        passed = "trusted" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+        if passed:
+            options.update(trusted=trusted, limits=limits)
         options.setdefault("limiter", self.limiter)
         if self.max_queued is not None:
             options.setdefault("max_queued", self.max_queued)
         resource = cls(path=path, name=name, source=model, **options)
+        if not passed:
+            resource.trusted, resource.limits = trusted, limits
         for error, handler in cls.errors.items():
             self.app.add_exception_handler(error, handler)
         if not self.resources and self.health_path is not None:

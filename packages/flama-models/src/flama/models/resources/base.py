@@ -1,11 +1,14 @@
 """The contract every model resource follows: built when a model is added, loaded at startup, served under a path."""
 
 import abc
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from flama.http.exceptions import ErrorStatus
 from flama.http.routing import BaseRoute
+
+if TYPE_CHECKING:
+    from flama.models.limits import Limits
 
 __all__ = ["ModelResource"]
 
@@ -22,6 +25,9 @@ class ModelResource(abc.ABC):
         path: Where the module mounts the routes, e.g. ``/model/``.
         name: The model's name (route names, schema titles, ``/health``).
         source: A ``.flm`` path, a loaded :class:`~flama.models.ModelArtifact` or a model object.
+        trusted: Whether a ``.flm`` file's payload may run code as it loads (``True``, or the SHA-256 digests of
+            the files to trust); see :func:`flama.models.load`.
+        limits: Caps on what reading a ``.flm`` file may decompress; :class:`~flama.models.Limits` defaults.
         options: Options of the concrete resource.
 
     Attributes:
@@ -32,10 +38,21 @@ class ModelResource(abc.ABC):
 
     errors: ClassVar[Mapping[type[Exception], ErrorStatus[Any]]] = {}
 
-    def __init__(self, *, path: str, name: str, source: Any, **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        path: str,
+        name: str,
+        source: Any,
+        trusted: "bool | Collection[str]" = False,
+        limits: "Limits | None" = None,
+        **options: Any,
+    ) -> None:
         self.path = path
         self.name = name
         self.source = source
+        self.trusted = trusted
+        self.limits = limits
         self.options = options
         self.ready = False
 

@@ -131,6 +131,8 @@ class PredictiveResource(ModelResource):
         workers: Predictions of this model running at once; ``None``: only the application-wide limit applies.
         max_queued: Requests allowed to wait for a worker; the next ones are answered 429 with ``Retry-After``.
             ``None``: unbounded.
+        trusted_types: Type names a skops payload may hold beyond those skops trusts by default.
+        options: ``trusted`` and ``limits`` (see :class:`~flama.models.resources.base.ModelResource`).
 
     Raises:
         flama.models.ModelFileError: The file is not a readable ``.flm`` file (its header is read here).
@@ -145,14 +147,16 @@ class PredictiveResource(ModelResource):
         limiter: anyio.CapacityLimiter | None = None,
         workers: int | None = None,
         max_queued: int | None = None,
+        trusted_types: Sequence[str] = (),
         **options: Any,
     ) -> None:
         super().__init__(path=path, name=name, source=source, **options)
+        self.trusted_types = tuple(trusted_types)
         self.runner = Runner(limiter or anyio.CapacityLimiter(workers or 1), workers=workers, max_queued=max_queued)
         self.artifact: Any = None
         self.model: Any = None
         self._predict: Predict | None = None
-        self.meta, self.description, self.artifacts = self._describe(source)
+        self.meta, self.description, self.artifacts = self._describe(source, self.limits)
         info = self.description.get("info") or {}
         output = info.get("output")
         self.input_schema = _input_schema(info)
@@ -160,13 +164,13 @@ class PredictiveResource(ModelResource):
         self.input_model, self.output_model = _body_models(name, self.input_schema, self.output_schema)
 
     @staticmethod
-    def _describe(source: Any) -> tuple[Any, dict[str, Any], dict[str, int]]:
+    def _describe(source: Any, limits: Any) -> tuple[Any, dict[str, Any], dict[str, int]]:
         """The metadata (files only), the model's description and the artifact sizes, without loading the model."""
         from flama.models.artifact import ModelArtifact, list_artifacts, read_meta
 
         if isinstance(source, (str, os.PathLike)):
-            meta = read_meta(source)
-            return meta, meta.to_dict()["model"], list_artifacts(source)
+            meta = read_meta(source, limits=limits)
+            return meta, meta.to_dict()["model"], list_artifacts(source, limits=limits)
         if isinstance(source, ModelArtifact):
             sizes = {name: file.stat().st_size for name, file in source.artifacts.items()}
             return source.meta, source.meta.to_dict()["model"], sizes
@@ -190,7 +194,8 @@ class PredictiveResource(ModelResource):
 
         source = self.source
         if isinstance(source, (str, os.PathLike)):
-            self.artifact = load(pathlib.Path(source))
+            path = pathlib.Path(source)
+            self.artifact = load(path, trusted=self.trusted, trusted_types=self.trusted_types, limits=self.limits)
             return self.artifact.model
         if isinstance(source, ModelArtifact):
             return source.model

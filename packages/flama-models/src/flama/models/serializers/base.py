@@ -19,12 +19,15 @@ class Serializer(abc.ABC):
         bundle: True when the payload is a directory (stored as a tar bundle), False for one file.
         config_keys: The framework-config keys that `load` takes from a file; any other key a file records is
             ignored, so a file cannot pass options such as Keras's ``safe_mode=False`` to its own loading.
+        trust_options: The trust keywords `load` takes from the caller of `flama.load` (never from the file):
+            ``trusted`` (a bool) and ``trusted_types`` (type names, for skops).
     """
 
     lib: ClassVar[str]
     distribution: ClassVar[str]
     bundle: ClassVar[bool] = False
     config_keys: ClassVar[frozenset[str]] = frozenset()
+    trust_options: ClassVar[frozenset[str]] = frozenset()
     _modules: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
@@ -50,6 +53,17 @@ class Serializer(abc.ABC):
     @abc.abstractmethod
     def load(self, source: pathlib.Path, **options: Any) -> Any:
         """Load a model from its payload file or extracted directory (also those written by Flama 2.x)."""
+
+    def untrusted(self, source: pathlib.Path, **options: Any) -> str | None:
+        """Why loading this payload would run code from the file, or None when its format runs none.
+
+        `flama.models.ModelArtifact.model` refuses such a payload unless the file is trusted. The default: none.
+
+        Args:
+            source: The payload file or extracted directory.
+            **options: The framework-config options recorded for loading (``config_keys``).
+        """
+        return None
 
     def config(self, obj: Any, **options: Any) -> dict[str, Any] | None:
         """The framework config to record for a dump of ``obj`` with these options (None: nothing to record).

@@ -76,13 +76,15 @@ def load_keras_file(source: pathlib.Path, **options: t.Any) -> t.Any | None:
 class KerasSerializer(Serializer):
     """Keras 3 models, saved as a `.keras` archive, loadable on any Keras backend.
 
-    Loading is in Keras's safe mode unless `safe_mode=False` is given: a `Lambda` layer's code is not run. Payloads
-    written by Flama 2.x (base64 of a `.keras` archive, or of a legacy HDF5 file) load as well.
+    Loading is in Keras's safe mode unless the file is trusted (or `safe_mode=False` is given): a `Lambda` layer's
+    code is not run. Payloads written by Flama 2.x (base64 of a `.keras` archive, or of a legacy HDF5 file) load as
+    well.
     """
 
     lib: t.ClassVar[str] = "keras"
     distribution: t.ClassVar[str] = "keras"
     bundle: t.ClassVar[bool] = False
+    trust_options: t.ClassVar[frozenset[str]] = frozenset({"trusted"})
     _modules: t.ClassVar[tuple[str, ...]] = ("keras",)
 
     def dump(self, obj: t.Any, destination: pathlib.Path, *, flama2: bool = True, **options: t.Any) -> None:
@@ -110,11 +112,12 @@ class KerasSerializer(Serializer):
         if flama2:
             encode_base64(destination)
 
-    def load(self, source: pathlib.Path, **options: t.Any) -> t.Any:
+    def load(self, source: pathlib.Path, *, trusted: bool = False, **options: t.Any) -> t.Any:
         """Load a `.keras` archive (or a legacy HDF5 file).
 
         Args:
             source: The payload file.
+            trusted: Load outside Keras's safe mode (a `Lambda` layer's code runs) unless `safe_mode` is given.
             **options: Keyword arguments of `keras.saving.load_model` (`safe_mode`, `compile`, `custom_objects`).
 
         Returns:
@@ -123,6 +126,7 @@ class KerasSerializer(Serializer):
         Raises:
             CorruptedFile: When the payload is neither a `.keras` archive nor an HDF5 file.
         """
+        options.setdefault("safe_mode", not trusted)
         model = load_keras_file(source, **options)
         if model is None:
             raise CorruptedFile(f"keras payload {source.name!r}", "neither a .keras archive nor an HDF5 file")

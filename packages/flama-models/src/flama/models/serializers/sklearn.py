@@ -1,7 +1,8 @@
 """scikit-learn estimators, stored as pickle (what Flama 2.x writes) or, on request, with skops.
 
-Pickle runs code while it loads: load only `.flm` files from sources you trust. skops loads only the types it is
-told to trust, which makes it the safer format for files from elsewhere.
+Pickle runs code while it loads: a pickle payload loads only from a trusted file. skops loads only the types it is
+told to trust (skops's own defaults plus the ``trusted_types`` given), which makes it the format for files from
+elsewhere. The format recorded in the file decides the loader; the bytes are never sniffed past it.
 """
 
 import base64
@@ -10,12 +11,13 @@ import pathlib
 import pickle
 from typing import Any, Final, Literal
 
+from flama.models.exceptions import CorruptedFile, UntrustedModel
 from flama.models.serializers.base import Serializer
 
 __all__ = ["SERIALIZER", "SklearnSerializer"]
 
 Format = Literal["pickle", "skops"]
-_ZIP_MAGIC: Final = b"PK\x03\x04"  # a skops file is a zip archive; a Flama 2.x payload is base64 text
+_ZIP_MAGIC: Final = b"PK\x03\x04"  # a skops file is a zip archive
 
 
 def _json_safe(value: Any) -> Any:
@@ -35,13 +37,15 @@ class SklearnSerializer(Serializer):
     """scikit-learn estimators and pipelines.
 
     Dump options: ``format="pickle"`` (default; readable by Flama 2.x) or ``format="skops"`` (needs skops).
-    Load options: ``format`` as recorded in the framework config, and for skops ``trusted``, the extra type names
-    to trust beyond those skops trusts by default.
+    Load options: ``format`` as recorded in the framework config (absent in Flama 2.x's files: pickle); ``trusted``
+    to load a pickle, or any type a skops file holds; ``trusted_types``, the type names a skops file may hold beyond
+    those skops trusts by default.
     """
 
     lib = "sklearn"
     distribution = "scikit-learn"
     config_keys = frozenset({"format"})
+    trust_options = frozenset({"trusted", "trusted_types"})
     bundle = False
     _modules = ("sklearn",)
 
@@ -59,17 +63,57 @@ class SklearnSerializer(Serializer):
         else:
             raise ValueError(f"Unknown sklearn format {fmt!r} (use 'pickle' or 'skops')")
 
-    def load(self, source: pathlib.Path, **options: Any) -> Any:
-        """Load a payload written by `dump` or by Flama 2.x (the format is recognised from the bytes)."""
-        with source.open("rb") as payload:
-            magic = payload.read(len(_ZIP_MAGIC))
-        if magic == _ZIP_MAGIC:
-            import skops.io
+    def untrusted(self, source: pathlib.Path, **options: Any) -> str | None:
+        """A pickle payload (recorded as such, or with no format as Flama 2.x writes it) runs code; skops does not."""
+        if options.get("format") == "skops":
+            return None
+        return "its payload is a pickle, and unpickling runs code"
 
-            trusted = list(options.get("trusted") or ())
-            trusted += [t for t in skops.io.get_untrusted_types(file=source) if t.startswith("sklearn.")]
-            return skops.io.load(source, trusted=trusted)
-        return pickle.loads(base64.decodebytes(source.read_bytes()))
+    def load(
+        self,
+        source: pathlib.Path,
+        *,
+        format: str | None = None,
+        trusted: bool = False,
+        trusted_types: tuple[str, ...] = (),
+        **options: Any,
+    ) -> Any:
+        """Load a payload in the recorded format: pickle (Flama 2.x's, when none is recorded) or skops.
+
+        Raises:
+            TypeError: For an option other than these.
+            UntrustedModel: For a pickle that is not trusted, or a skops file holding types outside the trusted ones.
+            CorruptedFile: When the payload is not in the recorded format, or the format is unknown.
+        """
+        if options:
+            raise TypeError(f"Unknown sklearn load options: {', '.join(sorted(options))}")
+        if format == "skops":
+            return self._load_skops(source, trusted=trusted, trusted_types=trusted_types)
+        if format not in (None, "pickle"):
+            raise CorruptedFile(f"sklearn payload {source.name!r}", f"unknown recorded format {format!r}")
+        if not trusted:
+            raise UntrustedModel(self.lib, "its payload is a pickle, and unpickling runs code")
+        try:
+            return pickle.loads(base64.decodebytes(source.read_bytes()))
+        except (ValueError, pickle.UnpicklingError, EOFError) as exc:  # binascii.Error is a ValueError
+            raise CorruptedFile(f"sklearn payload {source.name!r}", f"not a base64 pickle ({exc})") from exc
+
+    @staticmethod
+    def _load_skops(source: pathlib.Path, *, trusted: bool, trusted_types: tuple[str, ...]) -> Any:
+        import skops.io
+        from skops.io.exceptions import UntrustedTypesFoundException
+
+        with source.open("rb") as payload:
+            if payload.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
+                raise CorruptedFile(f"sklearn payload {source.name!r}", "recorded as skops but not a skops archive")
+        allowed = list(trusted_types)
+        if trusted:
+            allowed += skops.io.get_untrusted_types(file=source)
+        try:
+            return skops.io.load(source, trusted=allowed)
+        except UntrustedTypesFoundException as exc:
+            reason = f"its skops payload holds types outside the trusted list ({exc}); name those you trust with "
+            raise UntrustedModel("sklearn", reason + "trusted_types=[...]") from None
 
     def config(self, obj: Any, **options: Any) -> dict[str, Any] | None:
         """Records the format, so a reader knows which loader (and which trust rules) apply."""

@@ -39,6 +39,7 @@ class TensorflowSerializer(Serializer):
     lib: t.ClassVar[str] = "tensorflow"
     distribution: t.ClassVar[str] = "tensorflow"
     bundle: t.ClassVar[bool] = False
+    trust_options: t.ClassVar[frozenset[str]] = frozenset({"trusted"})
     _modules: t.ClassVar[tuple[str, ...]] = ("tensorflow", "tf_keras")
 
     def version(self) -> str | None:
@@ -67,11 +68,12 @@ class TensorflowSerializer(Serializer):
                 for path in sorted(pathlib.Path(directory).rglob("*")):
                     archive.write(path, path.relative_to(directory).as_posix())
 
-    def load(self, source: pathlib.Path, **options: t.Any) -> t.Any:
+    def load(self, source: pathlib.Path, *, trusted: bool = False, **options: t.Any) -> t.Any:
         """Load a `.keras` archive or HDF5 file (also as Flama 2.x wrote them), or a zipped SavedModel.
 
         Args:
             source: The payload file.
+            trusted: Load a Keras model outside Keras's safe mode (a `Lambda` layer's code runs).
             **options: Keyword arguments of `keras.saving.load_model`, or of `tf.saved_model.load`.
 
         Returns:
@@ -81,7 +83,7 @@ class TensorflowSerializer(Serializer):
             ModuleNotFoundError: When the payload is a SavedModel and TensorFlow is not installed.
             CorruptedFile: When the payload is none of these formats.
         """
-        model = load_keras_file(source, **options)
+        model = load_keras_file(source, **({"safe_mode": not trusted} | options))
         if model is not None:
             return model
         if not zipfile.is_zipfile(source):

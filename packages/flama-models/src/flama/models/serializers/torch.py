@@ -74,6 +74,26 @@ class TorchSerializer(Serializer):
         if flama2:
             encode_base64(destination)
 
+    def untrusted(self, source: pathlib.Path, **options: t.Any) -> str | None:
+        """A TorchScript archive (Flama 1.x) is code; a `.pt2` archive runs none.
+
+        Args:
+            source: The payload file.
+            **options: Options recorded by other writers; ignored.
+        """
+        legacy = decode_base64(source)
+        with io.BytesIO(legacy) if legacy is not None else source.open("rb") as payload:
+            try:
+                with zipfile.ZipFile(payload) as archive:
+                    names = archive.namelist()
+            except zipfile.BadZipFile:
+                return None  # loading says what is wrong with it
+        if any(name.endswith("/archive_format") for name in names):
+            return None
+        if any(name.endswith("/constants.pkl") for name in names):
+            return "its payload is a TorchScript archive, which is code (and pickles)"
+        return None
+
     def load(self, source: pathlib.Path, **options: t.Any) -> t.Any:
         """Load a `.pt2` archive (or a TorchScript one) as a callable module.
 

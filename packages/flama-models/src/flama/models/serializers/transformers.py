@@ -13,6 +13,8 @@ from flama.models.serializers.base import Serializer
 __all__ = ["SERIALIZER", "TransformersSerializer"]
 
 _CAUSAL_LM: t.Final = "ForCausalLM"
+# Files that run code when transformers (or torch) reads them: pickles and Python modules (remote code).
+_CODE_SUFFIXES: t.Final = frozenset({".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".py"})
 
 
 class TransformersSerializer(Serializer):
@@ -75,6 +77,23 @@ class TransformersSerializer(Serializer):
         """The task of a pipeline (`{"task": ...}`), which loading needs to build it again; None for anything else."""
         task = getattr(obj, "task", None)
         return {"task": task} if isinstance(task, str) else None
+
+    def untrusted(self, source: pathlib.Path, **options: t.Any) -> str | None:
+        """A checkpoint holding pickles (`*.bin`, `*.pt`...) or Python files runs code; safetensors and JSON do not.
+
+        Args:
+            source: The extracted bundle directory.
+            **options: The recorded task; ignored.
+        """
+        found = sorted(
+            path.relative_to(source).as_posix()
+            for path in source.rglob("*")
+            if path.suffix.lower() in _CODE_SUFFIXES and path.is_file()
+        )
+        if not found:
+            return None
+        shown = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
+        return f"its checkpoint holds files that run code when they are read ({shown}): pickles or Python modules"
 
     def load(self, source: pathlib.Path, *, task: str | None = None, **options: t.Any) -> t.Any:
         """Load a pipeline when a task is given (as recorded for a pipeline), else the model of the checkpoint.
