@@ -93,7 +93,7 @@ describe("Markdown", () => {
     // An unclosed emphasis is shown as typed.
     show(<Markdown source={"Some **bol"} final={false} />);
     expect(root.textContent).toContain("Some **bol");
-  });
+  }, 60_000); // one render per character: slow on a busy machine
 
   test("a finished block keeps its DOM while the next one streams", () => {
     show(<Markdown source={"First paragraph.\n\nSecond"} final={false} />);
