@@ -1,5 +1,6 @@
 from typing import Annotated
 
+import pytest
 from flama.core.forms import UploadedFile
 from flama.http import (
     EventSourceResponse,
@@ -150,6 +151,19 @@ class TestCaseOpenAPI:
             paths = (await client.get("/schema/")).json()["paths"]
         assert paths["/fish/"]["get"]["operationId"] == "fish_lines_get"
         assert paths["/wine/"]["get"]["operationId"] == "wine_lines_get"
+
+    @pytest.mark.parametrize(
+        "openapi",
+        [
+            pytest.param({"info": {"title": "Shop", "version": "2.0", "description": "Items."}}, id="flama-2-nested"),
+            pytest.param({"title": "Shop", "version": "2.0", "description": "Items."}, id="info-itself"),
+        ],
+    )
+    async def test_info(self, client_factory, openapi):
+        app = Flama(routes=[Route("/items", create_item, methods=["POST"])], openapi=openapi, discover_modules=False)
+        async with client_factory(app) as client:
+            schema = (await client.get("/schema/")).json()
+        assert schema["info"] == {"title": "Shop", "version": "2.0", "description": "Items."}
 
     async def test_disabled(self, client_factory):
         app = Flama(schema=None, docs=None, discover_modules=False)

@@ -59,7 +59,8 @@ class Flama:
         debug: Answer unhandled errors with an HTML page showing the traceback instead of the JSON 500 body.
         events: ``{"startup": [...], "shutdown": [...]}`` handlers.
         lifespan: An async context manager factory called with the application, entered at startup.
-        openapi: The schema's ``info`` object; ``{"title": "Flama", "version": "0.1.0"}`` by default.
+        openapi: The schema's ``info``, as Flama 2.x takes it (``{"info": {"title", "version", "description"}}``) or
+            as the ``info`` object itself; ``{"title": "Flama", "version": "0.1.0"}`` by default.
         schema: Where the OpenAPI schema is served; ``None`` to not serve it.
         docs: Where the interactive documentation page (Swagger UI) is served, its assets under ``<docs>/assets/``;
             ``None`` to not serve it. The page reads the schema, so it needs ``schema``.
@@ -98,7 +99,8 @@ class Flama:
         self.max_body_size = max_body_size
         self.debug = debug
         self.router = Router(routes, components=components or (), redirect_slashes=redirect_slashes)
-        self.openapi_info: dict[str, Any] = {"title": "Flama", "version": "0.1.0", **(openapi or {})}
+        info = (openapi or {}).get("info", openapi)  # Flama 2.x nests it under "info"
+        self.openapi_info: dict[str, Any] = {"title": "Flama", "version": "0.1.0", **(info or {})}
         self.lifespan = Lifespan(events, lifespan)
         self.exception_handlers: dict[int | type[Exception], ExceptionHandler] = dict(exception_handlers or {})
         self.user_middleware: list[Middleware] = list(middleware or ())
