@@ -32,9 +32,25 @@ def checkpoint() -> dict[str, bytes]:
         artifact.close()
 
 
+@pytest.fixture(scope="module")
+def classifier_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """A scikit-learn classifier as a Hub repository holds one: a .skops file, or a pickle, beside a config."""
+    import pickle
+
+    import skops.io
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+    skops_file = tmp_path_factory.mktemp("skops") / "model.skops"
+    skops.io.dump(model, skops_file)
+    return {"model.skops": skops_file.read_bytes(), "model.pkl": pickle.dumps(model), "config.json": b"{}"}
+
+
 @pytest.fixture
-def hub(checkpoint: dict[str, bytes]) -> Iterator[Hub]:
+def hub(checkpoint: dict[str, bytes], classifier_files: dict[str, bytes]) -> Iterator[Hub]:
     repos = {
+        "flama/classifier": Repo({k: v for k, v in classifier_files.items() if k != "model.pkl"}),
+        "flama/pickled": Repo({k: v for k, v in classifier_files.items() if k != "model.skops"}),
         "flama/assistant": Repo({**checkpoint, PADDING: bytes(PADDING_SIZE)}, cut_once={PADDING}),
         "flama/gated": Repo(dict(checkpoint), gated=True),
         "flama/unsafe": Repo({**checkpoint, "../escape.txt": b"x"}),
@@ -77,6 +93,7 @@ class TestCaseGetFromHub:
         finally:
             artifact.close()
         assert not (tmp_path / "flama_assistant.flm.download").exists()
+        assert not (tmp_path / "flama_assistant.flm.download.cache").exists()
 
     def test_include_and_output(self, hub, tmp_path):
         arguments = ["--source", "huggingface", "--family", "llm", "-o", "small.flm", "--include", "*.json"]
@@ -106,6 +123,32 @@ class TestCaseGetFromHub:
     def test_gated_with_token(self, hub, tmp_path):
         result = _get(hub, tmp_path, "--source", "huggingface", "--family", "llm", "--token", "t", "flama/gated")
         assert result.returncode == 0, result.stderr
+
+
+class TestCaseGetPredictive:
+    def test_skops_model_is_packed_and_predicts(self, hub, tmp_path):
+        result = _get(hub, tmp_path, "--source", "huggingface", "--family", "ml", "flama/classifier")
+        assert result.returncode == 0, result.stderr
+        meta = read_meta(tmp_path / "flama_classifier.flm")
+        assert (meta.family, meta.to_dict()["framework"]["lib"]) == ("ml", "sklearn")
+        artifact = load(tmp_path / "flama_classifier.flm")
+        try:
+            assert artifact.model.predict([[0.0], [3.0]]).tolist() == [0, 1]
+        finally:
+            artifact.close()
+
+    def test_pickle_needs_trust(self, hub, tmp_path):
+        result = _get(hub, tmp_path, "--source", "huggingface", "--family", "ml", "flama/pickled")
+        assert result.returncode == 1
+        assert "\nError: model.pkl is a pickle: loading it runs any code it holds." in result.stderr
+        assert not (tmp_path / "flama_pickled.flm").exists()
+        # The download stays for the next run, which packs it without downloading again.
+        assert (tmp_path / "flama_pickled.flm.download" / "model.pkl").is_file()
+        downloads = len(hub.requests)
+        result = _get(hub, tmp_path, "--source", "huggingface", "--family", "ml", "--trust", "flama/pickled")
+        assert result.returncode == 0, result.stderr
+        assert read_meta(tmp_path / "flama_pickled.flm").family == "ml"
+        assert not [path for method, path, _ in hub.requests[downloads:] if method == "GET" and "/resolve/" in path]
 
 
 class TestCaseGetLocal:

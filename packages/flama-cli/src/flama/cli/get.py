@@ -30,8 +30,57 @@ def safe_names(names: Sequence[str]) -> list[str]:
     return list(names)
 
 
-def pack(directory: pathlib.Path, output: pathlib.Path, family: str, source: str) -> None:
-    """Pack a checkpoint folder into ``output``: an LLM checkpoint, or a predictive model's folder.
+# Predictive model files packed as they are: suffix -> (library, framework config).
+_ML_PAYLOADS: dict[str, tuple[str, dict[str, Any] | None]] = {
+    ".skops": ("sklearn", {"format": "skops"}),
+    ".keras": ("keras", None),
+}
+# Pickle-based files: loading one runs the code it holds, so it needs --trust.
+_PICKLES = (".pkl", ".pickle", ".joblib")
+
+
+def _load_pickle(file: pathlib.Path) -> Any:
+    try:
+        import joblib  # type: ignore[import-untyped,unused-ignore]  # no stubs
+    except ImportError:  # plain pickles load without it
+        import pickle
+
+        with file.open("rb") as stream:
+            return pickle.load(stream)
+    return joblib.load(file)
+
+
+def _pack_ml(directory: pathlib.Path, output: pathlib.Path, extra: dict[str, Any], trust: bool) -> None:
+    from flama.models import dump
+
+    files = [f for f in sorted(directory.rglob("*")) if f.is_file() and not f.name.startswith(".")]
+    payloads = [f for f in files if f.suffix.lower() in _ML_PAYLOADS]
+    pickles = [f for f in files if f.suffix.lower() in _PICKLES]
+    candidates = payloads + pickles
+    if len(candidates) > 1:
+        names = ", ".join(str(f.relative_to(directory)) for f in candidates)
+        raise click.ClickException(f"several model files ({names}): pick one with --include")
+    if payloads:
+        lib, config = _ML_PAYLOADS[payloads[0].suffix.lower()]
+        dump(payloads[0], output, family="ml", lib=lib, config=config, extra=extra)
+    elif pickles:
+        if not trust:
+            raise click.ClickException(
+                f"{pickles[0].name} is a pickle: loading it runs any code it holds. Pass --trust if you trust "
+                "its source, or use a .skops file"
+            )
+        dump(_load_pickle(pickles[0]), output, extra=extra)
+    elif (directory / "config.json").is_file():
+        dump(directory, output, family="ml", lib="transformers", extra=extra)
+    else:
+        raise click.ClickException(f"no model file in {directory} (.skops, .keras, a pickle or a transformers folder)")
+
+
+def pack(directory: pathlib.Path, output: pathlib.Path, family: str, source: str, *, trust: bool = False) -> None:
+    """Pack a folder into ``output``: an LLM checkpoint, or a predictive model.
+
+    A predictive model is the folder's ``.skops`` or ``.keras`` file, its pickle (``.pkl``, ``.joblib``) when ``trust``
+    is given, or the folder itself when it is a transformers checkpoint.
 
     Raises:
         click.ClickException: The folder cannot be packed.
@@ -43,10 +92,8 @@ def pack(directory: pathlib.Path, output: pathlib.Path, family: str, source: str
 
             package(directory, output, extra=extra)
         else:
-            from flama.models import dump
-
-            dump(directory, output, family="ml", lib="transformers", extra=extra)
-    except (OSError, ValueError) as exc:
+            _pack_ml(directory, output, extra, trust)
+    except (OSError, ValueError, TypeError) as exc:
         output.unlink(missing_ok=True)
         raise click.ClickException(f"cannot pack {directory}: {exc}") from None
 
@@ -105,6 +152,7 @@ def _download(
 @click.option(
     "--max-concurrent", type=click.IntRange(1), default=8, show_default=True, help="Files downloaded at once."
 )
+@click.option("--trust", is_flag=True, help="Allow packing a pickle (loading one runs the code it holds).")
 def command(
     model_name: str,
     source: str,
@@ -115,6 +163,7 @@ def command(
     include: tuple[str, ...],
     exclude: tuple[str, ...],
     max_concurrent: int,
+    trust: bool,
 ) -> None:
     """Download a model and pack it as a .flm file.
 
@@ -133,12 +182,22 @@ def command(
         directory = pathlib.Path(model_name)
         if not directory.is_dir():
             raise click.ClickException(f"{model_name} is not a folder")
-        pack(directory, destination, family, str(directory.resolve()))
+        pack(directory, destination, family, str(directory.resolve()), trust=trust)
     else:
         # Kept when the download fails, so the next run resumes it; removed once the file is packed.
         parts = destination.with_name(destination.name + ".download")
         sha = _download(model_name, parts, revision, token, include or None, exclude or None, max_concurrent)
-        shutil.rmtree(parts / ".cache", ignore_errors=True)
-        pack(parts, destination, family, f"huggingface:{model_name}@{sha}")
+        # huggingface_hub's bookkeeping (what is downloaded, resume points) is set aside while packing, and put back
+        # when packing fails, so that a second run finds the download complete.
+        cache, aside = parts / ".cache", parts.with_name(parts.name + ".cache")
+        if cache.exists():
+            cache.rename(aside)
+        try:
+            pack(parts, destination, family, f"huggingface:{model_name}@{sha}", trust=trust)
+        except click.ClickException:
+            if aside.exists():
+                aside.rename(cache)
+            raise
         shutil.rmtree(parts, ignore_errors=True)
+        shutil.rmtree(aside, ignore_errors=True)
     click.echo(f"Wrote {destination}", err=True)
