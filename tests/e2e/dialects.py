@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from flama.http import Flama
+from flama.http.metrics import MetricsModule
 from flama.llm.backends.base import Backend, Delta, GenerationParams
-from flama.llm.metrics import MetricsModule
 from flama.llm.resource import LLMResource
 from flama.models.module import ModelsModule
 

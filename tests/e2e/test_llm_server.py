@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 from flama.http import Flama
+from flama.http.metrics import MetricsModule
 from flama.llm.backends.base import Backend, GenerationParams
-from flama.llm.metrics import MetricsModule
 from flama.llm.resource import LLMResource
 from flama.models.module import ModelsModule
 

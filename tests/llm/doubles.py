@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 from flama.http import Flama, Mount
+from flama.http.metrics import MetricsModule
 from flama.llm.backends.base import Backend, Delta, GenerationParams
-from flama.llm.metrics import MetricsModule
 from flama.llm.resource import LLMResource
 from flama.models.exceptions import ERRORS as MODELS_ERRORS
 

@@ -1,8 +1,8 @@
 import re
 
 from flama.http import Flama
+from flama.http.metrics import Metrics, MetricsModule
 from flama.llm.generation import Finish, Usage
-from flama.llm.metrics import LLMMetrics, MetricsModule
 
 from tests.llm.doubles import model_factory
 
@@ -20,9 +20,9 @@ def sample(text: str, name: str, labels: str = "") -> float:
     return float(match.group(1))
 
 
-class TestCaseLLMMetrics:
+class TestCaseMetrics:
     def test_records(self):
-        metrics = LLMMetrics()
+        metrics = Metrics()
         metrics.requested("m", "native", "query", Occupied())
         metrics.failed("m", "queue_full")
         metrics.finished("m", Finish("end", Usage(3, 10), 0.02, 0.5))
@@ -38,7 +38,7 @@ class TestCaseLLMMetrics:
         assert sample(text, "flama_llm_tokens_per_second_count", '{model="m"}') == 1
 
     def test_registries_are_separate(self):
-        first, second = LLMMetrics(), LLMMetrics()
+        first, second = Metrics(), Metrics()
         first.failed("m", "x")
         assert "flama_llm_errors_total{" not in second.render().decode()
 

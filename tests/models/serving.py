@@ -48,6 +48,16 @@ async def wait_ready(client: httpx.AsyncClient, path: str = "/health") -> httpx.
     raise AssertionError(f"not ready: {response.json()}")
 
 
+async def wait_loaded(app: Flama) -> None:
+    """Wait until every model of ``app`` is loaded (the loading runs on the same loop)."""
+    module = models(app)
+    for _ in range(1000):
+        if all(resource.ready for resource in module.resources.values()):
+            return
+        await anyio.sleep(0.005)
+    raise AssertionError(f"not loaded: {[module.loader.state(r) for r in module.resources.values()]}")
+
+
 @asynccontextmanager
 async def served(app: Flama, ready: bool = True) -> AsyncIterator[httpx.AsyncClient]:
     """A client of ``app`` with its lifespan running (models loading); with ``ready``, once every model is loaded."""
@@ -55,7 +65,7 @@ async def served(app: Flama, ready: bool = True) -> AsyncIterator[httpx.AsyncCli
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             if ready:
-                await wait_ready(client)
+                await wait_loaded(app)
             yield client
 
 

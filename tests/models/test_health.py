@@ -6,7 +6,8 @@ from typing import Any
 import anyio
 import pytest
 from flama.http import Flama
-from flama.models.health import Health
+from flama.http.health import HealthModule
+from flama.models.loading import Loader
 from flama.models.module import ModelsModule
 from flama.models.resources.predictive import PredictiveResource
 
@@ -38,7 +39,7 @@ def gated(monkeypatch):
 
 
 def two_models(**settings: Any) -> Flama:
-    app = Flama(discover_modules=False, modules=[ModelsModule(**settings)], docs=None)
+    app = Flama(discover_modules=False, modules=[ModelsModule(**settings), HealthModule()], docs=None)
     models(app).add_model("/a/", classifier(), "a")
     models(app).add_model("/b/", classifier(), "b")
     return app
@@ -67,7 +68,7 @@ class TestCaseHealth:
         async with served(app, ready=False) as client:
             for _ in range(1000):
                 response = await client.get("/health")
-                if response.json()["status"] != "loading":
+                if "loading" not in response.json()["models"].values():
                     break
                 await anyio.sleep(0.005)
             predicted = await client.post("/b/predict/", json={"input": [[0, 0]]})
@@ -75,7 +76,7 @@ class TestCaseHealth:
             503,
             {"status": "failed", "models": {"a": "ready", "b": "failed"}},
         )
-        assert str(models(app).health.failures["b"]) == "disk on fire"
+        assert str(models(app).loader.failures["b"]) == "disk on fire"
         assert predicted.status_code == 503
 
     async def test_parallel(self, gated):
@@ -90,4 +91,4 @@ class TestCaseHealth:
 
     def test_invalid_concurrency(self):
         with pytest.raises(ValueError, match=r"^concurrency must be at least 1, got 0$"):
-            Health(0)
+            Loader(0)

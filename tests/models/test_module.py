@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from flama.http import Flama
+from flama.http.health import HealthModule
 from flama.models.module import ModelsModule, resource_class
 from flama.models.resources.predictive import PredictiveResource
 
@@ -18,7 +19,8 @@ class TestCaseModelsModule:
     def test_discovered(self):
         app = Flama(docs=None)
         assert isinstance(app.models, ModelsModule)
-        assert app.routes[-1].path == "/schema/"  # no /health until a model is added
+        assert isinstance(app.health, HealthModule)
+        assert app.url_path_for("health") == "/health"
 
     def test_add_model(self):
         app = app_with_module()
@@ -30,7 +32,6 @@ class TestCaseModelsModule:
             "/fish/predict/",
             "/fish/stream/",
         ]
-        assert app.url_path_for("health") == "/health"
 
     async def test_model_at_the_root(self, client_factory):
         app = app_with_module()
@@ -84,14 +85,14 @@ class TestCaseModelsModule:
             ModelsModule(**settings)
 
     async def test_health_path(self):
-        app = app_with_module(health="/ready")
+        app = Flama(discover_modules=False, modules=[ModelsModule(), HealthModule("/ready")], docs=None)
         models(app).add_model("/fish/", classifier(), "fish")
         async with served(app, ready=False) as client:
             assert (await client.get("/health")).status_code == 404
-            assert (await client.get("/ready")).status_code in (200, 503)
+            assert (await client.get("/ready")).json()["models"] == {"fish": "loading"}
 
     async def test_no_health(self):
-        app = app_with_module(health=None)
+        app = app_with_module()
         models(app).add_model("/fish/", classifier(), "fish")
         async with served(app, ready=False) as client:
             assert (await client.get("/health")).status_code == 404
@@ -101,7 +102,7 @@ class TestCaseModelsModule:
         models(app).add_model("/fish/", classifier(), "fish")
         async with served(app) as client:
             schema = (await client.get("/schema/")).json()
-        assert list(schema["paths"]) == ["/health", "/fish/", "/fish/predict/", "/fish/stream/"]
+        assert list(schema["paths"]) == ["/fish/", "/fish/predict/", "/fish/stream/"]
         predict = schema["paths"]["/fish/predict/"]["post"]
         assert predict["requestBody"]["content"]["application/json"]["schema"] == {
             "$ref": "#/components/schemas/FishInput"

@@ -17,7 +17,6 @@ import anyio.to_thread
 from flama.http import Request
 from flama.http.routing import BaseRoute, Mount
 from flama.llm.anthropic import AnthropicDialect
-from flama.llm.auth import APIKeys
 from flama.llm.backends import select_backend
 from flama.llm.backends.base import Backend
 from flama.llm.decoder import detect_spec, spec_by_name
@@ -28,6 +27,7 @@ from flama.llm.ollama import OllamaDialect
 from flama.llm.openai import OpenAIDialect
 from flama.llm.scheduler import Scheduler
 from flama.llm.streams import StreamRegistry
+from flama.middleware.keys import APIKeys
 from flama.models import Metadata, ModelArtifact, load, read_meta
 from flama.models.exceptions import ModelNotReady
 from flama.models.resources.base import ModelResource
@@ -66,7 +66,7 @@ class LLMResource(ModelResource):
         backend: Force a backend: a name (``mlx``, ``transformers``, ``vllm``) or a :class:`Backend` subclass;
             chosen at load time otherwise.
         decoder: A decoder spec name overriding the one detected from the chat template.
-        api_keys: Keys required as ``Authorization: Bearer`` on the model's routes.
+        api_keys: Keys required on the model's routes, as ``Authorization: Bearer`` or ``x-api-key``.
         max_running: Generations run at once.
         max_queued: Requests waiting for a slot; beyond, a 429. ``None``: unbounded.
         keep_streams: Seconds a stream stays readable (resumable) after it ends.
@@ -154,10 +154,10 @@ class LLMResource(ModelResource):
         """Check the request's API key when the model requires one.
 
         Raises:
-            HTTPException: 401 without a valid key.
+            flama.middleware.Unauthorized: 401 without a valid key.
         """
         if self.keys is not None:
-            self.keys.check(request)
+            self.keys.check(request.headers)
 
     async def _directory(self) -> pathlib.Path:
         source = self.source

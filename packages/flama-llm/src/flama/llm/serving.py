@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import pydantic
 from flama.http import HTTPException, Request
+from flama.http.metrics import Metrics, metrics_of
 from flama.llm.events import Event
 from flama.llm.exceptions import InvalidParameter, InvalidRequest, QueueFull
 from flama.llm.generation import Completion, Finish, Prepared, collect
-from flama.llm.metrics import LLMMetrics, metrics_of
 from flama.llm.transports import Transport
 
 if TYPE_CHECKING:
@@ -203,7 +203,7 @@ class Generation:
         self.request = request
         self.dialect = dialect
         self.kind = kind
-        self.metrics: LLMMetrics | None = metrics_of(request)
+        self.metrics: Metrics | None = metrics_of(request)
         self.prepared: Prepared | None = None
 
     def failed(self, reason: str) -> None:

@@ -4,6 +4,7 @@ from flama.middleware.base import ConfigurationError, MiddlewareError
 from flama.middleware.compression import DEFAULT_EXCLUDED_TYPES, CompressionMiddleware
 from flama.middleware.cors import CORSMiddleware
 from flama.middleware.hosts import HTTPSRedirectMiddleware, TrustedHostMiddleware
+from flama.middleware.keys import OPEN_PATHS, APIKeyMiddleware, APIKeys, Unauthorized
 from flama.middleware.limits import BodySizeLimitMiddleware
 from flama.middleware.sessions import SessionMiddleware, SessionSigner, SessionTooLarge
 from flama.middleware.tracing import CorrelationIdMiddleware, TimingMiddleware
@@ -12,6 +13,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_EXCLUDED_TYPES",
+    "OPEN_PATHS",
+    "APIKeyMiddleware",
+    "APIKeys",
     "BodySizeLimitMiddleware",
     "CORSMiddleware",
     "CompressionMiddleware",
@@ -24,5 +28,6 @@ __all__ = [
     "SessionTooLarge",
     "TimingMiddleware",
     "TrustedHostMiddleware",
+    "Unauthorized",
     "__version__",
 ]

@@ -2,13 +2,13 @@
 
 from collections.abc import Collection
 
-from flama.http.exceptions import HTTPException, error_response
+from flama.http.exceptions import FlamaError, HTTPException, error_response
 from flama.http.types import Receive, Scope, Send
 
 __all__ = ["ConfigurationError", "MiddlewareError", "reject", "scan_headers"]
 
 
-class MiddlewareError(Exception):
+class MiddlewareError(FlamaError):
     """Root of every exception raised by ``flama.middleware``."""
 
 

@@ -4,14 +4,15 @@ Every Flama application has this module (it is registered in the ``flama.modules
 reads its family (``ml`` or ``llm``; from the ``.flm`` header only, not the weights) and builds the resource class
 registered for that family in the ``flama.models.resources`` entry-point group (flama-models registers ``ml``,
 flama-llm ``llm``), whose routes are mounted at the path. Models are added before the application starts; they load
-when it starts, in the background and several at once, so the server answers at once; ``GET /health`` is 503 until
-every model is loaded.
+when it starts, in the background and several at once, so the server answers at once; ``GET /health`` (``app.health``)
+is 503 until every model is loaded.
 
 For settings other than the defaults, register the module explicitly::
 
     app = Flama(modules=[ModelsModule(workers=8, max_queued=64)])
 """
 
+import functools
 import importlib.metadata
 import inspect
 import os
@@ -19,10 +20,11 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import anyio
+from flama.http.health import HealthModule
 from flama.http.modules import Module
-from flama.http.routing import Mount, Route
+from flama.http.routing import Mount
 from flama.models.exceptions import ERRORS
-from flama.models.health import Health
+from flama.models.loading import Loader
 from flama.models.resources.base import ModelResource
 
 __all__ = ["RESOURCES_GROUP", "ModelsModule"]
@@ -63,14 +65,13 @@ def resource_class(family: str) -> type[ModelResource]:
 
 
 class ModelsModule(Module):
-    """Serves models under paths of the application, and reports their readiness at ``/health``.
+    """Serves models under paths of the application, and reports each one's readiness to ``app.health``.
 
     Args:
         workers: Predictions running at once across every model of the application (worker threads);
             ``os.cpu_count()`` by default. Each model may set a lower limit of its own.
         max_queued: The default, per model, of requests allowed to wait for a worker; beyond it they are answered
             429 with ``Retry-After``. ``None``: unbounded.
-        health: Where the readiness endpoint is served (added with the first model); ``None`` to not serve it.
         load_concurrency: Models loading at once during startup.
 
     Raises:
@@ -84,7 +85,6 @@ class ModelsModule(Module):
         *,
         workers: int | None = None,
         max_queued: int | None = None,
-        health: str | None = "/health",
         load_concurrency: int = 4,
     ) -> None:
         workers = workers or os.cpu_count() or 1
@@ -92,8 +92,7 @@ class ModelsModule(Module):
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.limiter = anyio.CapacityLimiter(workers)
         self.max_queued = max_queued
-        self.health_path = health
-        self.health = Health(load_concurrency)
+        self.loader = Loader(load_concurrency)
         self.resources: dict[str, ModelResource] = {}
         self._group: anyio.abc.TaskGroup | None = None
 
@@ -144,11 +143,11 @@ class ModelsModule(Module):
             resource.trusted, resource.limits = trusted, limits
         for error, handler in cls.errors.items():
             self.app.add_exception_handler(error, handler)
-        if not self.resources and self.health_path is not None:
-            self.app.router.add(Route(self.health_path, self.health.endpoint, name="health"))
         self.app.router.add(Mount(path.rstrip("/") or "/", routes=resource.routes(), name=name))
         self.resources[name] = resource
-        self.health.resources.append(resource)
+        health = self.app.modules.get(HealthModule.name)
+        if isinstance(health, HealthModule):
+            health.add("models", name, functools.partial(self.loader.state, resource))
         return resource
 
     def bind(self, app: Any) -> None:
@@ -166,7 +165,7 @@ class ModelsModule(Module):
         group = anyio.create_task_group()
         await group.__aenter__()
         self._group = group
-        group.start_soon(self.health.load, list(self.resources.values()))
+        group.start_soon(self.loader.load, list(self.resources.values()))
 
     async def on_shutdown(self) -> None:
         """Stop any loading still going on and unload every model."""

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from flama.http import EventSourceResponse, JSONResponse, Request, Response, Route
 from flama.http.exceptions import streamed_error
+from flama.http.metrics import Metrics, metrics_of
 from flama.http.routing import BaseRoute
 from flama.llm.events import Event
 from flama.llm.exceptions import ClientGone, InvalidParameter, InvalidRequest, QueueFull, UnknownStream
 from flama.llm.generation import Completion, Finish, Prepared, collect
-from flama.llm.metrics import LLMMetrics, metrics_of
 from flama.llm.native.parser import parse_params, parse_request
 from flama.llm.native.renderer import completion_body, stream_events
 from flama.llm.streams import Stream
@@ -112,7 +112,7 @@ class NativeDialect:
         generator.defaults = parse_params(await request.json(), "body")
         return {"params": generator.defaults}
 
-    def _prepare(self, body: Any, metrics: LLMMetrics | None, kind: str) -> Prepared:
+    def _prepare(self, body: Any, metrics: Metrics | None, kind: str) -> Prepared:
         if metrics is not None:
             metrics.requested(self.model.name, DIALECT, kind, self.model.scheduler)
         try:
@@ -124,7 +124,7 @@ class NativeDialect:
             raise
 
     async def _observe(
-        self, rid: str, message_id: str, prepared: Prepared, metrics: LLMMetrics | None
+        self, rid: str, message_id: str, prepared: Prepared, metrics: Metrics | None
     ) -> AsyncIterator[Event | Finish]:
         # The generation's events, passed on; its end is logged and measured.
         async for event in self.model.generator.run(prepared):

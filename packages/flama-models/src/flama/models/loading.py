@@ -1,27 +1,19 @@
-"""Readiness: models load in the background at startup, several at once, and ``GET /health`` says how far it got.
-
-``/health`` answers 503 while a model is loading or after one failed to load, and 200 once every model is ready::
-
-    {"status": "loading" | "failed" | "ok", "models": {"<name>": "loading" | "failed" | "ready", ...}}
-"""
+"""Models load in the background at startup, several at once; each one's state is what ``/health`` reports."""
 
 import logging
 from collections.abc import Sequence
-from typing import Any, Literal
 
 import anyio
-from flama.http.responses import JSONResponse
+from flama.http.health import State
 from flama.models.resources.base import ModelResource
 
-__all__ = ["Health", "ModelState"]
+__all__ = ["Loader"]
 
 logger = logging.getLogger("flama.models")
 
-ModelState = Literal["loading", "ready", "failed"]
 
-
-class Health:
-    """The loading state of an application's models, and the ``/health`` endpoint reporting it.
+class Loader:
+    """Loads an application's models, a bounded number at once, and remembers which failed.
 
     Args:
         concurrency: Models loading at once (each loads in worker threads; a bound keeps peak memory in check).
@@ -35,28 +27,12 @@ class Health:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
         self.concurrency = concurrency
         self.failures: dict[str, BaseException] = {}
-        self.resources: list[ModelResource] = []
 
-    def state(self, resource: ModelResource) -> ModelState:
+    def state(self, resource: ModelResource) -> State:
         """Where ``resource`` stands."""
         if resource.ready:
             return "ready"
         return "failed" if resource.name in self.failures else "loading"
-
-    def report(self) -> tuple[int, dict[str, Any]]:
-        """The status code and body of ``/health``."""
-        models = {resource.name: self.state(resource) for resource in self.resources}
-        states = set(models.values())
-        status = "failed" if "failed" in states else "loading" if "loading" in states else "ok"
-        return (200 if status == "ok" else 503), {"status": status, "models": models}
-
-    async def endpoint(self) -> JSONResponse:
-        """Whether every model is loaded.
-
-        503 while a model is loading or after one failed to load (with each model's state), 200 once all are ready.
-        """
-        status_code, body = self.report()
-        return JSONResponse(body, status_code=status_code)
 
     async def load(self, resources: Sequence[ModelResource]) -> None:
         """Load ``resources``, :attr:`concurrency` at a time; a failure is logged and recorded, never raised."""
