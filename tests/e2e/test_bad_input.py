@@ -116,6 +116,10 @@ def hardened_app(tmp_path: Path) -> Flama:
     async def item(id: int) -> dict[str, int]:
         return {"id": id}
 
+    @app.route("/scale")
+    async def scale(factor: float) -> dict[str, float]:
+        return {"factor": factor}
+
     @app.route("/ratio/{value:float}")
     async def ratio(value: float) -> dict[str, float]:
         return {"value": value}
@@ -169,6 +173,12 @@ class TestCaseHardening:
         response = httpx.get(base + path)
         assert response.status_code == 404
         assert response.json()["status_code"] == 404
+
+    @pytest.mark.parametrize("value", ["inf", "-Infinity", "nan", "1e400"])
+    def test_non_finite_query_float(self, base, value):
+        response = httpx.get(f"{base}/scale", params={"factor": value})
+        assert response.status_code == 400
+        assert response.json()["detail"] == {"factor": ["Input should be a finite number"]}
 
     def test_range_with_huge_offset(self, base):
         response = httpx.get(f"{base}/page", headers={"range": "bytes=0-" + "9" * 5000})

@@ -12,6 +12,7 @@ from flama.http import (
     Request,
     Route,
     run,
+    server_defaults,
 )
 
 
@@ -148,7 +149,8 @@ class TestCaseFlama:
         monkeypatch.setattr("uvicorn.run", lambda app, **options: calls.append((app, options)))
         app = app_factory()
         run(flama_app=app, server_host="0.0.0.0", server_port=9000, log_level="debug")
-        assert calls == [(app, {"host": "0.0.0.0", "port": 9000, "log_level": "debug"})]
+        # The server's safe limits (flama.http.server) come first; the caller's options win over them.
+        assert calls == [(app, {"host": "0.0.0.0", "port": 9000, **server_defaults(), "log_level": "debug"})]
 
     async def test_lifespan_order(self):
         calls = []

@@ -93,12 +93,23 @@ def _by_field(errors: list[dict[str, Any]]) -> dict[str, list[str]]:
     return fields
 
 
+_FINITE = pydantic.ConfigDict(allow_inf_nan=False)
+
+
+def _adapter(annotation: Any) -> "pydantic.TypeAdapter[Any]":
+    """A validator for a wire value: ``inf``, ``nan`` and ``1e400`` are not numbers a JSON answer could carry back."""
+    try:
+        return pydantic.TypeAdapter(annotation, config=_FINITE)
+    except pydantic.PydanticUserError:  # a model (or dataclass) carries its own config
+        return pydantic.TypeAdapter(annotation)
+
+
 def _coercer(annotation: Any, loc: list[str | int]) -> Callable[[Any], Any] | None:
     """A function turning a wire value into ``annotation``, or None when the value is already right (``str``)."""
     if annotation is str or annotation is Any or annotation is _MISSING:
         return None
     try:
-        adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(annotation)
+        adapter: pydantic.TypeAdapter[Any] = _adapter(annotation)
     except pydantic.PydanticSchemaGenerationError:
         raise TypeError(
             f"cannot inject {loc[-1]!r}: no component provides {annotation!r} and it is not a value type"
