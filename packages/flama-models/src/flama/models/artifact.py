@@ -327,7 +327,7 @@ def load(
     written_here = verify and artifact.meta.checksums.get("model") in _WRITTEN
     artifact.trusted = trusted is True or written_here or (digests is not None and file_digest in digests)
     artifact.trusted_types = tuple(trusted_types)
-    if not artifact.meta.checksums:
+    if verify and not artifact.meta.checksums:  # with verify=False the caller accepted that already
         warnings.warn(
             "This .flm file carries no checksums (Flama 2.x wrote none): its content cannot be verified",
             UnverifiedFileWarning,
