@@ -6,9 +6,10 @@ CRATE := crates/flama-core
 RUN := uv run --no-sync
 PY_SOURCES := crates/flama-core/python packages/*/src
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := route_template multipart urlencoded json_write cookies accept_encoding
+FUZZ_LONG_SECONDS ?= 300
+FUZZ_TARGETS := route_template multipart boundary urlencoded json_write json_numbers cookies accept_encoding decompress
 
-.PHONY: install browser build format lint typecheck test test-fast bench bench-load fuzz demo demo-model rust-lint rust-test clean
+.PHONY: install browser build release-dry-run test-matrix format lint typecheck test test-fast bench bench-load fuzz fuzz-ci demo demo-model rust-lint rust-test clean
 
 install: ## the locked workspace, editable, with the Rust core built
 	./scripts/bootstrap
@@ -16,9 +17,15 @@ install: ## the locked workspace, editable, with the Rust core built
 browser: ## Debian's Chromium for the browser tests (apt-get, when root and /usr/bin/chromium is missing)
 	./scripts/install-browser
 
-build: ## every distribution's wheel (and sdist) into dist/
+build: ## every distribution's wheel and sdist into dist/ (flama-core for this Python)
 	./scripts/build-docs-assets
-	rm -rf dist && uv build --all-packages --wheel --out-dir dist
+	rm -rf dist && uv build --all-packages --out-dir dist
+
+release-dry-run: ## the release workflow's build steps for this platform: flama-core per local Python, into dist/release/
+	./scripts/release-dry-run
+
+test-matrix: ## the fast suite on every other Python found here (3.10, 3.12, 3.13), each in its own environment
+	./scripts/test-matrix
 
 format:
 	$(RUN) ruff format .
@@ -26,6 +33,7 @@ format:
 	cd $(CRATE) && cargo fmt
 
 lint: rust-lint
+	./scripts/actionlint
 	$(RUN) ruff format --check .
 	$(RUN) ruff check .
 	$(RUN) codespell crates/flama-core/src crates/flama-core/python packages tests benchmarks README.md
@@ -53,15 +61,21 @@ bench: ## instruction counts (callgrind) against peers, both suites, written to 
 bench-load: ## requests per second (wrk against uvicorn, loopback) for every HTTP subject, into RESULTS.md; minutes
 	$(RUN) python -m benchmarks load --suite http
 
-fuzz: ## every fuzz target for FUZZ_SECONDS seconds (nightly toolchain + cargo-fuzz)
+fuzz: ## every fuzz target for FUZZ_LONG_SECONDS seconds (300; nightly toolchain + cargo-fuzz)
 	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cd $(CRATE)/fuzz && for t in $(FUZZ_TARGETS); do \
+		cargo +nightly fuzz run $$t -- -max_total_time=$(FUZZ_LONG_SECONDS) || exit 1; done
+
+fuzz-ci: ## every fuzz target for FUZZ_SECONDS seconds (30), built once first: the CI stage
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cd $(CRATE)/fuzz && cargo +nightly fuzz build
 	cd $(CRATE)/fuzz && for t in $(FUZZ_TARGETS); do \
 		cargo +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; done
 
 DEMO_SERVE := --model file=examples/models/assistant.flm,url=/llm/,name=assistant
 
-demo: install ## the README's main command: serve the bundled demo LLM on http://127.0.0.1:8000/llm/
-	$(RUN) flama serve $(DEMO_SERVE)
+demo: ## the README's main command: a lean environment (.venv-demo) serving the demo LLM on http://127.0.0.1:8000/llm/
+	./scripts/demo $(DEMO_SERVE)
 
 demo-model: ## rebuild examples/models/assistant.flm: train the tiny demo LLM and check it in mlx-lm and transformers
 	./scripts/build-demo-model
@@ -86,4 +100,4 @@ chat-ui-test: $(CHAT_UI)/node_modules/.package-lock.json ## the chat app's compo
 	cd $(CHAT_UI) && npx vitest run
 
 clean:
-	rm -rf dist .venv $(CRATE)/target benchmarks/.venvs benchmarks/.work
+	rm -rf dist .venv .venv-demo .venv-py* $(CRATE)/target benchmarks/.venvs benchmarks/.work
