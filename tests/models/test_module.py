@@ -125,3 +125,16 @@ class TestCaseModelsModule:
         async with served(app):
             assert resource.ready
         assert (resource.ready, resource.model) == (False, None)
+
+
+class TestCaseMetrics:
+    async def test_predictions_counted(self):
+        app = Flama(docs=None)
+        models(app).add_model("/fish/", classifier(), "fish")
+        async with served(app) as client:
+            await client.post("/fish/predict/", json={"input": [[0, 1], [1, 0]]})
+            await client.post("/fish/predict/", json={"input": [[0, 1, 2]]})
+            text = (await client.get("/metrics")).text
+        assert 'flama_model_predictions_total{model="fish"} 2.0' in text
+        assert 'flama_model_prediction_seconds_count{model="fish"} 1.0' in text
+        assert 'flama_model_errors_total{model="fish",type="ValueError"} 1.0' in text

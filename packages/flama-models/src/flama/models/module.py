@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 from flama.http.health import HealthModule
+from flama.http.metrics import metrics_of
 from flama.http.modules import Module
 from flama.http.routing import Mount
 from flama.models.exceptions import ERRORS
@@ -139,6 +140,7 @@ class ModelsModule(Module):
         if self.max_queued is not None:
             options.setdefault("max_queued", self.max_queued)
         resource = cls(path=path, name=name, source=model, **options)
+        resource.metrics = metrics_of(self.app)
         if not passed:
             resource.trusted, resource.limits = trusted, limits
         for error, handler in cls.errors.items():

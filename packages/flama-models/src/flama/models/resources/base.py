@@ -5,6 +5,7 @@ from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from flama.http.exceptions import ErrorStatus
+from flama.http.metrics import Metrics
 from flama.http.routing import BaseRoute
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ class ModelResource(abc.ABC):
         errors: How the domain errors this resource's routes raise are answered; the module registers them on the
             application when the resource is added, so routes raise errors and never build error responses.
         ready: Whether :meth:`load` has finished; requests are answered with 503 until it has.
+        metrics: The application's metrics (set by the module when the resource is added), where the resource
+            counts its predictions or generations; ``None`` measures nothing.
     """
 
     errors: ClassVar[Mapping[type[Exception], ErrorStatus[Any]]] = {}
@@ -55,6 +58,7 @@ class ModelResource(abc.ABC):
         self.limits = limits
         self.options = options
         self.ready = False
+        self.metrics: Metrics | None = None
 
     @abc.abstractmethod
     async def load(self) -> None:

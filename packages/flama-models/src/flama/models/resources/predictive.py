@@ -17,6 +17,7 @@ A ``ValueError`` or ``TypeError`` raised by the model is the client's fault (:cl
 import os
 import pathlib
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Annotated, Any
 
@@ -259,10 +260,19 @@ class PredictiveResource(ModelResource):
         return self._predict
 
     async def _run(self, predict: Predict, rows: list[Any]) -> Any:
+        metrics = self.metrics
+        start = time.perf_counter()
         try:
-            return await self.runner.run(predict, rows)
-        except (ValueError, TypeError) as exc:
-            raise InvalidInput("input", str(exc)) from None
+            output = await self.runner.run(predict, rows)
+        except Exception as exc:
+            if metrics is not None:
+                metrics.model_failed(self.name, type(exc).__name__)
+            if isinstance(exc, (ValueError, TypeError)):
+                raise InvalidInput("input", str(exc)) from None
+            raise
+        if metrics is not None:
+            metrics.predicted(self.name, len(rows), time.perf_counter() - start)
+        return output
 
     async def predict(self, rows: list[Any]) -> dict[str, Any]:
         """``{"output": ...}``: the model's predictions for ``rows``, computed in a worker thread.
