@@ -57,7 +57,8 @@ def serve(
 def demo_arguments() -> list[str]:
     """The arguments `make demo` gives `flama serve` (the Makefile's DEMO_SERVE), so the test runs what users run."""
     makefile = MAKEFILE.read_text(encoding="utf-8")
-    assert "\t$(RUN) flama serve $(DEMO_SERVE)\n" in makefile
+    assert "\t./scripts/demo $(DEMO_SERVE)\n" in makefile
+    assert 'exec "$env_dir/bin/flama" serve "$@"' in (ROOT / "scripts" / "demo").read_text(encoding="utf-8")
     (line,) = [line for line in makefile.splitlines() if line.startswith("DEMO_SERVE := ")]
     return line.removeprefix("DEMO_SERVE := ").split()
 
