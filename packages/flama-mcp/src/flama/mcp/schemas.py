@@ -89,7 +89,7 @@ class Signature:
     def __init__(
         self,
         func: Callable[..., Any],
-        injected: Mapping[str, Callable[[Any], Any]] | None = None,
+        injected: Mapping[Any, Callable[[Any], Any]] | None = None,
         description: str | None = None,
         *,
         outputs: bool = False,

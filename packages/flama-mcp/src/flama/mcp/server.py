@@ -6,7 +6,7 @@ import contextlib
 import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import anyio
 import anyio.abc
@@ -105,6 +105,8 @@ class MCPServer:
         instructions: How to use the server, for the model.
         page_size: Items per page of the list methods.
         cache_ttl_ms: The ``ttlMs`` hint of list results and reads (how long clients may cache them).
+        cache_scope: The ``cacheScope`` hint: ``public`` (shared caches may keep results) or ``private``; by default
+            ``private`` when ``authenticate`` is set, ``public`` otherwise.
         max_body_size: The largest request body accepted, in bytes (larger ones get 413).
         allowed_hosts: See :class:`~flama.mcp.security.Guard` (loopback-only when serving on loopback).
         allowed_origins: See :class:`~flama.mcp.security.Guard`.
@@ -125,6 +127,7 @@ class MCPServer:
         instructions: str | None = None,
         page_size: int = 100,
         cache_ttl_ms: int = 0,
+        cache_scope: Literal["public", "private"] | None = None,
         max_body_size: int = 4 * 1024 * 1024,
         allowed_hosts: Sequence[str] | None = None,
         allowed_origins: Sequence[str] | None = None,
@@ -144,6 +147,7 @@ class MCPServer:
         self.instructions = instructions
         self.page_size = page_size
         self.cache_ttl_ms = cache_ttl_ms
+        self.cache_scope = cache_scope or ("public" if authenticate is None else "private")
         self.max_body_size = max_body_size
         self.guard = Guard(allowed_hosts, allowed_origins, authenticate)
         self.state = RequestState(secret or os.urandom(32), state_max_age)
@@ -473,7 +477,7 @@ class MCPServer:
             result["resultType"] = result_type
             if call.method in _CACHEABLE:
                 result["ttlMs"] = self.cache_ttl_ms
-                result["cacheScope"] = "public" if self.guard.authenticate is None else "private"
+                result["cacheScope"] = self.cache_scope
         return json_encode(result)
 
     def _page(self, call: Call, key: str, items: list[dict[str, Any]]) -> bytes:
