@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from flama.llm.backends import GenerationParams
-from flama.llm.backends.base import ThreadedBackend
+from flama.llm.backends.batching import BatchedBackend
 from flama.llm.backends.mlx import MLXBackend
 from flama.llm.backends.transformers import TransformersBackend
 
@@ -30,7 +30,7 @@ def best(runs: int, once: Callable[[], float]) -> float:
     return min(once() for _ in range(runs))
 
 
-def mlx_loop(backend: ThreadedBackend, prompt: str, tokens: int, eos: int) -> float:
+def mlx_loop(backend: BatchedBackend, prompt: str, tokens: int, eos: int) -> float:
     """Seconds mlx-lm's stream_generate takes for ``tokens`` tokens."""
     from mlx_lm import stream_generate
     from mlx_lm.sample_utils import make_logits_processors
@@ -49,7 +49,7 @@ def mlx_loop(backend: ThreadedBackend, prompt: str, tokens: int, eos: int) -> fl
     return time.perf_counter() - start
 
 
-def transformers_loop(backend: ThreadedBackend, prompt: str, tokens: int, eos: int) -> float:
+def transformers_loop(backend: BatchedBackend, prompt: str, tokens: int, eos: int) -> float:
     """Seconds transformers' generate takes for ``tokens`` tokens."""
     import torch
 
@@ -64,7 +64,7 @@ def transformers_loop(backend: ThreadedBackend, prompt: str, tokens: int, eos: i
     return time.perf_counter() - start
 
 
-async def ours(backend: ThreadedBackend, prompt: str, tokens: int, eos: int) -> tuple[float, float]:
+async def ours(backend: BatchedBackend, prompt: str, tokens: int, eos: int) -> tuple[float, float]:
     """Seconds our stream takes for ``tokens`` tokens, and its time to the first delta."""
     params = GenerationParams(temperature=0.0, max_tokens=tokens, logit_bias={eos: -100.0})
     start = time.perf_counter()

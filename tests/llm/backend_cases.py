@@ -2,58 +2,70 @@
 
 import asyncio
 import threading
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
 from flama.llm.backends import Backend, Delta, GenerationParams
-from flama.llm.backends.base import ThreadedBackend
+from flama.llm.backends.batching import BatchedBackend
 from flama.llm.exceptions import InvalidParameter
 
 from examples.models import build_demo_model
 
 
 class Probe:
-    """Wraps a backend's `steps`: counts the steps made, can script the tokens, and can hold each step for a permit.
+    """Wraps a backend's batch `step`: records which rows made a token at each step, can script the tokens, and can
+    hold each step for a permit.
 
-    With ``permits`` set, the worker takes one permit after handing over each token and before computing the next.
+    With ``permits`` set, the worker takes one permit after each step that handed tokens over and before the next.
     """
 
-    def __init__(self, steps: Any) -> None:
-        self.original = steps
+    def __init__(self, step: Any) -> None:
+        self.original = step
         self.made = 0
+        self.rounds: list[list[int]] = []
         self.script: list[int] | None = None
         self.permits: threading.Semaphore | None = None
         self.ticked: threading.Event | None = None
+        self._scripted: dict[int, int] = {}
 
-    def steps(self, ids: list[int], params: GenerationParams, limit: int, seed: int) -> Iterator[int]:
-        source = iter(self.script[:limit]) if self.script is not None else self.original(ids, params, limit, seed)
-        for token in source:
-            self.made += 1
-            yield token
+    def step(self) -> list[tuple[int, int]]:
+        if self.rounds and self.rounds[-1]:
             if self.permits is not None and not self.permits.acquire(timeout=30):
                 raise RuntimeError("no permit for the next step")
             if self.ticked is not None:
                 # The next step waits for the event loop to run a task: it would wait forever if the loop were
-                # blocked by this generation.
+                # blocked by the generation.
                 if not self.ticked.wait(timeout=30):
                     raise RuntimeError("the event loop did not run during the step")
                 self.ticked.clear()
+        produced = self.original()
+        if self.script is not None:
+            script = self.script
+            produced = [(key, script[self._next(key)]) for key, _ in produced]
+        self.made += len(produced)
+        self.rounds.append([key for key, _ in produced])
+        return produced
+
+    def _next(self, key: int) -> int:
+        index = self._scripted.get(key, 0)
+        self._scripted[key] = index + 1
+        return index
 
 
 async def collect(backend: Backend, prompt: str, **values: Any) -> list[Delta]:
     return [delta async for delta in backend.generate(prompt, GenerationParams.parse(values))]
 
 
-async def idle(backend: ThreadedBackend) -> None:
-    """Wait until the backend's worker has finished whatever it was doing."""
-    await asyncio.wrap_future(backend._executor.submit(lambda: None))
+async def idle(backend: BatchedBackend) -> None:
+    """Wait until the backend's batch is empty (the worker then waits for work)."""
+    while backend.running:
+        await asyncio.sleep(0.005)
 
 
 class BackendCases:
-    """Tests for one `ThreadedBackend` subclass, set as ``backend_class`` by the test class that inherits these."""
+    """Tests for one `BatchedBackend` subclass, set as ``backend_class`` by the test class that inherits these."""
 
-    backend_class: ClassVar[type[ThreadedBackend]]
+    backend_class: ClassVar[type[BatchedBackend]]
 
     @pytest.fixture(scope="class")
     @classmethod
@@ -78,8 +90,8 @@ class BackendCases:
 
     @pytest.fixture
     def probe(self, backend, monkeypatch):
-        probe = Probe(backend.steps)
-        monkeypatch.setattr(backend, "steps", probe.steps)
+        probe = Probe(backend.batch.step)
+        monkeypatch.setattr(backend.batch, "step", probe.step)
         return probe
 
     @pytest.fixture
@@ -193,7 +205,7 @@ class BackendCases:
         probe.script = backend.tokenizer.encode(text, add_special_tokens=False)
         assert len(probe.script) > len(text)  # multi-byte characters span tokens
 
-        deltas = await collect(backend, prompt)
+        deltas = await collect(backend, prompt, max_tokens=len(probe.script))
 
         assert "".join(delta.text for delta in deltas) == text
         assert all("\ufffd" not in delta.text for delta in deltas)
@@ -318,8 +330,7 @@ class BackendCases:
         assert results == [reference] * 3
 
     async def test_worker_errors_reach_the_consumer(self, backend, prompt, probe):
-        def broken(*args: Any) -> Iterator[int]:
-            yield from ()
+        def broken() -> list[tuple[int, int]]:
             raise RuntimeError("the model broke")
 
         probe.original = broken
@@ -344,3 +355,85 @@ class BackendCases:
     async def test_unknown_load_option(self, model_dir):
         with pytest.raises(TypeError, match=f"^Unknown option\\(s\\) of the {self.backend_class.name} backend: x$"):
             await self.backend_class.load(model_dir, x=1)
+
+    async def test_batch_steps_every_generation_together(self, backend, prompt, eos, reference, probe):
+        values = {"temperature": 0, "max_tokens": 24, "logit_bias": {eos: -100}}
+
+        results = await asyncio.gather(*(collect(backend, prompt, **values) for _ in range(8)))
+
+        # One step gave a token to each of the 8 generations: they ran at the same time, not one after another.
+        assert max(len(keys) for keys in probe.rounds) == 8
+        assert len(probe.rounds) < 2 * 24 + 8
+        # Greedy output is the same alone and in a batch.
+        assert results == [reference] * 8
+
+    async def test_mixed_parameters_in_a_batch(self, backend, prompt, eos, flama, probe):
+        requests: list[dict[str, Any]] = [
+            {"temperature": 1.5, "seed": 3},
+            {"temperature": 1.5, "seed": 4},
+            {"temperature": 0.7, "top_k": 5, "seed": 5},
+            {"temperature": 1.0, "top_p": 0.5, "min_p": 0.1, "seed": 6},
+            {"temperature": 0, "repetition_penalty": 5.0},
+            {"temperature": 0, "frequency_penalty": 2.0, "presence_penalty": 1.0},
+            {"temperature": 0.9, "logit_bias": {flama: 100}, "seed": 7},
+            {"temperature": 0, "stop": [" Flama"], "logit_bias": {flama: 5}},
+        ]
+        for values in requests:
+            values["logit_bias"] = {eos: -100, **values.get("logit_bias", {})}
+        alone = [await collect(backend, prompt, max_tokens=12, **values) for values in requests]
+
+        together = await asyncio.gather(*(collect(backend, prompt, max_tokens=12, **values) for values in requests))
+
+        assert max(len(keys) for keys in probe.rounds) == len(requests)
+        assert together == alone
+        assert len({"".join(delta.text for delta in deltas) for deltas in alone}) == len(requests)
+
+    async def test_cancelling_one_leaves_the_others(self, backend, prompt, flama, reference, eos, probe):
+        probe.permits = threading.Semaphore(0)
+        doomed = backend.generate(prompt, GenerationParams(max_tokens=100, logit_bias={flama: 100.0}))
+        others = [
+            asyncio.create_task(collect(backend, prompt, temperature=0, max_tokens=24, logit_bias={eos: -100}))
+            for _ in range(3)
+        ]
+        for _ in range(3):
+            await anext(doomed)
+            probe.permits.release()
+        key = min(key for keys in probe.rounds for key in keys)  # the first to join: the doomed one
+        await doomed.aclose()
+        probe.permits.release(1000)
+
+        results = await asyncio.gather(*others)
+
+        assert results == [reference] * 3
+        steps = [index for index, keys in enumerate(probe.rounds) if key in keys]
+        # Once closed, the cancelled generation made at most the step under way.
+        assert 3 <= len(steps) <= 5
+        assert len(probe.rounds) > steps[-1] + 10
+
+    async def test_expected_replies_in_a_batch(self, trained, demo_expectations):
+        conversations = list(demo_expectations.values())
+
+        async def reply(expected: dict[str, Any]) -> str:
+            prompt = trained.render(expected["messages"], tools=expected["tools"], **expected["template_kwargs"])
+            return "".join(delta.text for delta in await collect(trained, prompt, temperature=0))
+
+        replies = await asyncio.gather(*(reply(expected) for expected in conversations))
+
+        assert replies == [expected["reply"] for expected in conversations]
+
+    async def test_second_turn_reuses_the_cached_prefix(self, trained, demo_expectations):
+        expected = demo_expectations["plain"]
+        first = trained.render(expected["messages"])
+        deltas = await collect(trained, first, temperature=0)
+        reply = "".join(delta.text for delta in deltas)
+        turn = [*expected["messages"], {"role": "assistant", "content": reply}, {"role": "user", "content": "Thanks"}]
+        second = trained.render(turn)
+        before = trained.batch.processed
+
+        deltas = await collect(trained, second, temperature=0, max_tokens=4)
+
+        processed = trained.batch.processed - before
+        size = trained.count_tokens(second)
+        assert deltas[0].cached_input_tokens >= trained.count_tokens(first)
+        assert processed == size - deltas[0].cached_input_tokens
+        assert processed < size - trained.count_tokens(first) + 4

@@ -1,26 +1,20 @@
 """One async interface over the libraries that run a language model: generation parameters, deltas, backends.
 
 A backend loads a HuggingFace-layout checkpoint directory, renders prompts with the model's chat template and
-streams generated text as `Delta` objects. The blocking backends (MLX, transformers) run their token loop in one
-worker thread per model, so the event loop never waits on the model and a cancelled stream stops the loop between
-two tokens.
+streams generated text as `Delta` objects. The blocking backends (MLX, transformers) batch their generations in one
+worker thread per model (see :mod:`flama.llm.backends.batching`).
 """
 
 import abc
-import asyncio
 import dataclasses
 import importlib.util
 import json
 import math
-import random
-import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
 
 from flama.llm.exceptions import BackendUnavailable, InvalidParameter
-from flama.llm.stops import StopMatcher
 
 __all__ = [
     "PARAMETERS",
@@ -29,7 +23,6 @@ __all__ = [
     "Detokenizer",
     "FinishReason",
     "GenerationParams",
-    "ThreadedBackend",
     "context_length",
 ]
 
@@ -179,11 +172,14 @@ class Delta:
             counts too, so the deltas of a generation add up to its completion tokens.
         finish_reason: On the last delta only: ``"stop"`` (end of sequence or a stop sequence) or ``"length"``
             (``max_tokens`` or the context was used up).
+        cached_input_tokens: On the first delta only: how many prompt tokens were read from a cached prefix rather
+            than processed again (not compared: the same text may come from a cached prefix or not).
     """
 
     text: str
     tokens: int
     finish_reason: FinishReason | None = None
+    cached_input_tokens: int = dataclasses.field(default=0, compare=False)
 
 
 def context_length(directory: Path, tokenizer: Any) -> int:
@@ -387,123 +383,3 @@ class Detokenizer:
             return ""
         self._prefix, self._read = self._read, len(self._ids)
         return text[len(before) :]
-
-
-class ThreadedBackend(Backend):
-    """A backend whose library runs a blocking token loop: the loop runs in the model's own worker thread.
-
-    Subclasses implement `steps`, a generator of token ids computed lazily: the worker asks for the next token
-    only after handing the previous one over and seeing that nobody has cancelled, so at most the step under way
-    when a stream is closed still runs.
-
-    Args:
-        model: The library's model object.
-        tokenizer: The checkpoint's HuggingFace tokenizer.
-        context_length: The model's context length.
-        eos: Token ids that end a generation.
-        executor: The single-thread executor that loaded the model and runs its generations, one at a time.
-    """
-
-    def __init__(
-        self, model: Any, tokenizer: Any, context_length: int, eos: Iterable[int], executor: ThreadPoolExecutor
-    ) -> None:
-        super().__init__(tokenizer, context_length)
-        self.model = model
-        self._eos = frozenset(eos)
-        self._executor = executor
-        self._running: set[threading.Event] = set()
-
-    @staticmethod
-    def worker(name: str) -> ThreadPoolExecutor:
-        """A single-thread executor for one model (some libraries tie model state to the thread that made it)."""
-        return ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"flama-llm-{name}")
-
-    @abc.abstractmethod
-    def steps(self, ids: list[int], params: GenerationParams, limit: int, seed: int) -> Iterator[int]:
-        """Generate up to ``limit`` token ids after the prompt ``ids``, one per iteration (runs in the worker).
-
-        Args:
-            ids: Prompt token ids.
-            params: Checked parameters.
-            limit: Most tokens to generate.
-            seed: Seeds this generation's sampling (``params.seed`` or a random one).
-        """
-
-    async def stream(self, ids: list[int], params: GenerationParams, limit: int) -> AsyncIterator[Delta]:
-        """Run `steps` in the worker and stream its deltas; leaving the iteration early stops the worker."""
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Delta | Exception] = asyncio.Queue()
-        cancel = threading.Event()
-
-        def emit(item: Delta | Exception) -> None:
-            try:
-                loop.call_soon_threadsafe(queue.put_nowait, item)
-            except RuntimeError:  # the event loop is closed: nobody listens any more
-                cancel.set()
-
-        self._running.add(cancel)
-        self._executor.submit(self._run, ids, params, limit, cancel, emit)
-        try:
-            while True:
-                item = await queue.get()
-                if isinstance(item, Exception):
-                    raise item
-                yield item
-                if item.finish_reason is not None:
-                    return
-        finally:
-            cancel.set()
-            self._running.discard(cancel)
-
-    def _run(
-        self,
-        ids: list[int],
-        params: GenerationParams,
-        limit: int,
-        cancel: threading.Event,
-        emit: Callable[[Delta | Exception], None],
-    ) -> None:
-        """The worker's side of `stream`: tokens to text, stop sequences, finish reason."""
-        if cancel.is_set():
-            return
-        try:
-            text = Detokenizer(self._decode, ids)
-            stops = StopMatcher(params.stop)
-            seed = params.seed if params.seed is not None else random.getrandbits(63)
-            steps = self.steps(ids, params, limit, seed)
-            made = pending = 0
-            last = ""
-            reason: FinishReason = "length"
-            try:
-                for token in steps:
-                    made += 1
-                    pending += 1
-                    if token in self._eos:
-                        reason = "stop"
-                        break
-                    piece = stops.feed(text.push(token))
-                    if stops.stopped or made == limit:
-                        last = piece  # the finish reason travels with the last piece of text
-                        break
-                    if piece:
-                        emit(Delta(piece, pending))
-                        pending = 0
-                    if cancel.is_set():
-                        return
-            finally:
-                close = getattr(steps, "close", None)
-                if close is not None:
-                    close()
-            last += stops.feed(text.flush())
-            emit(Delta(last + stops.flush(), pending, "stop" if stops.stopped else reason))
-        except Exception as error:
-            emit(error)
-
-    def _decode(self, ids: list[int]) -> str:
-        return str(self.tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False))
-
-    async def close(self) -> None:
-        """Cancel every stream in progress, then wait for the worker to finish its current step and stop."""
-        for cancel in self._running:
-            cancel.set()
-        await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)

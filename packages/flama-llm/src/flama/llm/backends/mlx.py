@@ -1,22 +1,154 @@
-"""The MLX backend: mlx-lm's token loop (Apple Silicon, or Linux CPU through ``mlx[cpu]``)."""
+"""The MLX backend: mlx-lm's continuous batching (Apple Silicon, or Linux CPU through ``mlx[cpu]``)."""
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from flama.llm.backends.base import PARAMETERS, GenerationParams, ThreadedBackend, context_length
+from flama.llm.backends.base import PARAMETERS, GenerationParams, context_length
+from flama.llm.backends.batching import CACHE_OPTIONS, Batch, BatchedBackend, cache_limits
 
 __all__ = ["MLXBackend"]
 
+# Rows mlx-lm's batch generator may hold: admission (the model's ``max_running``) is what bounds the batch.
+MAX_ROWS = 1 << 16
 
-class MLXBackend(ThreadedBackend):
-    """Runs a checkpoint with ``mlx_lm.load`` and ``mlx_lm.generate.generate_step``.
+
+class MLXBatch(Batch):
+    """Rows of mlx-lm's ``BatchGenerator`` (the batching its own server uses), with a prefix cache of recent prompts.
+
+    Each row gets its own sampler (a random key seeded per generation, so a seed gives the same output whatever else
+    is in the batch) and logits processors; greedy rows share mlx-lm's batched argmax. A finished row's KV cache goes
+    into mlx-lm's ``LRUPromptCache``; a new prompt starts from the longest cached prefix of it.
+
+    Args:
+        model: The MLX model.
+        eos: Token ids that end a generation.
+        context: The model's context length (the window of the repetition penalty).
+        cache_size: Prompt caches kept (0 turns prefix caching off).
+        cache_bytes: Most bytes the prompt caches take together.
+    """
+
+    def __init__(self, model: Any, eos: set[int], context: int, cache_size: int, cache_bytes: int) -> None:
+        from mlx_lm.generate import BatchGenerator
+        from mlx_lm.models.cache import LRUPromptCache
+
+        self.model = model
+        self.context = context
+        self.generator = BatchGenerator(
+            model,
+            stop_tokens=[[token] for token in sorted(eos)],
+            completion_batch_size=MAX_ROWS,
+            prefill_batch_size=MAX_ROWS,
+        )
+        self.cache = LRUPromptCache(max_size=cache_size, max_bytes=cache_bytes) if cache_size else None
+        self._uids: dict[int, int] = {}
+        self._keys: dict[int, int] = {}
+
+    def insert(self, key: int, ids: list[int], params: GenerationParams, limit: int, seed: int) -> int:
+        """Queue the row in the generator, after the longest cached prefix of its prompt."""
+        import mlx.core as mx
+        from mlx_lm.models.cache import trim_prompt_cache
+        from mlx_lm.sample_utils import make_logits_processors
+
+        cache, rest = None, ids
+        if self.cache is not None:
+            cache, rest = self.cache.fetch_nearest_cache(None, ids)
+            if cache is not None and not rest:  # the whole prompt is cached: run its last token again
+                trim_prompt_cache(cache, 1)
+                rest = ids[-1:]
+        cached = len(ids) - len(rest)
+        processors = make_logits_processors(
+            logit_bias=params.logit_bias,
+            repetition_penalty=params.repetition_penalty,
+            repetition_context_size=self.context,
+        )
+        if params.frequency_penalty or params.presence_penalty:
+            processors.append(_penalties(len(ids), params.frequency_penalty, params.presence_penalty))
+        (uid,) = self.generator.insert(
+            [rest],
+            max_tokens=[limit],
+            caches=[cache] if cache is not None else None,
+            all_tokens=[ids[:cached]],
+            samplers=[_sampler(params, mx.random.key(seed))],
+            logits_processors=[processors],
+        )
+        self._uids[key], self._keys[uid] = uid, key
+        self.processed += len(rest)
+        return cached
+
+    def step(self) -> list[tuple[int, int]]:
+        """One call of the generator (a decode step, and the prefill of rows that joined)."""
+        _, responses = self.generator.next()
+        produced = []
+        for response in responses:
+            key = self._keys[response.uid]
+            produced.append((key, int(response.token)))
+            if response.finish_reason is not None:  # the generator has dropped the row itself
+                del self._keys[response.uid], self._uids[key]
+                self._keep(response.all_tokens, response.prompt_cache)
+        return produced
+
+    def remove(self, key: int, *, finished: bool) -> None:
+        """Drop the row from the generator (unless it has left already); a finished row's cache is kept."""
+        uid = self._uids.pop(key, None)
+        if uid is None:
+            return
+        del self._keys[uid]
+        caches = self.generator.remove([uid], return_prompt_caches=finished and self.cache is not None)
+        for cache, tokens in caches.values():
+            self._keep(tokens, cache)
+
+    def _keep(self, tokens: list[int], cache: list[Any]) -> None:
+        if self.cache is not None:
+            self.cache.insert_cache(None, list(tokens), cache)
+
+
+def _penalties(prompt: int, frequency: float | None, presence: float | None) -> Any:
+    """A logits processor subtracting frequency and presence penalties for tokens already generated."""
+
+    def penalize(tokens: Any, logits: Any) -> Any:
+        generated = tokens[prompt:]
+        if generated.size:
+            if frequency:
+                logits = logits.at[:, generated].subtract(frequency)
+            if presence:
+                logits[:, generated] -= presence
+        return logits
+
+    return penalize
+
+
+def _sampler(params: GenerationParams, key: Any) -> Any:
+    """A sampler drawing from its own random key; ``None`` (mlx-lm's shared batched argmax) at temperature 0."""
+    import mlx.core as mx
+    from mlx_lm.sample_utils import apply_min_p, apply_top_k, apply_top_p
+
+    temperature = 1.0 if params.temperature is None else params.temperature
+    if temperature == 0:
+        return None
+    state = [key]
+
+    def sample(logprobs: Any) -> Any:
+        if params.top_p is not None and params.top_p < 1:
+            logprobs = apply_top_p(logprobs, params.top_p)
+        if params.min_p:
+            logprobs = apply_min_p(logprobs, params.min_p)
+        if params.top_k is not None and params.top_k < logprobs.shape[-1]:
+            logprobs = apply_top_k(logprobs, params.top_k)
+        state[0], draw = mx.random.split(state[0])
+        return mx.random.categorical(logprobs * (1.0 / temperature), key=draw)
+
+    return sample
+
+
+class MLXBackend(BatchedBackend):
+    """Runs a checkpoint with ``mlx_lm.load`` and mlx-lm's ``BatchGenerator``.
 
     Sampling uses mlx-lm's filters (top-p, min-p, top-k) and logits processors (logit bias, repetition penalty
     over the whole sequence), our own frequency and presence penalties (over the output, as OpenAI defines them),
-    and draws from a random key seeded per generation, so seeds never depend on MLX's global random state.
-    `load` takes no options.
+    and draws from a random key seeded per generation, so seeds never depend on MLX's global random state nor on the
+    batch. Options of `load`: ``cache_size`` (prompt caches kept for prefix reuse, default 8; 0 turns it off) and
+    ``cache_bytes`` (their memory bound, default 1 GiB).
     """
 
     name = "mlx"
@@ -30,9 +162,10 @@ class MLXBackend(ThreadedBackend):
 
         Args:
             directory: A HuggingFace-layout checkpoint.
-            **options: None are known; any is a `TypeError`.
+            **options: ``cache_size`` and ``cache_bytes`` (see the class); any other is a `TypeError`.
         """
-        cls.reject_options(options)
+        cls.reject_options(options, *CACHE_OPTIONS)
+        cache_size, cache_bytes = cache_limits(options)
         cls.require()
         executor = cls.worker(cls.name)
 
@@ -41,67 +174,13 @@ class MLXBackend(ThreadedBackend):
 
             model, wrapper = mlx_lm.load(str(directory))
             tokenizer = wrapper._tokenizer  # the HuggingFace tokenizer inside mlx-lm's wrapper
-            return cls(model, tokenizer, context_length(directory, tokenizer), set(wrapper.eos_token_ids), executor)
+            eos = set(wrapper.eos_token_ids)
+            length = context_length(directory, tokenizer)
+            batch = MLXBatch(model, eos, length, cache_size, cache_bytes)
+            return cls(model, tokenizer, length, eos, executor, batch)
 
         try:
             return await asyncio.get_running_loop().run_in_executor(executor, build)
         except BaseException:
             executor.shutdown(wait=False)
             raise
-
-    def steps(self, ids: list[int], params: GenerationParams, limit: int, seed: int) -> Iterator[int]:
-        """mlx-lm's generate_step with our sampler and logits processors."""
-        import mlx.core as mx
-        from mlx_lm.generate import generate_step
-        from mlx_lm.sample_utils import make_logits_processors
-
-        processors = make_logits_processors(
-            logit_bias=params.logit_bias,
-            repetition_penalty=params.repetition_penalty,
-            repetition_context_size=self.context_length,
-        )
-        if params.frequency_penalty or params.presence_penalty:
-            processors.append(self._penalties(len(ids), params.frequency_penalty, params.presence_penalty))
-        sampler = self._sampler(params, mx.random.key(seed))
-        for token, _ in generate_step(
-            mx.array(ids), self.model, max_tokens=limit, sampler=sampler, logits_processors=processors
-        ):
-            yield int(token)
-
-    @staticmethod
-    def _penalties(prompt: int, frequency: float | None, presence: float | None) -> Any:
-        """A logits processor subtracting frequency and presence penalties for tokens already generated."""
-
-        def penalize(tokens: Any, logits: Any) -> Any:
-            generated = tokens[prompt:]
-            if generated.size:
-                if frequency:
-                    logits = logits.at[:, generated].subtract(frequency)
-                if presence:
-                    logits[:, generated] -= presence
-            return logits
-
-        return penalize
-
-    @staticmethod
-    def _sampler(params: GenerationParams, key: Any) -> Any:
-        """A sampler drawing from its own random key; greedy at temperature 0."""
-        import mlx.core as mx
-        from mlx_lm.sample_utils import apply_min_p, apply_top_k, apply_top_p
-
-        temperature = 1.0 if params.temperature is None else params.temperature
-        if temperature == 0:
-            return lambda logprobs: mx.argmax(logprobs, axis=-1)
-        state = [key]
-
-        def sample(logprobs: Any) -> Any:
-            if params.top_p is not None and params.top_p < 1:
-                logprobs = apply_top_p(logprobs, params.top_p)
-            if params.min_p:
-                logprobs = apply_min_p(logprobs, params.min_p)
-            if params.top_k is not None and params.top_k < logprobs.shape[-1]:
-                logprobs = apply_top_k(logprobs, params.top_k)
-            state[0], draw = mx.random.split(state[0])
-            return mx.random.categorical(logprobs * (1.0 / temperature), key=draw)
-
-        return sample

@@ -1,23 +1,218 @@
-"""The transformers backend: a causal LM run by torch (CPU or CUDA) with our own step loop over its KV cache."""
+"""The transformers backend: a causal LM run by torch (CPU or CUDA) with our own batched step loop over its KV cache.
+
+transformers' own continuous batching (``generate_batch``) is built for GPUs and runs far slower than one plain
+``generate()`` on CPU; a batched forward over a left-padded KV cache is fast on both, so that is what runs here.
+"""
 
 import asyncio
-from collections.abc import Iterator
+import dataclasses
 from pathlib import Path
 from typing import Any
 
-from flama.llm.backends.base import PARAMETERS, GenerationParams, ThreadedBackend, context_length
+from flama.llm.backends.base import PARAMETERS, GenerationParams, context_length
+from flama.llm.backends.batching import CACHE_OPTIONS, Batch, BatchedBackend, cache_limits
+from flama.llm.backends.prefix import Layers, PrefixCache
 
 __all__ = ["TransformersBackend"]
 
 
-class TransformersBackend(ThreadedBackend):
-    """Runs a checkpoint with ``transformers.AutoModelForCausalLM`` and torch.
+@dataclasses.dataclass(slots=True)
+class Row:
+    """One generation's state in the batch: its sampling settings, the tokens so far, and what to feed next."""
 
-    Each token is one forward pass over the previous token with the cached keys and values, then sampling:
-    logit bias, repetition penalty (over prompt and output), frequency and presence penalties, temperature, top-k,
-    top-p and min-p, drawing from a `torch.Generator` seeded per generation. Options of `load`: ``device``
-    (``"cpu"``, ``"cuda"``, ...; default CUDA when available) and ``dtype`` (a torch dtype name such as
-    ``"bfloat16"``; default the checkpoint's).
+    key: int
+    params: GenerationParams
+    prompt: int
+    history: Any
+    bias: Any
+    generator: Any
+    pending: list[int]
+    length: int = 0
+
+
+class TorchBatch(Batch):
+    """Generations advancing together: one forward pass per step over a left-padded, batched KV cache.
+
+    A row that joins has its prompt processed alone (after the longest cached prefix), and its keys and values are
+    then padded on the left to the batch's length and stacked with the others; the attention mask hides the padding
+    and position ids count each row's own tokens, so a row's logits do not depend on the other rows. A row that
+    leaves is dropped from the cache, and the columns of padding no row needs any more are cut. Each row samples
+    with its own parameters and `torch.Generator`.
+
+    Args:
+        model: The causal LM.
+        vocabulary: The size of its output layer.
+        cache: The prefix cache, or ``None``.
+    """
+
+    def __init__(self, model: Any, vocabulary: int, cache: PrefixCache | None) -> None:
+        self.model = model
+        self.vocabulary = vocabulary
+        self.cache = cache
+        self.rows: list[Row] = []
+        self._joining: list[tuple[Row, list[int], int, Layers | None]] = []
+        self._layers: Layers = []
+        self._cache: Any = None
+        self._mask: Any = None
+
+    def insert(self, key: int, ids: list[int], params: GenerationParams, limit: int, seed: int) -> int:
+        """Set the row up; its prompt runs at the next step (cached prefix first)."""
+        import torch
+
+        device = self.model.device
+        row = Row(
+            key,
+            params,
+            len(ids),
+            torch.tensor(ids, device=device),
+            _bias(params, self.vocabulary, device),
+            torch.Generator(device=device).manual_seed(seed),
+            ids,
+        )
+        cached, layers = (0, None) if self.cache is None else self.cache.take(ids)
+        self._joining.append((row, ids, cached, layers))
+        return cached
+
+    def step(self) -> list[tuple[int, int]]:
+        """Prefill the rows that joined (each yields its first token), then one batched forward for the others."""
+        import torch
+
+        produced = []
+        with torch.inference_mode():
+            if self.rows:
+                produced = self._decode()
+            joining, self._joining = self._joining, []
+            for row, ids, start, layers in joining:
+                produced.append((row.key, self._prefill(row, ids, start, layers)))
+        return produced
+
+    def _decode(self) -> list[tuple[int, int]]:
+        import torch
+        from transformers import DynamicCache
+
+        device = self.model.device
+        inputs = torch.tensor([row.pending for row in self.rows], device=device)
+        positions = torch.tensor([[row.length] for row in self.rows], device=device)
+        self._mask = torch.cat((self._mask, self._mask.new_ones((len(self.rows), 1))), dim=1)
+        # The cache object is kept from step to step, and rebuilt only when rows joined or left.
+        cache = self._cache if self._cache is not None else DynamicCache(ddp_cache_data=self._layers)
+        output = self.model(
+            input_ids=inputs, attention_mask=self._mask, position_ids=positions, past_key_values=cache, use_cache=True
+        )
+        self._cache = output.past_key_values
+        self._layers = [(layer.keys, layer.values) for layer in self._cache.layers]
+        logits = output.logits[:, -1].float()
+        produced = []
+        for index, row in enumerate(self.rows):
+            row.length += 1
+            produced.append((row.key, self._choose(row, logits[index])))
+        return produced
+
+    def _prefill(self, row: Row, ids: list[int], start: int, layers: Layers | None) -> int:
+        import torch
+        from transformers import DynamicCache
+
+        device = self.model.device
+        rest = torch.tensor([ids[start:]], device=device)
+        positions = torch.arange(start, len(ids), device=device)[None]
+        cache = DynamicCache(ddp_cache_data=layers) if layers else DynamicCache()
+        output = self.model(input_ids=rest, position_ids=positions, past_key_values=cache, use_cache=True)
+        self.processed += len(ids) - start
+        row.length = len(ids)
+        self._stack(row, [(layer.keys, layer.values) for layer in output.past_key_values.layers])
+        return self._choose(row, output.logits[0, -1].float())
+
+    def _stack(self, row: Row, layers: Layers) -> None:
+        """Add a row's keys and values (one sequence) to the batch, padding on the left to a common length."""
+        import torch
+
+        self._cache = None
+        size = layers[0][0].shape[2]
+        mask = torch.ones((1, size), dtype=torch.long, device=self.model.device)
+        if not self.rows:
+            self._layers, self._mask = layers, mask
+        else:
+            width = max(size, self._mask.shape[1])
+            self._layers = [
+                (
+                    torch.cat((_pad(keys, width), _pad(new_keys, width))),
+                    torch.cat((_pad(values, width), _pad(new_values, width))),
+                )
+                for (keys, values), (new_keys, new_values) in zip(self._layers, layers, strict=True)
+            ]
+            self._mask = torch.cat((_pad(self._mask, width, dim=1), _pad(mask, width, dim=1)))
+        self.rows.append(row)
+
+    def _choose(self, row: Row, logits: Any) -> int:
+        import torch
+
+        token = _sample(logits, row.history, row.prompt, row.params, row.bias, row.generator)
+        row.history = torch.cat((row.history, token))
+        row.pending = [int(token)]
+        return row.pending[0]
+
+    def remove(self, key: int, *, finished: bool) -> None:
+        """Drop the row; a finished one's keys and values are offered to the prefix cache."""
+        import torch
+
+        self._joining = [joining for joining in self._joining if joining[0].key != key]
+        index = next((index for index, row in enumerate(self.rows) if row.key == key), None)
+        if index is None:
+            return
+        row = self.rows.pop(index)
+        self._cache = None
+        if finished and self.cache is not None:
+            # The cache holds every token fed so far: all but the last one sampled. Copied out of the batch's
+            # tensors, so the entry does not keep them alive.
+            tokens = row.history[:-1].tolist()
+            size = len(tokens)
+            rows = [
+                (k[index : index + 1, :, -size:].clone(), v[index : index + 1, :, -size:].clone())
+                for k, v in self._layers
+            ]
+            self.cache.put(tokens, rows)
+        if not self.rows:
+            self._layers, self._mask = [], None
+            return
+        keep = torch.tensor([i for i in range(len(self.rows) + 1) if i != index], device=self.model.device)
+        mask = self._mask[keep]
+        # Columns that are padding in every remaining row are cut.
+        first = int(mask.any(dim=0).nonzero()[0])
+        self._mask = mask[:, first:]
+        self._layers = [(k[keep, :, first:], v[keep, :, first:]) for k, v in self._layers]
+
+
+def _pad(tensor: Any, width: int, dim: int = 2) -> Any:
+    """Zeros on the left of ``dim`` up to ``width``."""
+    import torch
+
+    missing = width - tensor.shape[dim]
+    if not missing:
+        return tensor
+    shape = list(tensor.shape)
+    shape[dim] = missing
+    return torch.cat((tensor.new_zeros(shape), tensor), dim=dim)
+
+
+def _bias(params: GenerationParams, vocabulary: int, device: Any) -> Any:
+    """The logit bias as a dense vector, or ``None``."""
+    if not params.logit_bias:
+        return None
+    import torch
+
+    bias = torch.zeros(vocabulary, device=device)
+    bias[list(params.logit_bias)] = torch.tensor(list(params.logit_bias.values()), device=device)
+    return bias
+
+
+class TransformersBackend(BatchedBackend):
+    """Runs a checkpoint with ``transformers.AutoModelForCausalLM`` and torch, generations batched (see `TorchBatch`).
+
+    Sampling per row: logit bias, repetition penalty (over prompt and output), frequency and presence penalties,
+    temperature, top-k, top-p and min-p, drawing from a `torch.Generator` seeded per generation. Options of `load`:
+    ``device`` (``"cpu"``, ``"cuda"``, ...; default CUDA when available), ``dtype`` (a torch dtype name such as
+    ``"bfloat16"``; default the checkpoint's), ``cache_size`` (prompt caches kept for prefix reuse, default 8; 0 turns
+    it off) and ``cache_bytes`` (their memory bound, default 1 GiB).
     """
 
     name = "transformers"
@@ -34,7 +229,8 @@ class TransformersBackend(ThreadedBackend):
             **options: ``device``: torch device, default ``"cuda"`` when available, else ``"cpu"``; ``dtype``: torch
                 dtype name, default the checkpoint's own. Any other is a `TypeError`.
         """
-        cls.reject_options(options, "device", "dtype")
+        cls.reject_options(options, "device", "dtype", *CACHE_OPTIONS)
+        cache_size, cache_bytes = cache_limits(options)
         cls.require()
         device, dtype = options.get("device"), options.get("dtype")
         executor = cls.worker(cls.name)
@@ -48,7 +244,9 @@ class TransformersBackend(ThreadedBackend):
             tokenizer = AutoTokenizer.from_pretrained(directory)
             configured = model.generation_config.eos_token_id
             eos = {*(configured if isinstance(configured, list) else [configured]), tokenizer.eos_token_id} - {None}
-            return cls(model, tokenizer, context_length(directory, tokenizer), eos, executor)
+            cache = PrefixCache(cache_size, cache_bytes) if cache_size else None
+            batch = TorchBatch(model, model.config.get_text_config().vocab_size, cache)
+            return cls(model, tokenizer, context_length(directory, tokenizer), eos, executor, batch)
 
         try:
             return await asyncio.get_running_loop().run_in_executor(executor, build)
@@ -56,66 +254,34 @@ class TransformersBackend(ThreadedBackend):
             executor.shutdown(wait=False)
             raise
 
-    def steps(self, ids: list[int], params: GenerationParams, limit: int, seed: int) -> Iterator[int]:
-        """Forward passes over the KV cache, one sampled token per step."""
-        import torch
 
-        device = self.model.device
-        generator = torch.Generator(device=device).manual_seed(seed)
-        history = torch.tensor(ids, device=device)
-        bias = self._bias(params, device)
-        cache = None
-        step = history[None]
-        with torch.inference_mode():
-            for _ in range(limit):
-                output = self.model(input_ids=step, past_key_values=cache, use_cache=True)
-                cache = output.past_key_values
-                logits = output.logits[0, -1].float()
-                token = self._sample(logits, history, len(ids), params, bias, generator)
-                history = torch.cat((history, token))
-                step = token[None]
-                yield int(token)
+def _sample(logits: Any, history: Any, prompt: int, params: GenerationParams, bias: Any, generator: Any) -> Any:
+    """Pick the next token (a one-element tensor) from the last position's logits."""
+    import torch
 
-    def _bias(self, params: GenerationParams, device: Any) -> Any:
-        """The logit bias as a dense vector, or ``None``."""
-        if not params.logit_bias:
-            return None
-        import torch
-
-        bias = torch.zeros(self.model.config.get_text_config().vocab_size, device=device)
-        bias[list(params.logit_bias)] = torch.tensor(list(params.logit_bias.values()), device=device)
-        return bias
-
-    @staticmethod
-    def _sample(logits: Any, history: Any, prompt: int, params: GenerationParams, bias: Any, generator: Any) -> Any:
-        """Pick the next token (a one-element tensor) from the last position's logits."""
-        import torch
-
-        if bias is not None:
-            logits = logits + bias[: logits.shape[0]]
-        if params.repetition_penalty is not None:
-            seen = history.unique()
-            scores = logits[seen]
-            logits[seen] = torch.where(
-                scores > 0, scores / params.repetition_penalty, scores * params.repetition_penalty
-            )
-        if params.frequency_penalty or params.presence_penalty:
-            counts = torch.bincount(history[prompt:], minlength=logits.shape[0])[: logits.shape[0]].float()
-            logits = logits - (params.frequency_penalty or 0.0) * counts
-            logits = logits - (params.presence_penalty or 0.0) * (counts > 0).float()
-        temperature = 1.0 if params.temperature is None else params.temperature
-        if temperature == 0:
-            return logits.argmax()[None]
-        logits = logits / temperature
-        if params.top_k is not None and params.top_k < logits.shape[0]:
-            threshold = logits.topk(params.top_k).values[-1]
-            logits = logits.masked_fill(logits < threshold, -torch.inf)
-        probs = logits.softmax(-1)
-        if params.top_p is not None and params.top_p < 1:
-            ordered, order = probs.sort(descending=True)
-            # Drop a token when the tokens more likely than it already reach top_p.
-            drop = ordered.cumsum(-1) - ordered >= params.top_p
-            probs = probs.scatter(0, order, ordered.masked_fill(drop, 0.0))
-        if params.min_p:
-            probs = probs.masked_fill(probs < params.min_p * probs.max(), 0.0)
-        return torch.multinomial(probs, 1, generator=generator)
+    if bias is not None:
+        logits = logits + bias[: logits.shape[0]]
+    if params.repetition_penalty is not None:
+        seen = history.unique()
+        scores = logits[seen]
+        logits[seen] = torch.where(scores > 0, scores / params.repetition_penalty, scores * params.repetition_penalty)
+    if params.frequency_penalty or params.presence_penalty:
+        counts = torch.bincount(history[prompt:], minlength=logits.shape[0])[: logits.shape[0]].float()
+        logits = logits - (params.frequency_penalty or 0.0) * counts
+        logits = logits - (params.presence_penalty or 0.0) * (counts > 0).float()
+    temperature = 1.0 if params.temperature is None else params.temperature
+    if temperature == 0:
+        return logits.argmax()[None]
+    logits = logits / temperature
+    if params.top_k is not None and params.top_k < logits.shape[0]:
+        threshold = logits.topk(params.top_k).values[-1]
+        logits = logits.masked_fill(logits < threshold, -torch.inf)
+    probs = logits.softmax(-1)
+    if params.top_p is not None and params.top_p < 1:
+        ordered, order = probs.sort(descending=True)
+        # Drop a token when the tokens more likely than it already reach top_p.
+        drop = ordered.cumsum(-1) - ordered >= params.top_p
+        probs = probs.scatter(0, order, ordered.masked_fill(drop, 0.0))
+    if params.min_p:
+        probs = probs.masked_fill(probs < params.min_p * probs.max(), 0.0)
+    return torch.multinomial(probs, 1, generator=generator)

@@ -1,0 +1,309 @@
+"""Continuous batching for the backends whose library runs a blocking token loop (MLX, transformers).
+
+One worker thread per model runs a step loop over a :class:`Batch`. Between two decode steps, the generations that
+arrived join the batch and those that finished or were cancelled leave it, so every generation admitted makes progress
+at every step and none waits for another to end. Each generation keeps its own parameters, random seed, stop handling
+and token count; what depends on the library (prefill, one batched forward, sampling per row, the prefix cache) lives
+in a `Batch`.
+
+A stream that is closed or cancelled sets its generation's cancel flag; the loop drops it from the batch before the
+next step, so at most the step under way still computes a token for it, and the other rows are untouched.
+"""
+
+import abc
+import asyncio
+import contextlib
+import itertools
+import random
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from flama.llm.backends.base import Backend, Delta, Detokenizer, FinishReason, GenerationParams
+from flama.llm.stops import StopMatcher
+
+__all__ = ["CACHE_OPTIONS", "Batch", "BatchedBackend", "Member", "cache_limits"]
+
+Emit = Callable[[Delta | Exception], None]
+
+CACHE_OPTIONS = ("cache_size", "cache_bytes")
+"""The load options of the prefix cache, shared by the batched backends."""
+DEFAULT_CACHE_SIZE = 8
+DEFAULT_CACHE_BYTES = 1 << 30
+
+
+def cache_limits(options: Mapping[str, Any]) -> tuple[int, int]:
+    """The prefix cache's bounds from load options: ``cache_size`` entries (0: off) and ``cache_bytes``.
+
+    Raises:
+        TypeError: A bound is not a non-negative integer.
+    """
+    limits = []
+    for name, default in zip(CACHE_OPTIONS, (DEFAULT_CACHE_SIZE, DEFAULT_CACHE_BYTES), strict=True):
+        value = options.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise TypeError(f"The {name} option must be a non-negative integer, got {value!r}")
+        limits.append(value)
+    return limits[0], limits[1]
+
+
+class Batch(abc.ABC):
+    """The library's side of the step loop: rows that join, advance together and leave (used by the worker only).
+
+    Attributes:
+        processed: Prompt tokens run through the model so far (cached prefixes are not processed again).
+    """
+
+    processed: int = 0
+
+    @abc.abstractmethod
+    def insert(self, key: int, ids: list[int], params: GenerationParams, limit: int, seed: int) -> int:
+        """Add a generation as a new row; its prompt is processed by the next `step`.
+
+        Args:
+            key: The row's key, used by `step` and `remove`.
+            ids: Prompt token ids.
+            params: Checked parameters.
+            limit: Most tokens to generate.
+            seed: Seeds this row's sampling.
+
+        Returns:
+            How many prompt tokens were taken from the prefix cache.
+        """
+
+    @abc.abstractmethod
+    def step(self) -> list[tuple[int, int]]:
+        """Advance the batch by one token: ``(key, token id)`` for each row that produced one."""
+
+    @abc.abstractmethod
+    def remove(self, key: int, *, finished: bool) -> None:
+        """Drop a row (unknown keys are ignored); a ``finished`` row's cache may be kept for prefix reuse."""
+
+
+class Member:
+    """One generation in the batch, on the worker's side: its tokens turned into deltas.
+
+    Args:
+        key: Its row key.
+        ids: Prompt token ids.
+        params: Checked parameters.
+        limit: Most tokens to generate.
+        seed: Seeds its sampling.
+        text: Its detokenizer.
+        emit: Hands a delta (or the error that ended the generation) to the stream's consumer.
+    """
+
+    __slots__ = (
+        "cached",
+        "cancel",
+        "emit",
+        "ids",
+        "key",
+        "limit",
+        "made",
+        "params",
+        "pending",
+        "seed",
+        "stops",
+        "text",
+    )
+
+    def __init__(
+        self,
+        key: int,
+        ids: list[int],
+        params: GenerationParams,
+        limit: int,
+        seed: int,
+        text: Detokenizer,
+        emit: Emit,
+    ) -> None:
+        self.key = key
+        self.ids = ids
+        self.params = params
+        self.limit = limit
+        self.seed = seed
+        self.text = text
+        self.stops = StopMatcher(params.stop)
+        self.emit = emit
+        self.cancel = threading.Event()
+        self.made = 0
+        self.pending = 0
+        self.cached = 0
+
+    def _delta(self, text: str, finish_reason: FinishReason | None = None) -> Delta:
+        delta = Delta(text, self.pending, finish_reason, self.cached)
+        self.pending = self.cached = 0  # the cached count travels with the first delta only
+        return delta
+
+    def advance(self, token: int, eos: frozenset[int]) -> bool:
+        """Take the next token; emit the text it completes, and the last delta when it ends the generation.
+
+        Returns:
+            Whether the generation is over.
+        """
+        self.made += 1
+        self.pending += 1
+        if token in eos:
+            self._finish("", "stop")
+            return True
+        piece = self.stops.feed(self.text.push(token))
+        if self.stops.stopped or self.made == self.limit:
+            self._finish(piece, "length")  # the finish reason travels with the last piece of text
+            return True
+        if piece:
+            self.emit(self._delta(piece))
+        return False
+
+    def _finish(self, piece: str, reason: FinishReason) -> None:
+        last = piece + self.stops.feed(self.text.flush())
+        last += self.stops.flush()
+        self.emit(self._delta(last, "stop" if self.stops.stopped else reason))
+
+
+class BatchedBackend(Backend):
+    """A backend whose generations run batched in the model's own worker thread.
+
+    Args:
+        model: The library's model object.
+        tokenizer: The checkpoint's HuggingFace tokenizer.
+        context_length: The model's context length.
+        eos: Token ids that end a generation.
+        executor: The single-thread executor that loaded the model and runs its step loop.
+        batch: The library's batch (made in the worker thread).
+
+    Attributes:
+        steps: Decode steps taken so far (one step advances every row of the batch by a token).
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        context_length: int,
+        eos: Iterable[int],
+        executor: ThreadPoolExecutor,
+        batch: Batch,
+    ) -> None:
+        super().__init__(tokenizer, context_length)
+        self.model = model
+        self.batch = batch
+        self.steps = 0
+        self._eos = frozenset(eos)
+        self._executor = executor
+        self._keys = itertools.count()
+        self._lock = threading.Condition()
+        self._inbox: list[Member] = []
+        self._members: dict[int, Member] = {}
+        self._serving = False
+        self._closed = False
+
+    @staticmethod
+    def worker(name: str) -> ThreadPoolExecutor:
+        """A single-thread executor for one model (some libraries tie model state to the thread that made it)."""
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"flama-llm-{name}")
+
+    @property
+    def running(self) -> int:
+        """Generations in the batch or about to join it."""
+        with self._lock:
+            return len(self._members) + len(self._inbox)
+
+    async def stream(self, ids: list[int], params: GenerationParams, limit: int) -> AsyncIterator[Delta]:
+        """Join the batch and stream this generation's deltas; leaving the iteration early drops it from the batch."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Delta | Exception] = asyncio.Queue()
+
+        def emit(item: Delta | Exception) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the event loop is closed: nobody listens any more
+                member.cancel.set()
+
+        seed = params.seed if params.seed is not None else random.getrandbits(63)
+        member = Member(next(self._keys), ids, params, limit, seed, Detokenizer(self._decode, ids), emit)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"the {self.name} backend is closed")
+            self._inbox.append(member)
+            start, self._serving = not self._serving, True
+            self._lock.notify()
+        if start:
+            self._executor.submit(self._serve)
+        try:
+            while True:
+                item = await queue.get()
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+                if item.finish_reason is not None:
+                    return
+        finally:
+            member.cancel.set()
+
+    def _serve(self) -> None:
+        """The step loop (the worker thread): admit, drop the cancelled, step, hand tokens to their generations."""
+        members = self._members
+        while True:
+            with self._lock:
+                while not self._inbox and not members and not self._closed:
+                    self._lock.wait()
+                if self._closed:
+                    return
+                joining, self._inbox = self._inbox, []
+            for member in joining:
+                if not member.cancel.is_set():
+                    self._join(member)
+            for key in [key for key, member in members.items() if member.cancel.is_set()]:
+                self._leave(key, finished=False)
+            if members:
+                self._step()
+
+    def _join(self, member: Member) -> None:
+        try:
+            member.cached = self.batch.insert(member.key, member.ids, member.params, member.limit, member.seed)
+        except Exception as error:
+            member.emit(error)
+            return
+        self._members[member.key] = member
+
+    def _leave(self, key: int, *, finished: bool) -> None:
+        del self._members[key]
+        self.batch.remove(key, finished=finished)
+
+    def _step(self) -> None:
+        try:
+            produced = self.batch.step()
+        except Exception as error:  # the batch cannot go on: every generation in it ends with the error
+            for key, failed in list(self._members.items()):
+                failed.emit(error)
+                with contextlib.suppress(Exception):
+                    self._leave(key, finished=False)
+            self._members.clear()
+            return
+        self.steps += 1
+        for key, token in produced:
+            current = self._members.get(key)
+            if current is None:
+                continue
+            try:
+                over = current.advance(token, self._eos)
+            except Exception as error:
+                current.emit(error)
+                over = False
+                self._leave(key, finished=False)
+            if over:
+                self._leave(key, finished=True)
+
+    def _decode(self, ids: list[int]) -> str:
+        return str(self.tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False))
+
+    async def close(self) -> None:
+        """Cancel every generation, then wait for the worker to finish its current step and stop."""
+        with self._lock:
+            self._closed = True
+            for member in [*self._inbox, *self._members.values()]:
+                member.cancel.set()
+            self._lock.notify()
+        await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
