@@ -32,5 +32,7 @@ async def test_each_sdk(server_factory):
     async with anthropic.AsyncAnthropic(base_url=f"{url}/llm/anthropic", api_key="unused") as messages:
         message = await messages.messages.create(model="assistant", max_tokens=64, messages=question)
     assert message.content[0].text == PLAIN["reply"]  # type: ignore[union-attr]
-    reply = await ollama.AsyncClient(host=f"{url}/llm/ollama").chat(model="assistant", messages=question)
+    client = ollama.AsyncClient(host=f"{url}/llm/ollama")
+    reply = await client.chat(model="assistant", messages=question)
+    await client.close()
     assert reply.message.content == PLAIN["reply"]

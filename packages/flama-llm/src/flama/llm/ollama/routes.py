@@ -97,6 +97,21 @@ def _finish_fields(finish: Finish) -> dict[str, Any]:
     }
 
 
+_SCHEMA_ORDER = ("type", "description", "properties", "required")
+
+
+def _tool(tool: dict[str, Any]) -> dict[str, Any]:
+    # The ollama SDK writes a function's parameters with "required" before "properties"; in the order other clients
+    # use, the same tools render the same prompt in every dialect.
+    function = tool.get("function")
+    parameters = None if not isinstance(function, dict) else function.get("parameters")
+    if not isinstance(parameters, dict):
+        return tool
+    ordered = {key: parameters[key] for key in _SCHEMA_ORDER if key in parameters}
+    ordered.update((key, value) for key, value in parameters.items() if key not in ordered)
+    return {**tool, "function": {**function, "parameters": ordered}}
+
+
 def _call(block_id: str | None, name: str | None, arguments: str) -> dict[str, Any]:
     try:
         parsed = json.loads(arguments) if arguments else {}
@@ -169,7 +184,7 @@ class OllamaDialect:
         if not body.messages:  # Ollama's way to load a model
             return self._loaded(body.model, {"message": {"role": "assistant", "content": ""}}, body.stream)
         messages = tuple(self._message(m, f"messages[{i}]") for i, m in enumerate(body.messages))
-        transport = Conversation(messages, None if not body.tools else tuple(body.tools))
+        transport = Conversation(messages, None if not body.tools else tuple(_tool(tool) for tool in body.tools))
         return await self._run(request, "chat", body.model, transport, body.options, body.think, body.stream)
 
     async def generate(self, request: Request) -> Response:
