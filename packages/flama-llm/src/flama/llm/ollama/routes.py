@@ -104,8 +104,7 @@ def _tool(tool: dict[str, Any]) -> dict[str, Any]:
     # The ollama SDK writes a function's parameters with "required" before "properties"; in the order other clients
     # use, the same tools render the same prompt in every dialect.
     function = tool.get("function")
-    parameters = None if not isinstance(function, dict) else function.get("parameters")
-    if not isinstance(parameters, dict):
+    if not isinstance(function, dict) or not isinstance(parameters := function.get("parameters"), dict):
         return tool
     ordered = {key: parameters[key] for key in _SCHEMA_ORDER if key in parameters}
     ordered.update((key, value) for key, value in parameters.items() if key not in ordered)
