@@ -67,6 +67,19 @@ class TestCaseRun:
         assert "temperature" in capsys.readouterr().err
 
 
+class TestCasePickles:
+    def test_need_trust_in_another_process(self, sklearn_model, tmp_path):
+        """A pickle runs code when it loads: a file this process did not write needs --trust."""
+        (tmp_path / "rows.json").write_text("[[3.0]]")
+        command = [sys.executable, "-m", "flama.cli.main", "model", str(sklearn_model)]
+        refused = subprocess.run([*command, "run", "-i", "rows.json"], cwd=tmp_path, capture_output=True, text=True)
+        assert refused.returncode == 1
+        assert refused.stderr.startswith("Error: Refusing to load this sklearn model")
+        trusted = [*command, "run", "--trust", "-i", "rows.json"]
+        accepted = subprocess.run(trusted, cwd=tmp_path, capture_output=True, text=True)
+        assert (accepted.returncode, accepted.stdout) == (0, "[1]\n"), accepted.stderr
+
+
 class TestCaseStreamInTerminal:
     def test_tokens_are_printed_under_a_pty(self):
         """`flama model … stream` in a pseudo-terminal, as a user runs it; the answer arrives in pieces."""

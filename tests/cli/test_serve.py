@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import openai
 import pytest
 from flama.cli.logs import JSONLogFormatter
 from flama.cli.main import main
@@ -105,6 +106,18 @@ class TestCaseBuildApp:
         assert (resource.heartbeat, resource.backend_name) == (2.5, "transformers")
         assert resource.scheduler is not None
 
+    def test_command_line_defaults_reach_every_model(self, tmp_path):
+        from flama.models import dump
+        from sklearn.linear_model import LogisticRegression
+
+        dump(LogisticRegression().fit([[0.0], [1.0]], [0, 1]), tmp_path / "c.flm")
+        specs = [parse_spec(f"file={DEMO},name=llm,backend=mlx"), parse_spec(f"file={tmp_path / 'c.flm'},workers=2")]
+        app = build_app(specs, backend="transformers", trusted=True)
+        resources = app.modules.get("models").resources
+        # A model's own option wins; an option its resource does not take (backend) is not given to it.
+        assert resources["llm"].backend_name == "mlx"
+        assert resources["c"].trusted is True
+
     def test_unknown_option_names_the_known_ones(self):
         with pytest.raises(SpecError, match=r"model 'a' \(llm\) has no option 'workerz'; its options: .*max_running"):
             build_app([parse_spec(f"file={DEMO},name=a,workerz=2")])
@@ -191,9 +204,15 @@ class TestCaseServeProcess:
             answer = httpx.post(url + "/llm/query/", json=body, timeout=60).json()
             assert answer["blocks"] == [{"type": "text", "text": plain["reply"]}]
             assert httpx.get(url + "/schema/").json()["info"]["title"] == "Demo"
+            # The OpenAI dialect, at the base URL the command printed, through the official SDK.
+            client = openai.OpenAI(base_url=f"{url}/llm/openai/v1", api_key="unused")
+            completion = client.chat.completions.create(model="assistant", messages=plain["messages"], temperature=0)
+            assert completion.choices[0].message.content == plain["reply"]
         finally:
             server.send_signal(signal.SIGTERM)
             _, stderr = server.communicate(timeout=30)
         assert server.returncode == 0, stderr
         assert re.search(rf"^docs +http://127.0.0.1:{port}/docs/$", stderr, re.MULTILINE)
         assert re.search(rf"^  native API +http://127.0.0.1:{port}/llm/$", stderr, re.MULTILINE)
+        assert re.search(rf"^  openai API +http://127.0.0.1:{port}/llm/openai/v1$", stderr, re.MULTILINE)
+        assert re.search(rf"^  chat UI +http://127.0.0.1:{port}/llm/chat/$", stderr, re.MULTILINE)

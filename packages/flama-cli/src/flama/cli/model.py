@@ -42,6 +42,11 @@ class Model:
             raise click.ClickException(f"{file}: {exc}") from None
         self.options = options if self.family == "llm" else {}
 
+    def trust(self, trusted: bool) -> None:
+        """Let a predictive model's payload run code as it loads (a pickle); language models are never code."""
+        if self.family != "llm":
+            self.options["trusted"] = trusted
+
     def resource(self) -> Any:
         """The resource serving the model (not loaded yet)."""
         return self.cls(path="/", name=self.file.stem, source=self.file, **self.options)
@@ -178,6 +183,11 @@ def _input_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="LLM blocks to print: the answer, the reasoning, or all (with tool calls).",
         ),
         click.option(
+            "--trust",
+            is_flag=True,
+            help="Let the model file run code as it loads (a pickle): only for files you trust.",
+        ),
+        click.option(
             "-o",
             "--output",
             "output_file",
@@ -211,6 +221,7 @@ def run(
     system: str | None,
     params: tuple[str, ...],
     channel: str,
+    trust: bool,
     output_file: IO[str],
     pretty: bool,
 ) -> None:
@@ -226,6 +237,7 @@ def run(
       flama model assistant.flm run -i chat.json --transport conversation --channel all
       echo '[[1.0, 2.0]]' | flama model fish.flm run
     """  # noqa: D301 - click's \b keeps the examples' lines as written
+    model.trust(trust)
     request = _request(input_file, transport, system, params)
     indent = 2 if pretty else None
 
@@ -260,6 +272,7 @@ def stream(
     system: str | None,
     params: tuple[str, ...],
     channel: str,
+    trust: bool,
     output_file: IO[str],
 ) -> None:
     """Run the model and print its answer as it is generated.
@@ -273,6 +286,7 @@ def stream(
       echo "What is Flama?" | flama model assistant.flm stream --system "Be concise."
       echo "Think first." | flama model assistant.flm stream --channel all
     """  # noqa: D301 - click's \b keeps the examples' lines as written
+    model.trust(trust)
     request = _request(input_file, transport, system, params)
     kinds = _CHANNELS[channel]
 

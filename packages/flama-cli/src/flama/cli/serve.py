@@ -41,8 +41,15 @@ def _base(server: dict[str, Any]) -> str:
     return f"{scheme}://{host}:{server.get('port', 8000)}{server.get('root_path', '')}"
 
 
+# Where each dialect's client SDK points, relative to the model's path (the Anthropic and Ollama SDKs add the rest).
+_CLIENT_BASES = {"native": "", "openai": "openai/v1", "anthropic": "anthropic", "ollama": "ollama"}
+
+
 def addresses(flama: Any, app: AppOptions, server: dict[str, Any]) -> list[tuple[str, str]]:
-    """What the served application offers and where: the docs, the schema, each model and each of its dialects."""
+    """What the served application offers and where: docs, schema, models, chat pages and dialects' base URLs.
+
+    A dialect's base URL is the one its client SDK takes.
+    """
     base = _base(server)
     found: list[tuple[str, str]] = []
     if app.docs:
@@ -52,13 +59,11 @@ def addresses(flama: Any, app: AppOptions, server: dict[str, Any]) -> list[tuple
     registry = flama.modules.get("models")
     for resource in getattr(registry, "resources", {}).values():
         found.append((f"model {resource.name}", base + resource.path))
+        if getattr(resource, "chat", None) is not None:
+            found.append(("  chat UI", f"{base}{resource.path}chat/"))
         for dialect in getattr(resource, "dialects", ()):
-            dialect_name = str(getattr(dialect, "name", type(dialect).__name__))
-            path = getattr(dialect, "base_path", None)
-            if path is None:
-                path = "" if dialect_name == "native" else f"{dialect_name}/"
-            label = "chat UI" if dialect_name == "chat" else f"{dialect_name} API"
-            found.append((f"  {label}", base + resource.path + str(path)))
+            name = str(getattr(dialect, "name", type(dialect).__name__))
+            found.append((f"  {name} API", base + resource.path + _CLIENT_BASES.get(name, f"{name}/")))
     return found
 
 
@@ -84,13 +89,13 @@ def serve_app(target: Any, server: dict[str, Any]) -> None:
     run(target, server_host=host, server_port=port, **options)
 
 
-def _settings(models: Sequence[ModelSpec], app: AppOptions, api_keys: Sequence[str], backend: str | None) -> str:
+def _settings(models: Sequence[ModelSpec], app: AppOptions, api_keys: Sequence[str], defaults: dict[str, Any]) -> str:
     return json.dumps(
         {
             "models": [spec.to_dict() for spec in models],
             "app": {field: getattr(app, field) for field in AppOptions.__dataclass_fields__},
             "api_keys": list(api_keys),
-            "backend": backend,
+            "defaults": defaults,
         }
     )
 
@@ -99,7 +104,7 @@ def app_from_environment() -> Any:
     """The application ``serve`` describes in its environment variable: what each worker process builds."""
     settings = json.loads(os.environ[_ENVIRONMENT_KEY])
     models = [spec_from_mapping(spec) for spec in settings["models"]]
-    return build_app(models, AppOptions(**settings["app"]), api_keys=settings["api_keys"], backend=settings["backend"])
+    return build_app(models, AppOptions(**settings["app"]), api_keys=settings["api_keys"], **settings["defaults"])
 
 
 def serve_models(
@@ -108,15 +113,17 @@ def serve_models(
     server: dict[str, Any],
     *,
     api_keys: Sequence[str] = (),
-    backend: str | None = None,
+    **defaults: Any,
 ) -> None:
     """Build the application serving ``models``, print where everything is, and serve it.
+
+    ``defaults`` are options for every model whose resource takes them (``backend``, ``trusted``).
 
     Raises:
         click.ClickException: A model cannot be served.
     """
     try:
-        flama = build_app(models, app, api_keys=api_keys, backend=backend)
+        flama = build_app(models, app, api_keys=api_keys, **defaults)
     except SpecError as exc:
         raise click.ClickException(str(exc)) from None
     width = max(len(label) for label, _ in addresses(flama, app, server)) if models else 0
@@ -125,7 +132,7 @@ def serve_models(
     target: Any = flama
     if (server.get("workers") or 1) > 1 or server.get("reload"):
         # Each worker process (or reloaded server) builds the application again from these settings.
-        os.environ[_ENVIRONMENT_KEY] = _settings(models, app, api_keys, backend)
+        os.environ[_ENVIRONMENT_KEY] = _settings(models, app, api_keys, defaults)
         target = f"{__name__}:app_from_environment"
         server = {**server, "factory": True}
     serve_app(target, server)
@@ -150,12 +157,19 @@ def serve_models(
     envvar=["FLAMA_API_KEY", "FLAMA_API_KEYS"],
     help="Require this API key on every route but /health, /metrics and the docs (repeatable).",
 )
+@click.option(
+    "--trust",
+    is_flag=True,
+    default=None,
+    help="Let every model file's payload run code as it loads (pickle, TorchScript): only for files you trust.",
+)
 @app_options
 @server_options
 def command(
     models: tuple[ModelSpec, ...],
     backend: str | None,
     api_keys: tuple[str, ...],
+    trust: bool | None,
     app: AppOptions,
     server: dict[str, Any],
 ) -> None:
@@ -167,9 +181,10 @@ def command(
 
     A SPEC is a .flm path, key=value pairs or @FILE. Keys: file, url (default /NAME/), name
     (default: the file's stem), and any option of the model's resource, e.g. for a language
-    model params=temperature=0.7:max_tokens=64, serving=native, decoder=NAME, backend=mlx,
-    api_keys=K1:K2, max_running=4, max_queued=64, keep_streams=300, resume_window=5,
-    heartbeat=15; for a predictive model workers=2, max_queued=64.
+    model params=temperature=0.7:max_tokens=64, serving=native:openai, decoder=NAME,
+    backend=mlx, api_keys=K1:K2, max_running=4, max_queued=64, keep_streams=300,
+    resume_window=5, heartbeat=15, any_model_name=true, chat=false; for a predictive model
+    workers=2, max_queued=64, trusted=true.
 
     \b
     Examples:
@@ -178,4 +193,4 @@ def command(
       flama serve --model file=fish.flm,url=/fish/,workers=2 --server-port 8080
       flama serve --model @assistant.yaml --app-title "My API"
     """  # noqa: D301 - click's \b keeps the examples' lines as written
-    serve_models(models, app, server, api_keys=api_keys, backend=backend)
+    serve_models(models, app, server, api_keys=api_keys, backend=backend, trusted=trust or None)

@@ -44,7 +44,7 @@ _LISTS = ("serving", "api_keys")
 # Flama 2.x's decoder keys: "auto" is what Flama does anyway; a named one is a decoder spec here.
 _DECODER_ALIASES = ("channel_scanner", "tool_scanner", "tool_parser")
 # Keyword arguments of a resource that the application sets, never a spec.
-_RESERVED = frozenset({"self", "path", "name", "source", "limiter"})
+_RESERVED = frozenset({"self", "path", "name", "source", "limiter", "limits"})
 
 
 class SpecError(ValueError):
@@ -189,20 +189,22 @@ def parse_spec(value: str) -> ModelSpec:
     return spec_from_mapping(_split_pairs(value))
 
 
-def _accepted(cls: type) -> tuple[set[str], bool]:
-    """The keyword arguments ``cls(...)`` takes (besides the reserved ones), and whether it takes any (``**``)."""
-    names: set[str] = set()
-    open_ended = False
-    for klass in cls.__mro__:
+def _accepted(cls: type) -> set[str]:
+    """The options of a model served by the resource class ``cls``.
+
+    They are the keyword arguments of ``cls`` (and of the classes its ``**options`` go to), and ``trusted``, which
+    ``app.models.add_model`` takes for every family.
+    """
+    names = {"trusted"}
+    for klass in cls.__mro__[:-1]:  # object's own (*args, **kwargs) take nothing
         init = klass.__dict__.get("__init__")
         if init is None:
             continue
         parameters = inspect.signature(init).parameters.values()
-        names |= {p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)} - _RESERVED
+        names |= {p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
         if not any(p.kind is p.VAR_KEYWORD for p in parameters):
             break
-        open_ended = klass is object
-    return names, open_ended
+    return names - _RESERVED
 
 
 def resource_options(spec: ModelSpec) -> tuple[str, dict[str, Any]]:
@@ -223,9 +225,9 @@ def resource_options(spec: ModelSpec) -> tuple[str, dict[str, Any]]:
         cls = resource_class(family)
     except (ModelFileError, ValueError) as exc:
         raise SpecError(f"{spec.file}: {exc}") from None
-    accepted, open_ended = _accepted(cls)
+    accepted = _accepted(cls)
     unknown = sorted(set(spec.options) - accepted)
-    if unknown and not open_ended:
+    if unknown:
         raise SpecError(
             f"model {spec.name!r} ({family}) has no option {unknown[0]!r}; its options: {', '.join(sorted(accepted))}"
         )
@@ -263,7 +265,7 @@ def build_app(
     assert isinstance(registry, ModelsModule)  # registered by flama-models' entry point
     for spec in models:
         family, options = resource_options(spec)
-        accepted, _ = _accepted(resource_class(family))
+        accepted = _accepted(resource_class(family))
         for key, value in defaults.items():
             if value is not None and key in accepted:
                 options.setdefault(key, value)
