@@ -9,6 +9,7 @@ from flama.llm.resource import LLMResource
 from flama.middleware import CorrelationIdMiddleware
 
 from tests.llm.doubles import ScriptedBackend, handlers, model_factory, scripted
+from tests.llm.test_metrics import sample
 
 __all__ = ["model_factory"]
 
@@ -42,7 +43,11 @@ EXPECTED_STREAM = [
     ("5", "block.delta", {"index": 1, "text": "Hello"}),
     ("6", "block.delta", {"index": 1, "text": " world"}),
     ("7", "block.stop", {"index": 1}),
-    ("8", "message.delta", {"stop_reason": "end", "usage": {"input_tokens": 3, "output_tokens": 5}}),
+    (
+        "8",
+        "message.delta",
+        {"stop_reason": "end", "usage": {"input_tokens": 3, "output_tokens": 5, "cached_input_tokens": 0}},
+    ),
     ("9", "message.stop", {}),
 ]
 
@@ -110,7 +115,7 @@ class TestCaseQuery:
         assert {key: body[key] for key in ("blocks", "stop_reason", "usage")} == {
             "blocks": [{"type": "thinking", "text": "hmm"}, {"type": "text", "text": "Hello world"}],
             "stop_reason": "end",
-            "usage": {"input_tokens": 4, "output_tokens": 5},
+            "usage": {"input_tokens": 4, "output_tokens": 5, "cached_input_tokens": 0},
         }
 
     async def test_tool_call(self, model_factory):
@@ -127,7 +132,10 @@ class TestCaseQuery:
             response = await client.post("/llm/query/", json={"prompt": "x", "params": {"stop": ["world"]}})
         body = response.json()
         assert body["blocks"] == [{"type": "text", "text": "Hello"}]
-        assert (body["stop_reason"], body["usage"]) == ("stop_sequence", {"input_tokens": 1, "output_tokens": 3})
+        assert (body["stop_reason"], body["usage"]) == (
+            "stop_sequence",
+            {"input_tokens": 1, "output_tokens": 3, "cached_input_tokens": 0},
+        )
 
     @pytest.mark.parametrize(
         ("body", "error", "field", "reason"),
@@ -240,6 +248,43 @@ class TestCaseStream:
         events = parse_sse(response.text)
         assert without_ids(events) == EXPECTED_STREAM
         assert events[0][2]["id"] == stream_id
+
+    async def test_stream_in_one_request(self, model_factory):
+        async with model_factory() as (client, _):
+            response = await client.post(
+                "/llm/stream/", json={"prompt": "a b c"}, headers={"Accept": "text/event-stream"}
+            )
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            events = parse_sse(response.text)
+            assert without_ids(events) == EXPECTED_STREAM
+            assert events[0][2]["id"] == response.headers["x-stream-id"]
+            # Still resumable by id.
+            again = await client.get(f"/llm/stream/{events[0][2]['id']}/", headers={"Last-Event-ID": "7"})
+        assert without_ids(parse_sse(again.text)) == EXPECTED_STREAM[8:]
+
+    async def test_cancelled_tokens_are_counted(self, model_factory):
+        class Permits:
+            def __init__(self) -> None:
+                self.semaphore = asyncio.Semaphore(0)
+
+            async def wait(self) -> None:
+                await self.semaphore.acquire()
+
+        async with model_factory() as (client, resource):
+            backend = backend_of(resource)
+            backend.gate = permits = Permits()  # type: ignore[assignment]
+            stream_id = (await client.post("/llm/stream/", json={"prompt": "a"})).json()["id"]
+            permits.semaphore.release()
+            permits.semaphore.release()
+            stream = resource.streams.get(stream_id)
+            while sum(event.name == "block.delta" for event in stream.events) < 1:
+                await asyncio.sleep(0.001)
+            await asyncio.sleep(0.01)
+            await client.delete(f"/llm/stream/{stream_id}/")
+            text = (await client.get("/metrics")).text
+        assert backend.closed == 1
+        assert sample(text, "flama_llm_output_tokens_total", '{model="assistant"}') == 2
 
     async def test_resume_after_last_event_id(self, model_factory):
         async with model_factory() as (client, _):

@@ -14,7 +14,7 @@ moment one is found, which stops its work.
 import dataclasses
 import json
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import Any, Literal
 
 import jinja2
@@ -27,18 +27,25 @@ from flama.llm.transports import Transport
 
 __all__ = ["Block", "Completion", "Finish", "Generator", "Prepared", "StopReason", "Usage", "collect"]
 
-StopReason = Literal["end", "length", "stop_sequence", "tool_use"]
+StopReason = Literal["end", "length", "stop_sequence", "tool_use", "cancelled"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Usage:
-    """Tokens read from the prompt and generated."""
+    """Tokens read from the prompt and generated.
+
+    Attributes:
+        input_tokens: Prompt tokens.
+        output_tokens: Tokens generated.
+        cached_input_tokens: Prompt tokens taken from the model's prefix cache (part of ``input_tokens``).
+    """
 
     input_tokens: int
     output_tokens: int
+    cached_input_tokens: int = 0
 
     def to_dict(self) -> dict[str, int]:
-        """The JSON form."""
+        """The JSON form of the counts every dialect reports: ``input_tokens`` and ``output_tokens``."""
         return {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens}
 
 
@@ -48,7 +55,8 @@ class Finish:
 
     Attributes:
         stop_reason: ``tool_use`` when a tool call was emitted, ``stop_sequence`` when a stop sequence was met,
-            ``length`` when ``max_tokens`` ran out, ``end`` when the model ended its turn.
+            ``length`` when ``max_tokens`` ran out, ``end`` when the model ended its turn; ``cancelled`` (given only
+            to `Generator.run`'s ``stopped`` callback) when the generation was stopped before its end.
         usage: Token counts.
         first_token: Seconds from the start of the generation to the first delta (``None`` when none came).
         duration: Seconds from the start of the generation to its end.
@@ -132,22 +140,31 @@ class Generator:
         backend_params = dataclasses.replace(parsed, max_tokens=max_tokens, stop=())
         return Prepared(prompt, backend_params, parsed.stop, input_tokens)
 
-    async def run(self, prepared: Prepared) -> AsyncGenerator[Event | Finish, None]:
+    async def run(
+        self, prepared: Prepared, stopped: Callable[[Finish], None] | None = None
+    ) -> AsyncGenerator[Event | Finish, None]:
         """Generate: the decoder's events as text arrives, then one :class:`Finish`.
 
         Closing this iterator (or cancelling its consumer) closes the backend's stream, which stops its work.
+
+        Args:
+            prepared: The generation.
+            stopped: Called with a ``cancelled`` finish (the tokens made so far) when the generation is closed or
+                cancelled before its end, so that what it cost is counted too.
         """
         decoder = Decoder(self.spec.for_prompt(prepared.prompt))
         stops = StopMatcher(prepared.stop)
         started = time.perf_counter()
         first_token: float | None = None
-        output_tokens = 0
+        output_tokens = cached = 0
         reason: StopReason = "end"
         deltas = self.backend.generate(prepared.prompt, prepared.params)
+        over = False
         try:
             async for delta in deltas:
                 if first_token is None:
                     first_token = time.perf_counter() - started
+                    cached = delta.cached_input_tokens
                 output_tokens += delta.tokens
                 if delta.finish_reason == "length":
                     reason = "length"
@@ -158,10 +175,14 @@ class Generator:
                 if stops.stopped:
                     reason = "stop_sequence"
                     break
+            over = True
         finally:
             close = getattr(deltas, "aclose", None)
             if close is not None:
                 await close()
+            if not over and stopped is not None:
+                usage = Usage(prepared.input_tokens, output_tokens, cached)
+                stopped(Finish("cancelled", usage, first_token, time.perf_counter() - started))
         held = stops.flush()
         if held:
             for event in decoder.feed(held):
@@ -170,7 +191,7 @@ class Generator:
             yield event
         if decoder.tool_called:
             reason = "tool_use"
-        usage = Usage(prepared.input_tokens, output_tokens)
+        usage = Usage(prepared.input_tokens, output_tokens, cached)
         yield Finish(reason, usage, first_token, time.perf_counter() - started)
 
 

@@ -12,6 +12,7 @@ These dialects have no resume: a client that closes its stream stops the generat
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -228,7 +229,9 @@ class Generation:
 
     async def _observed(self) -> AsyncGenerator[Event | Finish, None]:
         assert self.prepared is not None, "prepare() first"
-        events = self.model.generator.run(self.prepared)
+        # A generation stopped before its end is measured too (its tokens were made).
+        stopped = None if self.metrics is None else functools.partial(self.metrics.finished, self.model.name)
+        events = self.model.generator.run(self.prepared, stopped)
         try:
             async for event in events:
                 if isinstance(event, Finish) and self.metrics is not None:

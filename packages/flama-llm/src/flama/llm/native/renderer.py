@@ -8,9 +8,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from flama.llm.events import BlockDelta, BlockStart, BlockStop, Event
-from flama.llm.generation import Completion, Finish
+from flama.llm.generation import Completion, Finish, Usage
 
-__all__ = ["completion_body", "stream_events"]
+__all__ = ["completion_body", "native_usage", "stream_events"]
+
+
+def native_usage(usage: Usage) -> dict[str, int]:
+    """The native form of a usage: input and output tokens, and the input tokens read from the prefix cache."""
+    return {**usage.to_dict(), "cached_input_tokens": usage.cached_input_tokens}
 
 
 def completion_body(message_id: str, created: int, completion: Completion) -> dict[str, Any]:
@@ -20,7 +25,7 @@ def completion_body(message_id: str, created: int, completion: Completion) -> di
         "created": created,
         "blocks": [block.to_dict() for block in completion.blocks],
         "stop_reason": completion.finish.stop_reason,
-        "usage": completion.finish.usage.to_dict(),
+        "usage": native_usage(completion.finish.usage),
     }
 
 
@@ -48,5 +53,5 @@ async def stream_events(
         elif isinstance(event, BlockStop):
             yield "block.stop", {"index": event.index}
         else:
-            yield "message.delta", {"stop_reason": event.stop_reason, "usage": event.usage.to_dict()}
+            yield "message.delta", {"stop_reason": event.stop_reason, "usage": native_usage(event.usage)}
             yield "message.stop", {}

@@ -15,6 +15,7 @@ stream's resume window passes with no reader (see :mod:`flama.llm.streams`).
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 import time
@@ -126,8 +127,9 @@ class NativeDialect:
     async def _observe(
         self, rid: str, message_id: str, prepared: Prepared, metrics: Metrics | None
     ) -> AsyncIterator[Event | Finish]:
-        # The generation's events, passed on; its end is logged and measured.
-        async for event in self.model.generator.run(prepared):
+        # The generation's events, passed on; its end is logged and measured (a cancelled one's tokens too).
+        stopped = None if metrics is None else functools.partial(metrics.finished, self.model.name)
+        async for event in self.model.generator.run(prepared, stopped):
             if isinstance(event, Finish):
                 if metrics is not None:
                     metrics.finished(self.model.name, event)
@@ -175,7 +177,12 @@ class NativeDialect:
         return JSONResponse(completion_body(message_id, created, completion))
 
     async def open_stream(self, request: Request) -> Response | dict[str, str]:
-        """Start a streamed generation; answered once it runs."""
+        """Start a streamed generation; answered once it runs.
+
+        With ``Accept: text/event-stream`` the answer is the stream itself, in one request (its id in the
+        ``X-Stream-Id`` header, to resume it with ``GET U/stream/{id}/`` and ``Last-Event-ID``); otherwise
+        ``{"id": ...}`` to read from ``GET U/stream/{id}/``.
+        """
         self.model.authorize(request)
         metrics = metrics_of(request)
         prepared = self._prepare(await request.json(), metrics, "stream")
@@ -210,6 +217,11 @@ class NativeDialect:
         except ClientGone:
             self.model.streams.discard(stream.id)
             return Response(b"", status_code=499)
+        if "text/event-stream" in request.headers.get("accept", ""):
+            window = self.model.streams.resume_window
+            return EventSourceResponse(
+                stream.encoded(0, window), ping=self.model.heartbeat, headers={"X-Stream-Id": stream.id}
+            )
         return {"id": stream.id}
 
     async def read_stream(self, request: Request, stream_id: str) -> EventSourceResponse:
