@@ -25,6 +25,8 @@ export default defineConfig({
     outDir: "../src/flama/chat_ui/static",
     emptyOutDir: true,
     assetsDir: "assets",
+    // Fonts stay files (the page's Content-Security-Policy allows fonts from the server only, not data: URLs).
+    assetsInlineLimit: 0,
     target: "es2022",
     // Mermaid's chunks are large by nature: they load only when a diagram appears.
     chunkSizeWarningLimit: 4096,

@@ -2,7 +2,7 @@
 // `GET base` (model info), `POST base/stream/` then `GET base/stream/{id}/` (SSE), `DELETE base/stream/{id}/` (Stop).
 
 import { SSEParser } from "./sse";
-import type { StreamEvent } from "./stream";
+import { describeDetail, type StreamEvent } from "./stream";
 
 export interface ModelInfo {
   name: string;
@@ -52,8 +52,7 @@ async function failure(response: Response, action: string): Promise<ApiError> {
   let detail = "";
   try {
     const body: unknown = await response.json();
-    const value = typeof body === "object" && body !== null ? (body as Record<string, unknown>).detail : undefined;
-    detail = typeof value === "string" ? value : value === undefined ? "" : JSON.stringify(value);
+    detail = describeDetail(typeof body === "object" && body !== null ? (body as Record<string, unknown>).detail : undefined);
   } catch {
     // Not JSON (a proxy's page, say): the status says enough.
   }

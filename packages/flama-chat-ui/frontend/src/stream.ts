@@ -62,6 +62,18 @@ function closeBlocks(blocks: Block[]): Block[] {
   return blocks.every((block) => block.done) ? blocks : blocks.map((block) => ({ ...block, done: true }));
 }
 
+/** An error's detail as a sentence: a message, or fields and their errors (`{"messages[0].role": ["..."]}`). */
+export function describeDetail(detail: unknown): string {
+  if (typeof detail === "string") return detail;
+  if (detail === null || detail === undefined) return "";
+  if (typeof detail === "object" && !Array.isArray(detail)) {
+    return Object.entries(detail as Record<string, unknown>)
+      .map(([field, reasons]) => `${field}: ${Array.isArray(reasons) ? reasons.join("; ") : String(reasons)}`)
+      .join(", ");
+  }
+  return JSON.stringify(detail);
+}
+
 /** The message after one event; the message is never mutated, unknown events leave it as it is. */
 export function applyEvent(message: AssistantMessage, { event, data }: StreamEvent): AssistantMessage {
   const body = record(data);
@@ -105,14 +117,15 @@ export function applyEvent(message: AssistantMessage, { event, data }: StreamEve
     case "message.stop":
       return { ...message, status: "done", blocks: closeBlocks(message.blocks) };
     case "error": {
-      const type = typeof body.type === "string" ? body.type : "error";
-      const text = typeof body.message === "string" ? body.message : "The generation failed.";
-      const stopped = type === "cancelled";
+      // The error body: {detail, error, status_code} (the one shape of Flama errors); a cancel is a 499.
+      const detail = describeDetail(body.detail ?? body.message);
+      const kind = typeof body.error === "string" ? body.error : typeof body.type === "string" ? body.type : "error";
+      const stopped = body.type === "cancelled" || (body.status_code === 499 && /cancel/i.test(detail));
       return {
         ...message,
         status: stopped ? "stopped" : "error",
         stopReason: stopped ? "cancelled" : message.stopReason,
-        error: stopped ? undefined : `${text} (${type})`,
+        error: stopped ? undefined : `${detail || "The generation failed."} (${kind})`,
         blocks: closeBlocks(message.blocks),
       };
     }

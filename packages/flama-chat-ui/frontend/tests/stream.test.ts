@@ -58,10 +58,17 @@ describe("applyEvent", () => {
     expect(message.blocks).toEqual([{ type: "text", text: "Once upon", done: true }]);
   });
 
+  test("a cancel in the error body's shape (499, GenerationStopped) is a stop too", () => {
+    const message = fold([start, { event: "error", data: { detail: "The generation was cancelled.", error: "GenerationStopped", status_code: 499 } }]);
+    expect(message.status).toBe("stopped");
+  });
+
   test("a failed generation says what happened", () => {
-    const message = fold([start, { event: "error", data: { type: "generation_failed", message: "CUDA out of memory" } }]);
+    const message = fold([start, { event: "error", data: { detail: "CUDA out of memory", error: "HTTPException", status_code: 500 } }]);
     expect(message.status).toBe("error");
-    expect(message.error).toBe("CUDA out of memory (generation_failed)");
+    expect(message.error).toBe("CUDA out of memory (HTTPException)");
+    const invalid = fold([start, { event: "error", data: { detail: { "params.top_p": ["must be at most 1"] }, error: "InvalidParameter", status_code: 400 } }]);
+    expect(invalid.error).toBe("params.top_p: must be at most 1 (InvalidParameter)");
   });
 
   test("malformed and unknown events leave the message as it was", () => {
