@@ -133,6 +133,35 @@ class TestCaseStreamRegistry:
         assert stream.done
         assert stream.events[-1].data["detail"] == "The generation was disconnected."
 
+    async def test_a_stream_nobody_reads_is_stopped(self):
+        registry = StreamRegistry(resume_window=0.05)
+        stopped = asyncio.Event()
+
+        async def produce(stream: Stream) -> None:
+            try:
+                while True:
+                    stream.push("token", {})
+                    await asyncio.sleep(0.001)
+            finally:
+                stopped.set()
+
+        stream = registry.open(produce)
+        await stopped.wait()
+        assert stream.done
+        assert stream.events[-1].data["detail"] == "The generation was disconnected."
+
+    async def test_a_first_reader_keeps_the_stream(self):
+        registry = StreamRegistry(resume_window=0.01)
+
+        async def produce(stream: Stream) -> None:
+            for _ in range(20):
+                stream.push("token", {})
+                await asyncio.sleep(0.002)
+
+        stream = registry.open(produce)
+        names = [event.name async for event in stream.follow(0, 0.01)]
+        assert names == ["token"] * 20
+
     async def test_reader_coming_back_keeps_the_stream(self):
         registry = StreamRegistry(resume_window=60)
         release = asyncio.Event()

@@ -6,8 +6,9 @@ receives the rest. Every event is kept in the stream's buffer until the stream e
 events it missed, in order, each with its number as the SSE ``id``. Each event is encoded as SSE once, however many
 readers it has, and a reader that is behind gets every event waiting for it in one batch (one write to the socket).
 
-Generation stops when the stream is cancelled (:meth:`StreamRegistry.cancel`), and also when its last reader goes
-away and nobody reads it again within ``resume_window`` seconds (``0`` stops it at once). Finished streams stay
+Generation stops when the stream is cancelled (:meth:`StreamRegistry.cancel`), when nobody starts reading it within
+``resume_window`` seconds of its opening, and when its last reader goes away and nobody reads it again within
+``resume_window`` seconds (``0`` stops it at once): a stream nobody reads never holds the model. Finished streams stay
 readable for ``keep_for`` seconds; expired streams are dropped whenever the registry is used, so no timer runs.
 
 Streams run as asyncio tasks (the server's loop): uvicorn and every ASGI server that serves Flama use asyncio.
@@ -227,7 +228,10 @@ class StreamRegistry:
             finally:
                 stream.finish()
 
-        stream.task = asyncio.get_running_loop().create_task(run(), name=f"flama-llm stream {stream.id}")
+        loop = asyncio.get_running_loop()
+        stream.task = loop.create_task(run(), name=f"flama-llm stream {stream.id}")
+        if self.resume_window > 0:  # a first reader cancels this (with 0, only a reader that leaves stops the stream)
+            stream._stop_later = loop.call_later(self.resume_window, stream.cancel, "disconnected")
         return stream
 
     def get(self, stream_id: str) -> Stream | None:
