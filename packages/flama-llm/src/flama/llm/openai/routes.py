@@ -2,6 +2,7 @@
 
 - ``POST chat/completions``: buffered, or server-sent ``chat.completion.chunk`` events ending with ``data: [DONE]``.
 - ``POST completions``: a raw prompt continued, buffered or streamed.
+- ``POST responses``: the Responses API, stateless (see :mod:`flama.llm.openai.responses`).
 - ``GET models`` and ``GET models/{id}``.
 
 Errors use OpenAI's envelope ``{"error": {"message", "type", "param", "code"}}``, so the SDK raises its matching
@@ -18,6 +19,7 @@ from flama.http import EventSourceResponse, HTTPException, JSONResponse, Request
 from flama.http.routing import BaseRoute
 from flama.llm.events import BlockDelta, BlockStart, Event
 from flama.llm.generation import Completion, Finish, StopReason, Usage
+from flama.llm.openai.responses import respond
 from flama.llm.openai.schemas import (
     AssistantMessage,
     ChatCompletionRequest,
@@ -223,6 +225,7 @@ class OpenAIDialect:
         return [
             Route(f"{p}/chat/completions", self._guard(self.chat), methods=["POST"], name=f"{tag}-chat"),
             Route(f"{p}/completions", self._guard(self.completions), methods=["POST"], name=f"{tag}-completions"),
+            Route(f"{p}/responses", self._guard(self.responses), methods=["POST"], name=f"{tag}-responses"),
             Route(f"{p}/models", self._guard(self.models), methods=["GET"], name=f"{tag}-models"),
             Route(f"{p}/models/{{model_id}}", self.retrieve_model, methods=["GET"], name=f"{tag}-model"),
         ]
@@ -282,6 +285,10 @@ class OpenAIDialect:
         head["object"] = "chat.completion.chunk"
         events = await generation.stream()
         return EventSourceResponse(_chat_chunks(head, events, include_usage), ping=self.model.heartbeat)
+
+    async def responses(self, request: Request) -> Response:
+        """The Responses API, stateless."""
+        return await respond(self.model, request, DIALECT)
 
     async def completions(self, request: Request) -> Response:
         """Text completions of a raw prompt, buffered or streamed."""
