@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks import core, http, llm_decoder, models, models_serving
+from benchmarks import core, http, llm_decoder, mcp_serving, models, models_serving
 from benchmarks.callgrind import measure
 from benchmarks.core import Case, Results, Suite, Target
 from benchmarks.environments import WORK, core_environment, flama2_environment, http_environment
@@ -26,15 +26,19 @@ SUITES: dict[str, Suite] = {
     "http": http.SUITE,
     "decoder": llm_decoder.SUITE,
     "serving": models_serving.SUITE,
+    "mcp": mcp_serving.SUITE,
 }
 TITLES = {
     "core": "flama-core: instructions per operation",
     "http": "flama-http: instructions per request through the ASGI callable",
     "serving": "flama-models: instructions per prediction request beyond the model's own work",
     "load": "flama-http: requests per second under uvicorn",
+    "mcp": "flama-mcp: instructions per MCP request through the ASGI callable",
+    "mcp_load": "flama-mcp: MCP requests per second under uvicorn",
     "decoder": "flama-llm: instructions to decode a 1 MB transcript",
     "models": "flama-models: dump and load, wall time and peak memory",
     "native": "flama-llm: the native dialect on the demo model",
+    "dialects": "flama-llm: the OpenAI, Anthropic and Ollama dialects beside the native one",
     "llm": "flama-llm: tokens per second, our async stream beside each library's own loop",
 }
 SECTION = re.compile(r"<!-- section: (\w+) -->\n(.*?)<!-- end: \1 -->\n", re.DOTALL)
@@ -114,6 +118,7 @@ def run(suites: list[str], only: str, jobs: int, rebuild: bool) -> str:
         "workspace": lambda: Path(sys.executable),
         "models": lambda: models_serving.models_environment(rebuild),
         "flama2-models": models_serving.flama2_models_environment,
+        "mcp": lambda: mcp_serving.mcp_environment(rebuild),
     }
     chosen = {name: [case for case in SUITES[name][0]() if only in case.scenario] for name in suites}
     needed = {case.environment for cases in chosen.values() for case in cases}
@@ -166,12 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     commands = parser.add_subparsers(dest="command", required=True)
     measure_parser = commands.add_parser("run", help="instruction counts against peers; writes RESULTS.md")
-    measure_parser.add_argument("--suite", choices=["core", "http", "decoder", "serving", "all"], default="all")
+    measure_parser.add_argument("--suite", choices=["core", "http", "decoder", "serving", "mcp", "all"], default="all")
     measure_parser.add_argument("-k", dest="only", default="", help="only scenarios whose name contains this")
     measure_parser.add_argument("-j", dest="jobs", type=int, default=2, help="measurements run at once")
     measure_parser.add_argument("--no-rebuild", action="store_true", help="reuse the installed wheels of this tree")
     load_parser = commands.add_parser("load", help="requests per second with wrk against uvicorn on loopback")
-    load_parser.add_argument("--suite", choices=["http"], help="every HTTP subject; writes RESULTS.md")
+    load_parser.add_argument("--suite", choices=["http", "mcp"], help="every HTTP or MCP subject; writes RESULTS.md")
     load_parser.add_argument("app", nargs="?", help="module:attribute of one ASGI app")
     load_parser.add_argument("path", nargs="?", default="/")
     load_parser.add_argument("--seconds", type=int, default=10)
@@ -180,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     native_parser = commands.add_parser("native", help="LLM streaming through the native dialect; writes RESULTS.md")
     native_parser.add_argument("--flm", type=Path, default=None, help="the .flm to serve (the demo model by default)")
     native_parser.add_argument("--backend", default=None, help="force a backend")
+    dialects_parser = commands.add_parser("dialects", help="LLM streaming through each vendor dialect; RESULTS.md")
+    dialects_parser.add_argument("--flm", type=Path, default=None, help="the .flm to serve (the demo model by default)")
+    dialects_parser.add_argument("--backend", default=None, help="force a backend")
     llm_parser = commands.add_parser("llm", help="backend tokens per second; writes RESULTS.md")
     llm_parser.add_argument("--tokens", type=int, default=256, help="tokens generated per run")
     args = parser.parse_args(argv)
@@ -200,6 +208,14 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(section)
         return 0
 
+    if args.command == "dialects":
+        from benchmarks import llm_dialects
+
+        section = llm_dialects.run(args.flm or llm_dialects.DEMO, args.backend)
+        write_section("dialects", f"Recorded {datetime.now(timezone.utc):%Y-%m-%d}.\n\n{section}")
+        sys.stdout.write(section)
+        return 0
+
     if args.command == "models":
         section = f"Recorded {datetime.now(timezone.utc):%Y-%m-%d}.\n\n" + models.run(args.megabytes)
         write_section("models", section)
@@ -207,6 +223,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.command == "load":
+        if args.suite == "mcp":
+            pythons = {"mcp": mcp_serving.mcp_environment(rebuild=False), "flama2": flama2_environment()}
+            WORK.mkdir(parents=True, exist_ok=True)
+            section = mcp_serving.load(pythons, args.seconds, WORK)
+            write_section(
+                "mcp_load",
+                f"Recorded {datetime.now(timezone.utc):%Y-%m-%d}: wrk -t1 -c32, {args.seconds} s.\n\n{section}",
+            )
+            sys.stdout.write(section)
+            return 0
         if args.suite:
             sys.stdout.write(load(args.seconds))
             return 0
