@@ -111,3 +111,89 @@ class TestCaseInstallModes:
         assert run(python, "-c", script).strip() == "ok"
         installed = run("uv", "pip", "list", "--python", python)
         assert "flama-http" not in installed
+
+
+MCP_APPS = {
+    "starlette": """
+        from contextlib import asynccontextmanager
+        from flama.mcp import MCPServer
+        from starlette.applications import Starlette
+        from starlette.routing import Mount
+
+        server = MCPServer("alone")
+
+        @server.tool()
+        def add(a: int, b: int) -> int:
+            \"\"\"Add two integers.\"\"\"
+            return a + b
+
+        @asynccontextmanager
+        async def lifespan(app):
+            async with server.lifespan():
+                yield
+
+        app = Starlette(routes=[Mount("/mcp", app=server)], lifespan=lifespan)
+    """,
+    "fastapi": """
+        from contextlib import asynccontextmanager
+        from fastapi import FastAPI
+        from flama.mcp import MCPServer
+
+        server = MCPServer("alone")
+
+        @server.tool()
+        def add(a: int, b: int) -> int:
+            \"\"\"Add two integers.\"\"\"
+            return a + b
+
+        @asynccontextmanager
+        async def lifespan(app):
+            async with server.lifespan():
+                yield
+
+        app = FastAPI(lifespan=lifespan)
+        app.mount("/mcp", server)
+    """,
+}
+
+
+class TestCaseMCPAlone:
+    """flama-mcp with only its own wheel set (flama-core, flama-http), mounted in Starlette and in FastAPI."""
+
+    @pytest.mark.parametrize("framework", ["starlette", "fastapi"])
+    async def test_mounted(
+        self, framework: str, wheels: dict[str, Path], venv_factory: Callable[[list[Path]], Path], tmp_path: Path
+    ) -> None:
+        import socket
+        import time
+
+        from mcp import Client
+
+        own = [wheels["flama-core"], wheels["flama-http"], wheels["flama-mcp"]]
+        python = venv_factory([*own, framework, "uvicorn"])  # type: ignore[list-item]
+        listed = run("uv", "pip", "list", "--python", python).splitlines()[2:]
+        installed = {line.split()[0] for line in listed if line.strip()}
+        assert {"flama-core", "flama-http", "flama-mcp", framework} <= installed
+        assert not installed & {"flama", "flama-models", "flama-llm", "flama-middleware", "flama-cli", "mcp"}
+        (tmp_path / "mcp_app.py").write_text(textwrap.dedent(MCP_APPS[framework]))
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        command = [python, "-m", "uvicorn", "mcp_app:app", "--port", str(port), "--log-level", "warning"]
+        server = subprocess.Popen([str(part) for part in command], cwd=tmp_path)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                with socket.socket() as attempt:
+                    if attempt.connect_ex(("127.0.0.1", port)) == 0:
+                        break
+                assert time.monotonic() < deadline, "the server did not start"
+                assert server.poll() is None, "the server exited"
+                time.sleep(0.1)
+            for mode in ("2026-07-28", "legacy"):
+                async with Client(f"http://127.0.0.1:{port}/mcp/", mode=mode) as client:
+                    assert [tool.name for tool in (await client.list_tools()).tools] == ["add"]
+                    assert (await client.call_tool("add", {"a": 2, "b": 3})).structured_content == {"result": 5}
+        finally:
+            server.terminate()
+            server.wait(timeout=10)

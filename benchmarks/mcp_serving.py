@@ -4,13 +4,20 @@ Every subject serves the tool ``add`` at ``/mcp/`` from its module under :mod:`b
 same :class:`benchmarks.asgi.Driver` with the same 2026-07-28 request (``_meta`` envelope and routing headers: the
 revision all three subjects speak). The official SDK's server runs stateless with JSON responses on Starlette, as
 its documentation recommends for horizontally scaled deployments. The empty loop's cost is subtracted.
+
+``python -m benchmarks load --suite mcp`` serves each subject with uvicorn (uvloop, httptools, one worker) and
+measures requests per second with wrk on loopback.
 """
 
+import subprocess
+import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.core import Case, Suite, Target
-from benchmarks.environments import FLAMA2, ROOT, SERVER, environment
+from benchmarks.environments import ROOT, SERVER, environment
+from benchmarks.load import RATE, free_port
 
 OURS = "flama-mcp (Flama app)"
 STANDALONE = "flama-mcp (standalone)"
@@ -82,11 +89,6 @@ def mcp_environment(rebuild: bool = True) -> Path:
     return environment("mcp", MCP_PEERS, ["flama-core", "flama-http", "flama-mcp"], rebuild)
 
 
-def flama2_environment() -> Path:
-    """The Flama 2.2.2 venv (its MCP module needs no extra)."""
-    return environment("flama2", FLAMA2, [], rebuild=False)
-
-
 def cases() -> list[Case]:
     """Every scenario for every subject."""
     found = []
@@ -110,3 +112,80 @@ def targets() -> list[Target]:
 
 
 SUITE: Suite = (cases, targets)
+
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = [[{body}]]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json, text/event-stream"
+wrk.headers["MCP-Protocol-Version"] = "2026-07-28"
+wrk.headers["Mcp-Method"] = "{method}"
+{name}
+"""
+
+
+def requests_per_second(python: Path, app: str, scenario: str, seconds: int, workdir: Path) -> float:
+    """Requests per second wrk reaches against ``app`` (uvicorn, uvloop, httptools, one worker) on loopback."""
+    body, name, check = SCENARIOS[scenario]
+    method = scenario.split()[0]
+    script = workdir / f"{method.replace('/', '-')}.lua"
+    script.write_text(
+        WRK_SCRIPT.format(body=body, method=method, name=f'wrk.headers["Mcp-Name"] = "{name}"' if name else "")
+    )
+    port = free_port()
+    command = [python, "-m", "uvicorn", f"benchmarks.apps.{app}", "--port", str(port), "--loop", "uvloop"]
+    command += ["--http", "httptools", "--no-access-log", "--log-level", "warning"]
+    server = subprocess.Popen([str(part) for part in command], cwd=ROOT)
+    try:
+        url = f"http://127.0.0.1:{port}/mcp/"
+        deadline = time.monotonic() + 60
+        while True:
+            request = urllib.request.Request(url, data=body.encode(), method="POST")
+            for header in ("Content-Type", "Accept"):
+                request.add_header(header, "application/json")
+            request.add_header("MCP-Protocol-Version", "2026-07-28")
+            request.add_header("Mcp-Method", method)
+            if name:
+                request.add_header("Mcp-Name", name)
+            try:
+                with urllib.request.urlopen(request, timeout=2) as answer:
+                    assert check in answer.read().replace(b" ", b"")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        output = subprocess.run(
+            ["wrk", "-t1", "-c32", f"-d{seconds}s", "-s", str(script), url],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 30,
+        ).stdout
+        found = RATE.search(output)
+        if found is None:
+            raise RuntimeError(f"wrk printed no rate:\n{output}")
+        return float(found.group(1))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def load(pythons: dict[str, Path], seconds: int, workdir: Path) -> str:
+    """The ``mcp-load`` section: requests per second of every subject, and the target against the SDK."""
+    rates: dict[tuple[str, str], float] = {}
+    lines = ["| scenario | subject | requests/s |", "|---|---|---:|"]
+    for scenario in SCENARIOS:
+        for subject in SUBJECTS:
+            rate = requests_per_second(pythons[subject.environment], subject.app, scenario, seconds, workdir)
+            rates[(scenario, subject.label)] = rate
+            lines.append(f"| {scenario} | {subject.label} | {rate:,.0f} |")
+    ratio = rates[("tools/call add", OURS)] / rates[("tools/call add", SDK)]
+    lines += [
+        "",
+        "| target | goal | reached | met |",
+        "|---|---:|---:|---|",
+        f"| tools/call add, {OURS} vs the SDK | ≥ 2x | {ratio:.2f}x | {'yes' if ratio >= 2 else '**no**'} |",
+    ]
+    return "\n".join(lines) + "\n"
