@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator, Iterator
 import anyio
 import pytest
 from flama.http import EventSourceResponse, ServerSentEvent
+from flama.http.sse import frame
 from flama.http.types import Message
 
 from tests.http.conftest import CallApp
@@ -154,3 +155,31 @@ class TestCaseEventSourceResponse:
             ValueError, match=re.escape(f"ping must be a positive number of seconds or None, got {ping}")
         ):
             EventSourceResponse([], ping=ping)
+
+
+class TestCaseFrame:
+    @pytest.mark.parametrize(
+        ("event", "id", "expected"),
+        [
+            pytest.param(None, None, b'data: {"a":1}\n\n', id="data"),
+            pytest.param("block.delta", 7, b'event: block.delta\nid: 7\ndata: {"a":1}\n\n', id="event-and-number"),
+            pytest.param(None, "x-1", b'id: x-1\ndata: {"a":1}\n\n', id="text-id"),
+            pytest.param("error", None, b'event: error\ndata: {"a":1}\n\n', id="event"),
+        ],
+    )
+    def test_frame(self, event, id, expected):
+        assert frame(b'{"a":1}', event, id) == expected
+        assert ServerSentEvent({"a": 1}, event=event, id=None if id is None else str(id)).encode() == expected
+
+    @pytest.mark.parametrize(
+        ("event", "id"),
+        [
+            pytest.param("a\nb", 1, id="event-lf"),
+            pytest.param("a\rb", None, id="event-cr"),
+            pytest.param(None, "1\n2", id="id-lf"),
+            pytest.param("ok", "1\x002", id="id-nul"),
+        ],
+    )
+    def test_refuses_line_breaks(self, event, id):
+        with pytest.raises(ValueError, match="cannot contain CR, LF or NUL"):
+            frame(b"1", event, id)

@@ -23,6 +23,7 @@ from typing import Any
 
 from flama.core import json_encode
 from flama.http.exceptions import error_body, to_http_exception
+from flama.http.sse import frame
 from flama.llm.exceptions import ERRORS, GenerationStopped, UnknownEventId
 
 __all__ = ["Stream", "StreamEvent", "StreamRegistry"]
@@ -48,8 +49,7 @@ class StreamEvent:
     def sse(self) -> bytes:
         """The event as server-sent event bytes (``event``, ``id``, one ``data`` line of compact JSON), made once."""
         if self._sse is None:
-            head = f"event: {self.name}\nid: {self.number}\ndata: ".encode()
-            self._sse = head + json_encode(self.data) + b"\n\n"
+            self._sse = frame(json_encode(self.data), self.name, self.number)
         return self._sse
 
     def __repr__(self) -> str:
