@@ -90,7 +90,7 @@ $(CHAT_UI)/node_modules/.package-lock.json: $(CHAT_UI)/package-lock.json
 	cd $(CHAT_UI) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 
 chat-ui: $(CHAT_UI)/node_modules/.package-lock.json ## the chat app: type-check and build into flama-chat-ui's static/ (committed)
-	cd $(CHAT_UI) && npm run --silent build -- --logLevel warn
+	cd $(CHAT_UI) && npm run --silent build -- --logLevel warn --outDir ../src/flama/chat_ui/static --emptyOutDir
 
 chat-ui-check: chat-ui ## rebuild the chat app and fail when the output differs from what is committed
 	@git diff --exit-code --stat -- $(CHAT_UI_STATIC) && test -z "$$(git status --porcelain -- $(CHAT_UI_STATIC))" \

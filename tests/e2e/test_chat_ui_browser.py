@@ -249,7 +249,13 @@ class TestCaseChatBrowser:
     async def test_dark_phone_with_math_diagrams_and_code(self, server_factory, browser):
         url, _ = await demo(server_factory, chat={"suggestions": ["Hello! Who are you?"]})
         page, requests, errors = await open_chat(
-            browser, url, viewport={"width": 390, "height": 844}, color_scheme="dark", has_touch=True, is_mobile=True
+            browser,
+            url,
+            viewport={"width": 390, "height": 844},
+            color_scheme="dark",
+            reduced_motion="reduce",  # the sidebar appears at once (no slide) for the screenshot
+            has_touch=True,
+            is_mobile=True,
         )
         await expect(page.locator("html")).to_have_attribute("data-theme", "dark")
         await shot(page, "phone-dark-empty")

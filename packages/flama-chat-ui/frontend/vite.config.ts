@@ -1,7 +1,7 @@
 /// <reference types="vitest/config" />
-// The chat app's build: one entry (index.html), a main bundle and lazy chunks (KaTeX, Mermaid and its diagrams),
-// written into the Python package, where the wheel picks them up. File names carry a content hash, so the build is
-// reproducible and the server can cache them forever.
+// The chat app's build: one entry (index.html), a main bundle and lazy chunks (KaTeX, Mermaid and its diagrams), in
+// dist/ (`make chat-ui` writes it into the Python package instead, where the wheel picks it up). File names carry a
+// content hash, so the build is reproducible and the server can cache them forever.
 import { defineConfig, type Plugin } from "vite";
 
 // KaTeX's stylesheet names each font three times (woff2, woff, ttf); every browser the chat supports reads woff2, so
@@ -22,7 +22,7 @@ export default defineConfig({
   plugins: [katexWoff2Only()],
   oxc: { jsx: { runtime: "automatic", importSource: "preact" } },
   build: {
-    outDir: "../src/flama/chat_ui/static",
+    outDir: "dist",
     emptyOutDir: true,
     assetsDir: "assets",
     // Fonts stay files (the page's Content-Security-Policy allows fonts from the server only, not data: URLs).

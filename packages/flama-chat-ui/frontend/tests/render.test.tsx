@@ -3,7 +3,9 @@ import { act } from "preact/test-utils";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { Markdown } from "../src/components/Markdown";
 import { MermaidBlock } from "../src/components/MermaidBlock";
+import { MessageView } from "../src/components/MessageView";
 import { ToolCard } from "../src/components/ToolCard";
+import type { AssistantMessage } from "../src/stream";
 import { fenceClosed, renderMarkdown } from "../src/markdown";
 import { limits, setDiagramLoader, type DiagramRenderer } from "../src/mermaid";
 
@@ -187,5 +189,42 @@ describe("ToolCard", () => {
     expect(root.querySelector(".tool-status")?.textContent).toBe("receiving…");
     show(<ToolCard block={{ type: "tool_call", name: "f", text: '{"a": ', done: true }} />);
     expect(root.querySelector(".tool-warning")?.textContent).toBe("The arguments are not valid JSON:");
+  });
+});
+
+describe("MessageView", () => {
+  const noop = () => undefined;
+  const view = (message: AssistantMessage) => (
+    <MessageView message={message} last={true} busy={message.status === "streaming"} onEdit={noop} onRegenerate={noop} onToolResult={noop} />
+  );
+
+  test("reasoning is open while it streams and folds once it is done", () => {
+    const streaming: AssistantMessage = { role: "assistant", status: "streaming", blocks: [{ type: "thinking", text: "Two plus", done: false }] };
+    show(view(streaming));
+    const thought = root.querySelector<HTMLDetailsElement>("details.thinking")!;
+    expect(thought.open).toBe(true);
+    expect(thought.querySelector("summary")?.textContent).toBe("Thinking…");
+    expect(root.querySelector("article")?.getAttribute("aria-busy")).toBe("true");
+    expect(root.querySelector(".actions")).toBeNull(); // no Regenerate while it streams
+
+    const done: AssistantMessage = {
+      role: "assistant",
+      status: "done",
+      blocks: [
+        { type: "thinking", text: "Two plus three is five.", done: true },
+        { type: "text", text: "The answer is 5.", done: true },
+      ],
+    };
+    show(view(done));
+    expect(root.querySelector<HTMLDetailsElement>("details.thinking")!.open).toBe(false);
+    expect(root.querySelector("summary")?.textContent).toBe("Thought");
+    expect(Array.from(root.querySelectorAll(".actions button")).map((button) => button.textContent)).toEqual(["Copy", "Regenerate"]);
+  });
+
+  test("a stopped answer says so; a failed one shows its error as an alert", () => {
+    show(view({ role: "assistant", status: "stopped", blocks: [{ type: "text", text: "Once", done: true }] }));
+    expect(root.querySelector(".note")?.textContent).toBe("Stopped.");
+    show(view({ role: "assistant", status: "error", blocks: [], error: "Sending the message failed: HTTP 503." }));
+    expect(root.querySelector("[role=alert]")?.textContent).toBe("Sending the message failed: HTTP 503.");
   });
 });

@@ -30,7 +30,8 @@ export function Composer({ busy, disabled, onSend, onStop }: ComposerProps) {
       <textarea
         id="prompt"
         rows={1}
-        placeholder="Message the model (Enter to send, Shift+Enter for a new line)"
+        placeholder="Message the model"
+        aria-describedby="prompt-keys"
         value={text}
         onInput={(event) => {
           const area = event.currentTarget;
@@ -45,6 +46,9 @@ export function Composer({ busy, disabled, onSend, onStop }: ComposerProps) {
           }
         }}
       />
+      <span id="prompt-keys" class="visually-hidden">
+        Enter sends the message; Shift+Enter starts a new line.
+      </span>
       {busy ? (
         <button type="button" class="stop" onClick={onStop}>
           Stop
