@@ -123,6 +123,31 @@ async def check_chat_completions(client, resource):
     completion = await client.completions.create(model=MODEL, prompt=plain["prompt"], max_tokens=64, temperature=0)
     assert completion.choices[0].text == plain["reply"]
 
+    # The Responses API, stateless: text, the helper's final response, a tool call and its result sent back.
+    responded = await client.responses.create(model=MODEL, input=plain["messages"][0]["content"], temperature=0)
+    assert responded.output_text == plain["reply"]
+    assert (responded.usage.input_tokens, responded.usage.output_tokens) == (prompt_tokens, completion_tokens)
+    async with client.responses.stream(model=MODEL, input=ask("plain"), temperature=0) as helper:
+        final_response = await helper.get_final_response()
+    assert final_response.output_text == responded.output_text
+    assert final_response.usage == responded.usage
+    function = {"type": "function", **TOOLS[0]["function"]}
+    wanted = await client.responses.create(model=MODEL, input=ask("tool_call"), tools=[function], temperature=0)
+    call = wanted.output[-1]
+    assert call.type == "function_call"
+    assert json.loads(call.arguments) == tool_arguments(CONVERSATIONS["tool_call"]["reply"])
+    answered = await client.responses.create(
+        model=MODEL,
+        tools=[function],
+        temperature=0,
+        input=[
+            *ask("tool_call"),
+            call.model_dump(exclude_none=True),
+            {"type": "function_call_output", "call_id": call.call_id, "output": json.dumps(WEATHER)},
+        ],
+    )
+    assert answered.output_text == CONVERSATIONS["tool_result"]["reply"]
+
     models = await client.models.list()
     assert [model.id for model in models.data] == [MODEL]
     assert (await client.models.retrieve(MODEL)).id == MODEL
