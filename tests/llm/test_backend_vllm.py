@@ -11,7 +11,7 @@ import pytest
 from flama.llm.backends import BACKENDS, Delta, GenerationParams, backend_class, select_backend
 from flama.llm.backends.mlx import MLXBackend
 from flama.llm.backends.transformers import TransformersBackend
-from flama.llm.backends.vllm import VLLMBackend, sampling_options
+from flama.llm.backends.vllm import VLLMBackend, engine_options, sampling_options
 from flama.llm.exceptions import BackendUnavailable, InvalidParameter
 
 VLLM_REQUIREMENT = "the vllm package and a CUDA GPU (pip install 'flama-llm[vllm]')"
@@ -184,6 +184,23 @@ class TestCaseSamplingOptions:
         sampling = SamplingParams(**sampling_options(params, 9))
 
         assert (sampling.max_tokens, sampling.top_k, sampling.stop, sampling.seed) == (9, 3, ["x"], 1)
+
+
+class TestCaseEngineOptions:
+    @pytest.mark.parametrize(
+        ("options", "expected"),
+        [
+            pytest.param({}, {"enable_prefix_caching": True}, id="default-on"),
+            pytest.param({"cache_size": 0, "cache_bytes": 10}, {"enable_prefix_caching": False}, id="off"),
+            pytest.param(
+                {"cache_size": 8, "enable_prefix_caching": False, "max_model_len": 512},
+                {"enable_prefix_caching": False, "max_model_len": 512},
+                id="explicit",
+            ),
+        ],
+    )
+    def test_prefix_caching(self, options, expected):
+        assert engine_options(options) == expected
 
 
 class TestCaseVLLMBounds:

@@ -1,11 +1,13 @@
 import asyncio
+import threading
 
+import anyio
 import pytest
-from flama.llm.exceptions import QueueFull
-from flama.llm.scheduler import Scheduler
+from flama.models.admission import DEFAULT_MAX_QUEUED, Admission, QueueFull
+from flama.models.runner import Runner
 
 
-class TestCaseScheduler:
+class TestCaseAdmission:
     @pytest.mark.parametrize(
         ("running", "queued", "message"),
         [
@@ -15,19 +17,19 @@ class TestCaseScheduler:
     )
     def test_limits_checked(self, running, queued, message):
         with pytest.raises(ValueError, match=f"^{message}$"):
-            Scheduler(running, queued)
+            Admission(running, queued)
 
     async def test_runs_in_order_within_limits(self):
-        scheduler = Scheduler(max_running=2, max_queued=3)
+        admission = Admission(max_running=2, max_queued=3)
         gates = [asyncio.Event() for _ in range(5)]
         started: list[int] = []
         peak = 0
 
         async def job(number: int) -> None:
             nonlocal peak
-            async with scheduler.slot():
+            async with admission.slot():
                 started.append(number)
-                peak = max(peak, scheduler.running)
+                peak = max(peak, admission.running)
                 await gates[number].wait()
 
         tasks = []
@@ -35,17 +37,17 @@ class TestCaseScheduler:
             tasks.append(asyncio.create_task(job(number)))
             await asyncio.sleep(0)
 
-        assert (scheduler.running, scheduler.queued, started) == (2, 3, [0, 1])
+        assert (admission.running, admission.queued, started) == (2, 3, [0, 1])
 
         with pytest.raises(QueueFull) as error:
-            async with scheduler.slot():
+            async with admission.slot():
                 pass
-        assert error.value.retry_after == pytest.approx(Scheduler.FIRST_GUESS * 5 / 2)
+        assert error.value.retry_after == pytest.approx(Admission.FIRST_GUESS * 5 / 2)
 
         gates[1].set()
         await tasks[1]
         await asyncio.sleep(0)
-        assert (scheduler.running, scheduler.queued, started) == (2, 2, [0, 1, 2])
+        assert (admission.running, admission.queued, started) == (2, 2, [0, 1, 2])
 
         for gate in gates:
             gate.set()
@@ -53,26 +55,26 @@ class TestCaseScheduler:
 
         assert started == [0, 1, 2, 3, 4]
         assert peak == 2
-        assert (scheduler.running, scheduler.queued) == (0, 0)
+        assert (admission.running, admission.queued) == (0, 0)
 
     async def test_no_queue(self):
-        scheduler = Scheduler(max_running=1, max_queued=0)
+        admission = Admission(max_running=1, max_queued=0)
 
-        async with scheduler.slot():
-            with pytest.raises(QueueFull, match=r"^Too many generations in progress; retry after 1\.0 s$"):
-                async with scheduler.slot():
+        async with admission.slot():
+            with pytest.raises(QueueFull, match=r"^Too many requests are waiting for this model; retry after 1 s$"):
+                async with admission.slot():
                     pass
 
-        async with scheduler.slot():
-            assert scheduler.running == 1
+        async with admission.slot():
+            assert admission.running == 1
 
     async def test_cancelled_waiter_leaves_the_line(self):
-        scheduler = Scheduler(max_running=1, max_queued=2)
+        admission = Admission(max_running=1, max_queued=2)
         release = asyncio.Event()
         order: list[str] = []
 
         async def job(name: str) -> None:
-            async with scheduler.slot():
+            async with admission.slot():
                 order.append(name)
                 await release.wait()
 
@@ -81,26 +83,26 @@ class TestCaseScheduler:
         second = asyncio.create_task(job("second"))
         third = asyncio.create_task(job("third"))
         await asyncio.sleep(0)
-        assert scheduler.queued == 2
+        assert admission.queued == 2
 
         second.cancel()
         with pytest.raises(asyncio.CancelledError):
             await second
-        assert scheduler.queued == 1
+        assert admission.queued == 1
 
         release.set()
         await asyncio.gather(first, third)
         assert order == ["first", "third"]
-        assert (scheduler.running, scheduler.queued) == (0, 0)
+        assert (admission.running, admission.queued) == (0, 0)
 
     async def test_slot_handed_to_a_cancelled_waiter_passes_on(self):
-        scheduler = Scheduler(max_running=1, max_queued=2)
+        admission = Admission(max_running=1, max_queued=2)
         order: list[str] = []
-        holder = scheduler.slot()
+        holder = admission.slot()
         await holder.__aenter__()
 
         async def job(name: str) -> None:
-            async with scheduler.slot():
+            async with admission.slot():
                 order.append(name)
 
         second = asyncio.create_task(job("second"))
@@ -113,18 +115,59 @@ class TestCaseScheduler:
 
         assert second.cancelled()
         assert order == ["third"]
-        assert (scheduler.running, scheduler.queued) == (0, 0)
+        assert (admission.running, admission.queued) == (0, 0)
 
     async def test_retry_after_follows_hold_times(self, monkeypatch):
         readings = [10.0, 14.0]  # the first slot is held for 4 s; the clock stands still afterwards
-        monkeypatch.setattr("flama.llm.scheduler.monotonic", lambda: readings.pop(0) if readings else 14.0)
-        scheduler = Scheduler(max_running=2, max_queued=0)
+        monkeypatch.setattr("flama.models.admission.monotonic", lambda: readings.pop(0) if readings else 14.0)
+        admission = Admission(max_running=2, max_queued=0)
 
-        async with scheduler.slot():
+        async with admission.slot():
             pass
 
-        async with scheduler.slot(), scheduler.slot():
+        async with admission.slot(), admission.slot():
             with pytest.raises(QueueFull) as error:
-                async with scheduler.slot():
+                async with admission.slot():
                     pass
         assert error.value.retry_after == pytest.approx(4.0)
+
+
+class TestCaseRunnerAdmission:
+    async def test_many_concurrent_predictions_are_bounded_by_default(self):
+        runner = Runner(anyio.CapacityLimiter(4), workers=1)
+        release = threading.Event()
+        outcomes: list[str] = []
+
+        def predict() -> str:
+            release.wait(10)
+            return "ok"
+
+        async def call() -> None:
+            try:
+                outcomes.append(await runner.run(predict))
+            except QueueFull:
+                outcomes.append("full")
+
+        tasks = [asyncio.create_task(call()) for _ in range(200)]
+        while runner.waiting < DEFAULT_MAX_QUEUED:
+            await asyncio.sleep(0.001)
+        while len(outcomes) < 200 - 1 - DEFAULT_MAX_QUEUED:
+            await asyncio.sleep(0.001)
+        assert (runner.running, runner.waiting) == (1, DEFAULT_MAX_QUEUED)
+        release.set()
+        await asyncio.gather(*tasks)
+        runner.close()
+        assert outcomes.count("ok") == 1 + DEFAULT_MAX_QUEUED
+        assert outcomes.count("full") == 200 - 1 - DEFAULT_MAX_QUEUED
+        assert (runner.running, runner.waiting) == (0, 0)
+
+    async def test_waiting_predictions_are_served_in_order(self):
+        runner = Runner(anyio.CapacityLimiter(1), workers=1, max_queued=None)
+        order: list[int] = []
+
+        async def call(number: int) -> None:
+            await runner.run(order.append, number)
+
+        await asyncio.gather(*(call(number) for number in range(50)))
+        runner.close()
+        assert order == list(range(50))

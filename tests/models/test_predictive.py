@@ -184,7 +184,7 @@ class TestCasePredict:
                 gate.set()
         assert (refused.status_code, refused.headers["retry-after"]) == (429, "1")
         assert refused.json() == {
-            "detail": "too many requests are waiting; retry after 1 s",
+            "detail": "Too many requests are waiting for this model; retry after 1 s",
             "error": "QueueFull",
             "status_code": 429,
         }
@@ -279,7 +279,7 @@ class TestCaseRunner:
         ("options", "message"),
         [
             pytest.param({"workers": 0}, "workers must be at least 1, got 0", id="workers"),
-            pytest.param({"max_queued": -1}, "max_queued cannot be negative, got -1", id="queue"),
+            pytest.param({"max_queued": -1}, "max_queued must be at least 0, got -1", id="queue"),
         ],
     )
     def test_invalid(self, options, message):
@@ -385,7 +385,7 @@ class TestCaseRunner:
 
     def test_queue_full(self):
         error = QueueFull(3)
-        assert (error.retry_after, str(error)) == (3, "too many requests are waiting; retry after 3 s")
+        assert (error.retry_after, str(error)) == (3, "Too many requests are waiting for this model; retry after 3 s")
 
     def test_resource_without_limiter(self):
         resource = PredictiveResource(path="/fish/", name="fish", source=classifier(), workers=2)

@@ -4,15 +4,16 @@ Everything derives from :class:`LLMError`, itself a :class:`flama.http.FlamaErro
 configuration error met when a model is loaded. The others happen per request, are raised by the routes and the
 pipeline, and are answered through :data:`ERRORS` (which ``app.models`` registers on the application when a language
 model is added) with the one error body: :class:`InvalidRequest` and :class:`InvalidParameter` are 400s keyed by the
-field at fault, as every validation error; :class:`QueueFull` is an :class:`~flama.http.exceptions.Overloaded` (429
-with ``Retry-After``); :class:`UnknownStream` is a 404 and :class:`UnknownEventId` a 400. A stream that ends early
-carries :class:`GenerationStopped`'s body in its ``error`` event. Vendor dialects render the same errors in their
-vendor's own envelope.
+field at fault, as every validation error; :class:`QueueFull` (flama-models' admission error, re-exported here) is
+an :class:`~flama.http.exceptions.Overloaded` (429 with ``Retry-After``); :class:`UnknownStream` is a 404 and
+:class:`UnknownEventId` a 400. A stream that ends early carries :class:`GenerationStopped`'s body in its ``error``
+event. Vendor dialects render the same errors in their vendor's own envelope.
 """
 
 from typing import Any
 
-from flama.http.exceptions import ErrorStatus, FlamaError, Overloaded
+from flama.http.exceptions import ErrorStatus, FlamaError
+from flama.models.admission import QueueFull
 
 __all__ = [
     "ERRORS",
@@ -58,17 +59,6 @@ class InvalidParameter(LLMError, ValueError):
         super().__init__(f"Invalid parameter '{name}': {reason}")
         self.name = name
         self.reason = reason
-
-
-class QueueFull(LLMError, Overloaded):
-    """A model already runs and queues as many generations as it is allowed to (answered 429).
-
-    Attributes:
-        retry_after: Seconds after which a retry has a fair chance (an estimate for the Retry-After header).
-    """
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"Too many generations in progress; retry after {retry_after:.1f} s", retry_after)
 
 
 class UnknownStream(LLMError):

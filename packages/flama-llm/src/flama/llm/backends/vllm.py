@@ -14,7 +14,7 @@ from typing import Any
 from flama.llm.backends.base import PARAMETERS, Backend, Delta, FinishReason, GenerationParams
 from flama.llm.exceptions import InvalidParameter
 
-__all__ = ["VLLMBackend", "sampling_options"]
+__all__ = ["VLLMBackend", "engine_options", "sampling_options"]
 
 # vLLM bounds tighter than `GenerationParams`' own: `SamplingParams` refuses a temperature above 2, and the GPU model
 # runner refuses more than 1024 biased tokens inside the engine. Checked up front, they are a 400, not an engine error.
@@ -45,10 +45,19 @@ def sampling_options(params: GenerationParams, limit: int) -> dict[str, Any]:
     return options
 
 
+def engine_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``AsyncEngineArgs`` fields from load options: prefix caching on unless ``cache_size`` is 0."""
+    engine = {name: value for name, value in options.items() if name not in ("cache_size", "cache_bytes")}
+    engine.setdefault("enable_prefix_caching", options.get("cache_size", 1) != 0)
+    return engine
+
+
 class VLLMBackend(Backend):
     """Runs a checkpoint with ``vllm.v1.engine.async_llm.AsyncLLM``.
 
-    Options of `load` are ``AsyncEngineArgs`` fields (``gpu_memory_utilization=0.5``, ``max_model_len=4096``, ...).
+    Options of `load` are ``AsyncEngineArgs`` fields (``gpu_memory_utilization=0.5``, ``max_model_len=4096``, ...);
+    vLLM's own prefix caching is on (``enable_prefix_caching=True``) unless ``cache_size=0`` or the option says
+    otherwise, and ``cache_bytes`` is ignored (vLLM sizes its KV cache from ``gpu_memory_utilization``).
     """
 
     name = "vllm"
@@ -78,9 +87,10 @@ class VLLMBackend(Backend):
 
         Args:
             directory: A HuggingFace-layout checkpoint.
-            **options: ``AsyncEngineArgs`` fields.
+            **options: ``AsyncEngineArgs`` fields, and ``cache_size`` / ``cache_bytes`` (see the class).
         """
         cls.require()
+        options = engine_options(options)
         from transformers import AutoTokenizer
         from vllm.engine.arg_utils import AsyncEngineArgs
         from vllm.v1.engine.async_llm import AsyncLLM

@@ -31,6 +31,7 @@ from flama.http.routing import BaseRoute, Route
 from flama.http.sse import EventSourceResponse
 from flama.models.exceptions import InvalidInput, ModelNotReady
 from flama.models.resources.base import ModelResource
+from flama.models.admission import DEFAULT_MAX_QUEUED
 from flama.models.runner import Runner
 
 __all__ = ["PredictiveResource"]
@@ -130,7 +131,8 @@ class PredictiveResource(ModelResource):
         source: A ``.flm`` path, a :class:`~flama.models.ModelArtifact`, or a model object.
         limiter: The application-wide limit on worker threads; a private one of ``workers`` threads when omitted.
         workers: Predictions of this model running at once; ``None``: only the application-wide limit applies.
-        max_queued: Requests allowed to wait for a worker; the next ones are answered 429 with ``Retry-After``.
+        max_queued: Requests allowed to wait for a worker (default 64; ``None``: unbounded); the next ones are answered
+            429 with ``Retry-After``.
             ``None``: unbounded.
         trusted_types: Type names a skops payload may hold beyond those skops trusts by default.
         options: ``trusted`` and ``limits`` (see :class:`~flama.models.resources.base.ModelResource`).
@@ -147,7 +149,7 @@ class PredictiveResource(ModelResource):
         source: Any,
         limiter: anyio.CapacityLimiter | None = None,
         workers: int | None = None,
-        max_queued: int | None = None,
+        max_queued: int | None = DEFAULT_MAX_QUEUED,
         trusted_types: Sequence[str] = (),
         **options: Any,
     ) -> None:
