@@ -67,7 +67,8 @@ def test_make_demo_in_a_fresh_clone(tmp_path: Path) -> None:
         deadline = started + 900
         healthy = None
         while healthy is None:
-            assert demo.poll() is None, f"make demo exited with {demo.returncode}"
+            if demo.poll() is not None:
+                pytest.fail(f"make demo exited with {demo.returncode}:\n{demo.communicate()[0]}")
             assert time.monotonic() < deadline, "make demo did not serve within 15 minutes"
             try:
                 if httpx.get(f"http://127.0.0.1:{PORT}/health", timeout=1).status_code == 200:
@@ -78,7 +79,8 @@ def test_make_demo_in_a_fresh_clone(tmp_path: Path) -> None:
         answer = httpx.post(f"http://127.0.0.1:{PORT}/llm/query/", json=body, timeout=60).json()
         assert answer["blocks"] == [{"type": "text", "text": "Hello! I am the tiny demo assistant of Flama."}]
     finally:
-        os.killpg(demo.pid, signal.SIGINT)
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGINT)
         output, _ = demo.communicate(timeout=60)
     assert "demo [" in output, output
     environment_bytes = disk_usage(clone / ".venv-demo")
