@@ -34,6 +34,7 @@ async def test_chat_completions(server_factory, backend):
         await check_chat_completions(client, resource)
     metrics = httpx.get(f"{url}/metrics").text
     assert 'flama_llm_requests_total{dialect="openai",kind="chat",model="assistant"}' in metrics
+    assert 'flama_llm_dialect_tokens_total{dialect="openai",direction="output",model="assistant"}' in metrics
 
 
 async def check_chat_completions(client, resource):
@@ -188,7 +189,9 @@ async def test_invalid_requests(server_factory, backend):
             assert raised.value.body["param"] == param, raised.value.body  # type: ignore[index]
         with pytest.raises(openai.NotFoundError):
             await client.models.retrieve("gpt-4o")
-        missing = httpx.post(f"{url}/llm/openai/v1/chat/completions", json={"messages": messages})
+        metrics = httpx.get(f"{url}/metrics").text
+    assert 'flama_llm_dialect_errors_total{dialect="openai",model="assistant",type="invalid_request"}' in metrics
+    missing = httpx.post(f"{url}/llm/openai/v1/chat/completions", json={"messages": messages})
         assert missing.status_code == 400
         assert missing.json()["error"]["param"] == "model"
         assert missing.json()["error"]["type"] == "invalid_request_error"

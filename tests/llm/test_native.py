@@ -72,6 +72,7 @@ class TestCaseInspect:
             "decoder": "qwen3",
             "params": {"temperature": 0.2},
             "serving": ["native"],
+            "model_names": {},
         }
 
     async def test_put_params(self, model_factory):
@@ -192,7 +193,7 @@ class TestCaseQuery:
             assert response.status_code == 429
             assert response.headers["retry-after"] == "1"
             assert response.json() == {
-                "detail": "Too many requests are waiting for this model; retry after 1 s",
+                "detail": "Too many generations in progress; retry after 1.0 s",
                 "error": "QueueFull",
                 "status_code": 429,
             }
@@ -388,8 +389,9 @@ class TestCaseAPIKeys:
 
 class TestCaseLoading:
     async def test_unknown_dialect(self, tmp_path):
-        with pytest.raises(ValueError, match="unknown dialect 'openai' for model 'x'; available: native"):
-            LLMResource(path="/x/", name="x", source=tmp_path, serving=["openai"])
+        available = "available: native, openai, anthropic, ollama"
+        with pytest.raises(ValueError, match=f"unknown dialect 'grpc' for model 'x'; {available}"):
+            LLMResource(path="/x/", name="x", source=tmp_path, serving=["grpc"])
 
     async def test_not_loaded_is_503(self, client_factory, tmp_path):
         resource = LLMResource(path="/llm/", name="x", source=tmp_path, backend=scripted("a"))

@@ -12,7 +12,6 @@ These dialects have no resume: a client that closes its stream stops the generat
 import asyncio
 import contextlib
 import dataclasses
-import functools
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -208,9 +207,23 @@ class Generation:
         self.prepared: Prepared | None = None
 
     def failed(self, reason: str) -> None:
-        """Count a failed request in ``/metrics``."""
+        """Count a failed request in ``/metrics`` (``flama_llm_errors_total``, and per dialect)."""
         if self.metrics is not None:
             self.metrics.failed(self.model.name, reason)
+            errors = self.metrics.counter(
+                "flama_llm_dialect_errors", "Failed generation requests per dialect", ["model", "dialect", "type"]
+            )
+            errors.labels(self.model.name, self.dialect, reason).inc()
+
+    def _finished(self, finish: Finish) -> None:
+        # A generation's timings and tokens, and its tokens per dialect.
+        if self.metrics is not None:
+            self.metrics.finished(self.model.name, finish)
+            tokens = self.metrics.counter(
+                "flama_llm_dialect_tokens", "Tokens read and generated per dialect", ["model", "dialect", "direction"]
+            )
+            tokens.labels(self.model.name, self.dialect, "input").inc(finish.usage.input_tokens)
+            tokens.labels(self.model.name, self.dialect, "output").inc(finish.usage.output_tokens)
 
     def prepare(self, transport: Transport, params: Mapping[str, Any], template: Mapping[str, Any]) -> Prepared:
         """Count the request and check it: render the prompt and validate the parameters.
@@ -230,12 +243,11 @@ class Generation:
     async def _observed(self) -> AsyncGenerator[Event | Finish, None]:
         assert self.prepared is not None, "prepare() first"
         # A generation stopped before its end is measured too (its tokens were made).
-        stopped = None if self.metrics is None else functools.partial(self.metrics.finished, self.model.name)
-        events = self.model.generator.run(self.prepared, stopped)
+        events = self.model.generator.run(self.prepared, self._finished)
         try:
             async for event in events:
-                if isinstance(event, Finish) and self.metrics is not None:
-                    self.metrics.finished(self.model.name, event)
+                if isinstance(event, Finish):
+                    self._finished(event)
                 yield event
         finally:
             await events.aclose()
