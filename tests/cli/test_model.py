@@ -3,6 +3,7 @@
 import json
 import os
 import pty
+import signal
 import subprocess
 import sys
 import time
@@ -80,27 +81,44 @@ class TestCasePickles:
         assert (accepted.returncode, accepted.stdout) == (0, "[1]\n"), accepted.stderr
 
 
+def _stream_in_terminal(prompt: str, interrupt_after: bytes | None = None) -> tuple[int, str]:
+    """Run `flama model DEMO stream` in a pseudo-terminal; send Ctrl-C (SIGINT) once ``interrupt_after`` is shown."""
+    primary, secondary = pty.openpty()
+    command = [sys.executable, "-m", "flama.cli.main", "model", str(DEMO), "stream", "--param", "temperature=0"]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=secondary, stderr=secondary, env=os.environ)
+    os.close(secondary)
+    assert process.stdin is not None
+    process.stdin.write(prompt.encode())
+    process.stdin.close()
+    output = b""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(primary, 1024)
+        except OSError:  # the terminal closed: the command ended
+            break
+        if not chunk:
+            break
+        output += chunk
+        if interrupt_after is not None and interrupt_after in output:
+            process.send_signal(signal.SIGINT)
+            interrupt_after = None
+    os.close(primary)
+    return process.wait(timeout=60), output.decode().replace("\r\n", "\n")
+
+
 class TestCaseStreamInTerminal:
     def test_tokens_are_printed_under_a_pty(self):
-        """`flama model … stream` in a pseudo-terminal, as a user runs it; the answer arrives in pieces."""
-        primary, secondary = pty.openpty()
-        command = [sys.executable, "-m", "flama.cli.main", "model", str(DEMO), "stream", "--param", "temperature=0"]
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=secondary, stderr=secondary, env=os.environ)
-        os.close(secondary)
-        assert process.stdin is not None
-        process.stdin.write(PLAIN["messages"][0]["content"].encode())
-        process.stdin.close()
-        chunks: list[bytes] = []
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                chunk = os.read(primary, 1024)
-            except OSError:  # the terminal closed: the command ended
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        os.close(primary)
-        assert process.wait(timeout=30) == 0
-        output = b"".join(chunks).decode()
-        assert output.replace("\r\n", "\n").strip().endswith(PLAIN["reply"])
+        """`flama model … stream` in a pseudo-terminal, as a user runs it."""
+        status, output = _stream_in_terminal(PLAIN["messages"][0]["content"])
+        assert status == 0
+        assert output.strip().endswith(PLAIN["reply"])
+
+    def test_ctrl_c_stops_the_generation(self):
+        story = next(c for c in EXPECT["conversations"] if c["id"] == "story")
+        status, output = _stream_in_terminal(story["messages"][-1]["content"], interrupt_after=b"Once")
+        assert status == 130
+        assert output.endswith("Stopped.\n")
+        assert "Traceback" not in output
+        # It stopped early: the story was cut.
+        assert story["reply"] not in output

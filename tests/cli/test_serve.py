@@ -160,6 +160,35 @@ class TestCaseServeCommandErrors:
         assert "has no option 'bogus'" in capsys.readouterr().err
 
 
+class TestCaseServerOptions:
+    def test_reach_the_server(self, monkeypatch):
+        """The --server-* options (and FLAMA_SERVER_* variables) become flama.http.run's arguments and limits."""
+        import flama.http
+
+        calls = []
+        monkeypatch.setattr(flama.http, "run", lambda target, **options: calls.append((target, options)))
+        monkeypatch.setenv("FLAMA_SERVER_PORT", "9001")
+        arguments = ["--server-header-timeout", "3", "--server-timeout-keep-alive", "7", "--server-headers", "X-A: b"]
+        assert main(["run", "main:app", *arguments, "--server-no-access-log"]) == 0
+        ((target, options),) = calls
+        assert target == "main:app"
+        limits = options.pop("limits")
+        assert limits.header_timeout == 3
+        assert options == {
+            "server_host": "127.0.0.1",
+            "server_port": 9001,
+            "timeout_keep_alive": 7,
+            "headers": [("X-A", "b")],
+            "access_log": False,
+            "app_dir": ".",
+            "log_level": "info",
+        }
+
+    def test_bad_header(self, capsys):
+        assert main(["run", "main:app", "--server-headers", "nocolon"]) == 2
+        assert "expected 'Name: value', got 'nocolon'" in capsys.readouterr().err
+
+
 class TestCaseJSONLogFormatter:
     def test_extra_fields_become_fields(self):
         record = logging.makeLogRecord(

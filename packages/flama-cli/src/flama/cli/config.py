@@ -98,12 +98,17 @@ def _uncommented(value: Any) -> Any:
 
 def _server_defaults() -> dict[str, Any]:
     import uvicorn
+    from flama.http.server import ServerLimits, server_defaults
 
     parameters = inspect.signature(uvicorn.Config).parameters
     defaults: dict[str, Any] = {}
+    safe = server_defaults()
+    safe["header_timeout"] = ServerLimits.header_timeout
     for key in SERVER_KEYS:
+        if key == "http":  # left out: Flama's own protocol, which enforces the header timeout, is the default
+            continue
         parameter = parameters.get(key)
-        default = None if parameter is None else parameter.default
+        default = safe.get(key, None if parameter is None else parameter.default)
         if default is None or isinstance(default, bool):
             defaults[key] = default
         elif isinstance(default, int):  # ssl's protocol is an IntEnum: write its number

@@ -234,7 +234,7 @@ def run(
     \b
     Examples:
       echo "Hello! Who are you?" | flama model assistant.flm run
-      flama model assistant.flm run -i chat.json --transport conversation --channel all
+      flama model assistant.flm run -i chat.json --transport conversation
       echo '[[1.0, 2.0]]' | flama model fish.flm run
     """  # noqa: D301 - click's \b keeps the examples' lines as written
     model.trust(trust)
@@ -283,7 +283,7 @@ def stream(
 
     \b
     Examples:
-      echo "What is Flama?" | flama model assistant.flm stream --system "Be concise."
+      echo "What is Flama?" | flama model m.flm stream --system "Be brief."
       echo "Think first." | flama model assistant.flm stream --channel all
     """  # noqa: D301 - click's \b keeps the examples' lines as written
     model.trust(trust)

@@ -2,7 +2,8 @@
 
 The names are Flama 2.x's, so its scripts keep working. Every option is also read from a ``FLAMA_`` environment
 variable named after it (``--server-port`` from ``FLAMA_SERVER_PORT``): each command sets click's
-``auto_envvar_prefix``. A ``--server-*`` option left out is not passed on, so the server's own default applies.
+``auto_envvar_prefix``. A ``--server-*`` option left out is not passed on: ``flama.http.run``'s safe defaults (header
+timeout, header size, keep-alive, concurrency) or uvicorn's apply.
 """
 
 import dataclasses
@@ -64,10 +65,17 @@ _SERVER: tuple[tuple[str, dict[str, Any]], ...] = (
     ("date-header/--server-no-date-header", {"default": None, "help": "Send a Date header."}),
     ("forwarded-allow-ips", {"help": "Comma-separated IPs trusted for proxy headers."}),
     ("root-path", {"help": "ASGI root path, when mounted below a prefix."}),
-    ("limit-concurrency", {"type": click.IntRange(1), "help": "Connections at once before 503s."}),
+    ("limit-concurrency", {"type": click.IntRange(1), "help": "Connections at once before 503s.  [default: 1024]"}),
     ("backlog", {"type": click.IntRange(1), "help": "Connections waiting to be accepted."}),
     ("limit-max-requests", {"type": click.IntRange(1), "help": "Requests before a worker restarts."}),
-    ("timeout-keep-alive", {"type": click.IntRange(0), "help": "Seconds an idle connection stays open."}),
+    ("timeout-keep-alive", {"type": click.IntRange(0), "help": "Seconds an idle connection stays open.  [default: 5]"}),
+    (
+        "header-timeout",
+        {
+            "type": click.FloatRange(0, min_open=True),
+            "help": "Seconds a client has to send its headers.  [default: 10]",
+        },
+    ),
     ("ssl-keyfile", {"help": "SSL key file."}),
     ("ssl-certfile", {"help": "SSL certificate file."}),
     ("ssl-keyfile-password", {"help": "Password of the SSL key file."}),
@@ -77,7 +85,10 @@ _SERVER: tuple[tuple[str, dict[str, Any]], ...] = (
     ("ssl-ciphers", {"help": "Ciphers to use (see the ssl module)."}),
     ("headers", {"multiple": True, "metavar": "'NAME: VALUE'", "help": "Add a response header (repeatable)."}),
     ("app-dir", {"help": "Directory added to sys.path to import the app."}),
-    ("h11-max-incomplete-event-size", {"type": int, "help": "Largest HTTP head h11 accepts, bytes."}),
+    (
+        "h11-max-incomplete-event-size",
+        {"type": click.IntRange(1024), "help": "Largest request head, in bytes.  [default: 16384]"},
+    ),
     ("factory", {"is_flag": True, "default": None, "help": "The app is a factory to call."}),
 )
 

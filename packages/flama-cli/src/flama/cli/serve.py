@@ -78,6 +78,7 @@ def serve_app(target: Any, server: dict[str, Any]) -> None:
     once it has stopped, which would otherwise end the process with the signal's status).
     """
     from flama.http import run
+    from flama.http.server import ServerLimits
 
     signal.signal(signal.SIGTERM, _stopped)
     # A setting left empty (null in a config file) is the server's default.
@@ -86,7 +87,8 @@ def serve_app(target: Any, server: dict[str, Any]) -> None:
     port = options.pop("port", 8000)
     options.setdefault("log_level", "info")
     configure_logging(str(options["log_level"]))
-    run(target, server_host=host, server_port=port, **options)
+    limits = ServerLimits(header_timeout=options.pop("header_timeout", ServerLimits.header_timeout))
+    run(target, server_host=host, server_port=port, limits=limits, **options)
 
 
 def _settings(models: Sequence[ModelSpec], app: AppOptions, api_keys: Sequence[str], defaults: dict[str, Any]) -> str:
