@@ -193,7 +193,7 @@ class TestCaseQuery:
             assert response.status_code == 429
             assert response.headers["retry-after"] == "1"
             assert response.json() == {
-                "detail": "Too many generations in progress; retry after 1.0 s",
+                "detail": "Too many requests are waiting for this model; retry after 1 s",
                 "error": "QueueFull",
                 "status_code": 429,
             }

@@ -8,7 +8,6 @@ the decoder from the model's chat template and special tokens (``decoder=`` over
 """
 
 import pathlib
-import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -25,10 +24,10 @@ from flama.llm.generation import Generator
 from flama.llm.native import NativeDialect
 from flama.llm.ollama import OllamaDialect
 from flama.llm.openai import OpenAIDialect
-from flama.llm.scheduler import Scheduler
 from flama.llm.streams import StreamRegistry
 from flama.middleware.keys import APIKeys
 from flama.models import Metadata, ModelArtifact, load, read_meta
+from flama.models.admission import DEFAULT_MAX_QUEUED, Admission
 from flama.models.exceptions import ModelNotReady
 from flama.models.resources.base import ModelResource
 
@@ -67,11 +66,15 @@ class LLMResource(ModelResource):
             chosen at load time otherwise.
         decoder: A decoder spec name overriding the one detected from the chat template.
         api_keys: Keys required on the model's routes, as ``Authorization: Bearer`` or ``x-api-key``.
-        max_running: Generations run at once.
-        max_queued: Requests waiting for a slot; beyond, a 429. ``None``: unbounded.
+        max_running: Generations run at once (on MLX and transformers, the most rows of the batch they decode
+            together); more wait in line, first come first served.
+        max_queued: Requests waiting for a slot; beyond, a 429 with ``Retry-After``. ``None``: unbounded.
         keep_streams: Seconds a stream stays readable (resumable) after it ends.
         resume_window: Seconds a stream with no reader keeps generating, for the client to reconnect.
         heartbeat: Seconds of silence before an SSE heartbeat.
+        cache_size: Prompt KV caches kept for prefix reuse (a backend option: MLX and transformers keep 8 by default;
+            0 turns prefix caching off, on vLLM too).
+        cache_bytes: Most memory the prompt caches take (MLX and transformers; default 1 GiB).
         backend_options: Keyword arguments for the backend's ``load``.
         limiter: Worker threads shared with the application's other models (``app.models``), used to unpack the
             ``.flm`` file.
@@ -97,11 +100,13 @@ class LLMResource(ModelResource):
         backend: str | type[Backend] | None = None,
         decoder: str | None = None,
         api_keys: Iterable[str] | None = None,
-        max_running: int = 4,
-        max_queued: int | None = 64,
+        max_running: int = 8,
+        max_queued: int | None = DEFAULT_MAX_QUEUED,
         keep_streams: float = 300.0,
         resume_window: float = 5.0,
         heartbeat: float = 15.0,
+        cache_size: int | None = None,
+        cache_bytes: int | None = None,
         backend_options: Mapping[str, Any] | None = None,
         limiter: anyio.CapacityLimiter | None = None,
         chat: Any = None,
@@ -117,11 +122,14 @@ class LLMResource(ModelResource):
         self.decoder_name = decoder
         self.initial_params = dict(params or {})
         self.keys = None if api_keys is None else APIKeys(api_keys)
-        self.scheduler = Scheduler(max_running, sys.maxsize if max_queued is None else max_queued)
+        self.scheduler = Admission(max_running, max_queued)
         self.limiter = limiter
         self.streams = StreamRegistry(keep_for=keep_streams, resume_window=resume_window)
         self.heartbeat = heartbeat
         self.backend_options = dict(backend_options or {})
+        for option, value in (("cache_size", cache_size), ("cache_bytes", cache_bytes)):
+            if value is not None:
+                self.backend_options.setdefault(option, value)
         self.any_model_name = any_model_name
         self.dialects = [DIALECTS[dialect](self) for dialect in serving]
         self.chat = None if chat is False or "native" not in serving else _chat_page(chat, name, path)
