@@ -1,10 +1,12 @@
 """``app.models``: discovery, adding models, mounting, OpenAPI, settings and shutdown."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flama.http import Flama
 from flama.http.health import HealthModule
+from flama.models.components import PredictiveModel
 from flama.models.module import ModelsModule, resource_class
 from flama.models.resources.predictive import PredictiveResource
 
@@ -138,3 +140,38 @@ class TestCaseMetrics:
         assert 'flama_model_predictions_total{model="fish"} 2.0' in text
         assert 'flama_model_prediction_seconds_count{model="fish"} 1.0' in text
         assert 'flama_model_errors_total{model="fish",type="ValueError"} 1.0' in text
+
+
+class TestCaseInjection:
+    async def test_by_own_type_and_by_family(self):
+        app = Flama(docs=None)
+        fish = models(app).add_model("/fish/", classifier(), "fish")
+        other = models(app).add_model("/other/", classifier(), "other")
+        assert fish.model_type.__name__ == "FishModel"
+        fish_type, other_type = fish.model_type, other.model_type
+
+        @app.route("/both/")
+        async def both(first: fish_type, second: other_type, any_model: PredictiveModel) -> dict[str, Any]:  # type: ignore[valid-type]
+            return {
+                "names": [first.name, second.name, any_model.name],
+                "predicted": await first.predict([[1, 0], [0, 1]]),
+                "streamed": [row async for row in second.stream([[0, 0], [1, 1]])],
+            }
+
+        async with served(app) as client:
+            response = await client.get("/both/")
+            text = (await client.get("/metrics")).text
+        assert response.json() == {"names": ["fish", "other", "fish"], "predicted": [1, 0], "streamed": [0, 1]}
+        assert 'flama_model_predictions_total{model="fish"} 2.0' in text
+
+    async def test_errors_are_the_routes_errors(self):
+        app = Flama(docs=None)
+        models(app).add_model("/fish/", classifier(), "fish")
+
+        @app.route("/wrong/")
+        async def wrong(model: PredictiveModel) -> Any:
+            return await model.predict([[1, 2, 3]])
+
+        async with served(app) as client:
+            response = await client.get("/wrong/")
+        assert (response.status_code, response.json()["error"]) == (400, "InvalidInput")

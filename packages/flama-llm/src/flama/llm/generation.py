@@ -222,6 +222,11 @@ class Completion:
     blocks: list[Block]
     finish: Finish
 
+    @property
+    def text(self) -> str:
+        """The answer's text: its text blocks, joined."""
+        return "".join(block.text for block in self.blocks if block.type == "text")
+
 
 async def collect(events: AsyncIterator[Event | Finish]) -> Completion:
     """Fold a generation's events into a :class:`Completion`.

@@ -21,6 +21,7 @@ from flama.llm.backends.base import Backend
 from flama.llm.decoder import detect_spec, spec_by_name
 from flama.llm.exceptions import ERRORS
 from flama.llm.generation import Generator
+from flama.llm.model import LanguageModel
 from flama.llm.native import NativeDialect
 from flama.llm.ollama import OllamaDialect
 from flama.llm.openai import OpenAIDialect
@@ -88,6 +89,7 @@ class LLMResource(ModelResource):
     """
 
     errors = ERRORS
+    handle_class = LanguageModel
 
     def __init__(
         self,

@@ -141,6 +141,7 @@ class ModelsModule(Module):
             options.setdefault("max_queued", self.max_queued)
         resource = cls(path=path, name=name, source=model, **options)
         resource.metrics = metrics_of(self.app)
+        self.app.router.bind([*self.app.components, resource.component])
         if not passed:
             resource.trusted, resource.limits = trusted, limits
         for error, handler in cls.errors.items():

@@ -113,7 +113,13 @@ class NativeDialect:
         generator.defaults = parse_params(await request.json(), "body")
         return {"params": generator.defaults}
 
-    def _prepare(self, body: Any, metrics: Metrics | None, kind: str) -> Prepared:
+    def prepare(self, body: Any, metrics: Metrics | None, kind: str) -> Prepared:
+        """Count the request and validate a native body into a generation ready to run.
+
+        Raises:
+            InvalidRequest: The body is malformed.
+            InvalidParameter: A generation parameter is invalid.
+        """
         if metrics is not None:
             metrics.requested(self.model.name, DIALECT, kind, self.model.scheduler)
         try:
@@ -124,10 +130,10 @@ class NativeDialect:
                 metrics.failed(self.model.name, "invalid_request")
             raise
 
-    async def _observe(
+    async def observe(
         self, rid: str, message_id: str, prepared: Prepared, metrics: Metrics | None
     ) -> AsyncIterator[Event | Finish]:
-        # The generation's events, passed on; its end is logged and measured (a cancelled one's tokens too).
+        """Run a prepared generation: its events passed on, its end logged and measured (a cancelled one's too)."""
         stopped = None if metrics is None else functools.partial(metrics.finished, self.model.name)
         async for event in self.model.generator.run(prepared, stopped):
             if isinstance(event, Finish):
@@ -156,13 +162,13 @@ class NativeDialect:
         """Generate a whole answer."""
         self.model.authorize(request)
         metrics = metrics_of(request)
-        prepared = self._prepare(await request.json(), metrics, "query")
+        prepared = self.prepare(await request.json(), metrics, "query")
         message_id = f"msg_{secrets.token_hex(12)}"
         created = int(time.time())
 
         async def generate() -> Completion:
             async with self.model.scheduler.slot():
-                return await collect(self._observe(request_id(request), message_id, prepared, metrics))
+                return await collect(self.observe(request_id(request), message_id, prepared, metrics))
 
         try:
             completion = await unless_disconnected(request, generate())
@@ -185,7 +191,7 @@ class NativeDialect:
         """
         self.model.authorize(request)
         metrics = metrics_of(request)
-        prepared = self._prepare(await request.json(), metrics, "stream")
+        prepared = self.prepare(await request.json(), metrics, "stream")
         created = int(time.time())
         rid = request_id(request)
         admitted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -194,7 +200,7 @@ class NativeDialect:
             try:
                 async with self.model.scheduler.slot():
                     admitted.set_result(None)
-                    generation = self._observe(rid, stream.id, prepared, metrics)
+                    generation = self.observe(rid, stream.id, prepared, metrics)
                     events = stream_events(stream.id, created, self.model.name, prepared.input_tokens, generation)
                     async for name, data in events:
                         stream.push(name, data)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from flama.http.exceptions import ErrorStatus
 from flama.http.metrics import Metrics
 from flama.http.routing import BaseRoute
+from flama.models.components import Model, ModelComponent, model_title
 
 if TYPE_CHECKING:
     from flama.models.limits import Limits
@@ -35,11 +36,16 @@ class ModelResource(abc.ABC):
         errors: How the domain errors this resource's routes raise are answered; the module registers them on the
             application when the resource is added, so routes raise errors and never build error responses.
         ready: Whether :meth:`load` has finished; requests are answered with 503 until it has.
+        model_type: The type of :attr:`handle`, made for this model: annotate a parameter with it to be given the
+            model (see :mod:`flama.models.components`).
+        handle: The model as routes and components use it (predict, stream, query...).
+        component: What injects :attr:`handle`; ``app.models`` registers it.
         metrics: The application's metrics (set by the module when the resource is added), where the resource
             counts its predictions or generations; ``None`` measures nothing.
     """
 
     errors: ClassVar[Mapping[type[Exception], ErrorStatus[Any]]] = {}
+    handle_class: ClassVar[type[Model]] = Model
 
     def __init__(
         self,
@@ -59,6 +65,10 @@ class ModelResource(abc.ABC):
         self.options = options
         self.ready = False
         self.metrics: Metrics | None = None
+        # A type of this model's own, so that routes can ask for this one by annotation (Flama 2.x's way).
+        self.model_type: type[Model] = type(f"{model_title(name)}Model", (self.handle_class,), {})
+        self.handle = self.model_type(self)
+        self.component = ModelComponent(self.handle)
 
     @abc.abstractmethod
     async def load(self) -> None:

@@ -16,7 +16,6 @@ A ``ValueError`` or ``TypeError`` raised by the model is the client's fault (:cl
 
 import os
 import pathlib
-import re
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Annotated, Any
@@ -29,9 +28,10 @@ from flama.http.requests import Request
 from flama.http.responses import NDJSONResponse, StreamingResponse
 from flama.http.routing import BaseRoute, Route
 from flama.http.sse import EventSourceResponse
+from flama.models.admission import DEFAULT_MAX_QUEUED
+from flama.models.components import PredictiveModel, model_title
 from flama.models.exceptions import InvalidInput, ModelNotReady
 from flama.models.resources.base import ModelResource
-from flama.models.admission import DEFAULT_MAX_QUEUED
 from flama.models.runner import Runner
 
 __all__ = ["PredictiveResource"]
@@ -40,11 +40,6 @@ Predict = Callable[[list[Any]], Any]
 
 # The torch dtypes a described input may name (``x-dtype`` in the input schema the torch serializer writes).
 _TORCH_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "bool"})
-
-
-def _title(name: str) -> str:
-    """``fish-model`` as ``FishModel``: the prefix of this model's schema names."""
-    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^0-9A-Za-z]+", name)) or "Model"
 
 
 def _input_schema(info: dict[str, Any]) -> dict[str, Any] | None:
@@ -71,7 +66,7 @@ def _body_models(
         hint: Any = list[Any] if schema is None else Annotated[list[Any], pydantic.WithJsonSchema(schema)]
         return (hint, pydantic.Field(description=description))
 
-    title = _title(name)
+    title = model_title(name)
     request = pydantic.create_model(
         f"{title}Input", input=field(input_schema, "The rows to predict, one per prediction.")
     )
@@ -140,6 +135,8 @@ class PredictiveResource(ModelResource):
     Raises:
         flama.models.ModelFileError: The file is not a readable ``.flm`` file (its header is read here).
     """
+
+    handle_class = PredictiveModel
 
     def __init__(
         self,
@@ -256,12 +253,23 @@ class PredictiveResource(ModelResource):
             Route("/stream/", stream, methods=["POST"], name="stream"),
         ]
 
-    def _predictor(self) -> Predict:
+    def predictor(self) -> Predict:
+        """How to call the loaded model.
+
+        Raises:
+            flama.models.ModelNotReady: The model is loading.
+        """
         if self._predict is None:
             raise ModelNotReady(self.name)
         return self._predict
 
-    async def _run(self, predict: Predict, rows: list[Any]) -> Any:
+    async def run(self, predict: Predict, rows: list[Any]) -> Any:
+        """``predict(rows)`` in a worker thread, within the model's limits, measured.
+
+        Raises:
+            flama.models.runner.QueueFull: Too many calls wait for a worker.
+            flama.models.InvalidInput: The model raised ``ValueError`` or ``TypeError``.
+        """
         metrics = self.metrics
         start = time.perf_counter()
         try:
@@ -284,7 +292,7 @@ class PredictiveResource(ModelResource):
             flama.models.runner.QueueFull: Too many requests wait (429).
             flama.models.InvalidInput: The model rejects the input, a ``ValueError`` or ``TypeError`` (400).
         """
-        return {"output": await self._run(self._predictor(), rows)}
+        return {"output": await self.run(self.predictor(), rows)}
 
     def stream(self, rows: Sequence[Any], *, sse: bool = False, app: Any = None) -> StreamingResponse:
         """A response streaming ``{"output": ...}`` for each row, predicted one at a time.
@@ -300,12 +308,12 @@ class PredictiveResource(ModelResource):
         Raises:
             flama.models.ModelNotReady: The model is loading.
         """
-        predict = self._predictor()
+        predict = self.predictor()
 
         async def produce() -> AsyncIterator[Any]:
             for row in rows:
                 try:
-                    output = await self._run(predict, [row])
+                    output = await self.run(predict, [row])
                 except Exception as exc:  # the response has started: the error becomes the stream's last item
                     body = streamed_error(exc, app)
                     yield error_event(body) if sse else error_line(body)
