@@ -63,7 +63,9 @@ async def check_chat_completions(client, resource):
     chunks = [c async for c in stream]
     assert chunks[-2].choices[0].finish_reason == "stop"
     assert chunks[-1].choices == []
-    assert chunks[-1].usage == answer.usage
+    assert chunks[-1].usage is not None
+    # The counts, not the cache details: a repeated prompt may be read from the prefix cache.
+    assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens) == (prompt_tokens, completion_tokens)
 
     # The SDK's streaming helper builds the buffered answer.
     async with client.chat.completions.stream(model=MODEL, messages=ask("plain"), temperature=0) as helper:
@@ -131,7 +133,8 @@ async def check_chat_completions(client, resource):
     async with client.responses.stream(model=MODEL, input=ask("plain"), temperature=0) as helper:
         final_response = await helper.get_final_response()
     assert final_response.output_text == responded.output_text
-    assert final_response.usage == responded.usage
+    assert final_response.usage is not None
+    assert final_response.usage.output_tokens == responded.usage.output_tokens
     function = {"type": "function", **TOOLS[0]["function"]}
     wanted = await client.responses.create(model=MODEL, input=ask("tool_call"), tools=[function], temperature=0)
     call = wanted.output[-1]
@@ -190,8 +193,8 @@ async def test_invalid_requests(server_factory, backend):
         with pytest.raises(openai.NotFoundError):
             await client.models.retrieve("gpt-4o")
         metrics = httpx.get(f"{url}/metrics").text
-    assert 'flama_llm_dialect_errors_total{dialect="openai",model="assistant",type="invalid_request"}' in metrics
-    missing = httpx.post(f"{url}/llm/openai/v1/chat/completions", json={"messages": messages})
+        assert 'flama_llm_dialect_errors_total{dialect="openai",model="assistant",type="invalid_request"}' in metrics
+        missing = httpx.post(f"{url}/llm/openai/v1/chat/completions", json={"messages": messages})
         assert missing.status_code == 400
         assert missing.json()["error"]["param"] == "model"
         assert missing.json()["error"]["type"] == "invalid_request_error"

@@ -37,14 +37,14 @@ from flama.llm.anthropic.schemas import (
 )
 from flama.llm.events import BlockDelta, BlockStart, BlockStop, Event
 from flama.llm.exceptions import InvalidParameter, InvalidRequest
-from flama.llm.generation import Completion, Finish, StopReason
+from flama.llm.generation import Completion, Finish, StopReason, Usage
 from flama.llm.serving import DialectError, Generation, accepted_names, check_model, created, read_body
 from flama.llm.transports import Conversation
 
 if TYPE_CHECKING:
     from flama.llm.resource import LLMResource
 
-__all__ = ["AnthropicDialect", "Signer", "error_body"]
+__all__ = ["AnthropicDialect", "Signer", "anthropic_usage", "error_body"]
 
 DIALECT = "anthropic"
 
@@ -306,7 +306,7 @@ class AnthropicDialect:
             "content": content,
             "stop_reason": STOP[finish.stop_reason],
             "stop_sequence": _stop_sequence(finish, stops),
-            "usage": finish.usage.to_dict(),
+            "usage": anthropic_usage(finish.usage),
         }
 
     async def _frames(
@@ -353,11 +353,21 @@ class AnthropicDialect:
                     yield frame("content_block_stop", {"index": event.index})
                 else:
                     delta = {"stop_reason": STOP[event.stop_reason], "stop_sequence": _stop_sequence(event, stops)}
-                    yield frame("message_delta", {"delta": delta, "usage": event.usage.to_dict()})
+                    yield frame("message_delta", {"delta": delta, "usage": anthropic_usage(event.usage)})
                     yield frame("message_stop", {})
         except Exception as exc:  # the stream ends with the error, as Anthropic's does
             error = DialectError(500, f"The generation failed: {exc or type(exc).__name__}", None, "server")
             yield ServerSentEvent(error_body(error), event="error")
+
+
+def anthropic_usage(usage: Usage) -> dict[str, int]:
+    """Usage in Anthropic's shape: ``input_tokens`` excludes what was read from the prompt cache."""
+    return {
+        "input_tokens": usage.input_tokens - usage.cached_input_tokens,
+        "cache_read_input_tokens": usage.cached_input_tokens,
+        "cache_creation_input_tokens": 0,
+        "output_tokens": usage.output_tokens,
+    }
 
 
 def _input(arguments: str) -> Any:

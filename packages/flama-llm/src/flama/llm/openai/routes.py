@@ -72,10 +72,15 @@ def _error_response(error: DialectError) -> JSONResponse:
     return JSONResponse(error_body(error), status_code=error.status, headers=error.headers)
 
 
-def openai_usage(usage: Usage) -> dict[str, int]:
+def openai_usage(usage: Usage) -> dict[str, Any]:
     """Usage in OpenAI's chat completions shape."""
     total = usage.input_tokens + usage.output_tokens
-    return {"prompt_tokens": usage.input_tokens, "completion_tokens": usage.output_tokens, "total_tokens": total}
+    return {
+        "prompt_tokens": usage.input_tokens,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": total,
+        "prompt_tokens_details": {"cached_tokens": usage.cached_input_tokens},
+    }
 
 
 def _text(content: str | list[TextPart], field: str) -> str:
