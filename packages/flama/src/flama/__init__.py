@@ -6,12 +6,13 @@ here: that finds the portions whether they live in one ``site-packages`` or in s
 """
 
 import importlib
+import importlib.metadata
 from pkgutil import extend_path
 from typing import TYPE_CHECKING, Any
 
 __path__ = extend_path(__path__, __name__)
 
-__version__ = "3.0.0a0"
+__version__ = importlib.metadata.version("flama")
 
 if TYPE_CHECKING:
     from flama.http import Flama, Module, Mount, Request, Route, Router, run

@@ -5,9 +5,11 @@
 ``ChatApp`` for every model it serves with the native dialect when this distribution is installed.
 """
 
+import importlib.metadata
+
 from flama.chat_ui.app import STATIC, ChatApp, MissingAssets
 from flama.chat_ui.options import COLORS, PARAMS, ChatUI
 
-__version__ = "0.1.0"
+__version__ = importlib.metadata.version("flama-chat-ui")
 
 __all__ = ["COLORS", "PARAMS", "STATIC", "ChatApp", "ChatUI", "MissingAssets", "__version__"]

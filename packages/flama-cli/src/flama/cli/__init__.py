@@ -1,5 +1,7 @@
 """The `flama` command line: get, model, serve, run, start, upgrade."""
 
-__version__ = "0.1.0"
+import importlib.metadata
+
+__version__ = importlib.metadata.version("flama-cli")
 
 __all__ = ["__version__"]

@@ -1,5 +1,7 @@
 """ASGI middleware for Flama (and any ASGI framework): CORS, compression, sessions, limits and more."""
 
+import importlib.metadata
+
 from flama.middleware.base import ConfigurationError, MiddlewareError
 from flama.middleware.compression import DEFAULT_EXCLUDED_TYPES, CompressionMiddleware
 from flama.middleware.cors import CORSMiddleware
@@ -9,7 +11,7 @@ from flama.middleware.limits import BodySizeLimitMiddleware
 from flama.middleware.sessions import SessionMiddleware, SessionSigner, SessionTooLarge
 from flama.middleware.tracing import CorrelationIdMiddleware, TimingMiddleware
 
-__version__ = "0.1.0"
+__version__ = importlib.metadata.version("flama-middleware")
 
 __all__ = [
     "DEFAULT_EXCLUDED_TYPES",

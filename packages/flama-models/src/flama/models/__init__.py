@@ -1,12 +1,22 @@
-"""The `.flm` model artifact and predictive model serving for Flama."""
+"""The `.flm` model artifact and model serving for Flama.
+
+``flama.dump``/``flama.load``, ``app.models``, the served models injectable into your routes
+(:class:`PredictiveModel`), and the errors (:class:`ModelsError`).
+"""
+
+import importlib.metadata
 
 from flama.models.artifact import ModelArtifact, Trust, dump, list_artifacts, load, read_meta
+from flama.models.components import Model, ModelComponent, PredictiveModel
 from flama.models.exceptions import (
     ChecksumMismatch,
     CorruptedFile,
+    InvalidInput,
     LibraryVersionWarning,
     LimitExceeded,
     ModelFileError,
+    ModelNotReady,
+    ModelsError,
     TruncatedFile,
     UnknownCodec,
     UnknownLibrary,
@@ -18,20 +28,28 @@ from flama.models.exceptions import (
 )
 from flama.models.limits import Limits
 from flama.models.metadata import FrameworkInfo, Metadata, ModelInfo
+from flama.models.module import ModelsModule
 
-__version__ = "0.1.0"
+__version__ = importlib.metadata.version("flama-models")
 
 __all__ = [
     "ChecksumMismatch",
     "CorruptedFile",
     "FrameworkInfo",
+    "InvalidInput",
     "LibraryVersionWarning",
     "LimitExceeded",
     "Limits",
     "Metadata",
+    "Model",
     "ModelArtifact",
+    "ModelComponent",
     "ModelFileError",
     "ModelInfo",
+    "ModelNotReady",
+    "ModelsError",
+    "ModelsModule",
+    "PredictiveModel",
     "TruncatedFile",
     "Trust",
     "UnknownCodec",
