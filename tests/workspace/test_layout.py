@@ -28,7 +28,7 @@ ALLOWED_SIBLINGS = {
     "flama-middleware": {"flama-http"},
     "flama-mcp": {"flama-http"},
     "flama-models": {"flama-http"},
-    "flama-llm": {"flama-models", "flama-http"},
+    "flama-llm": {"flama-models", "flama-http", "flama-middleware"},  # per-model API keys (flama.middleware.keys)
     "flama-chat-ui": set(),
     "flama-cli": {"flama-http", "flama-middleware", "flama-models", "flama-llm", "flama-mcp", "flama-chat-ui"},
     "flama": set(DISTRIBUTIONS) - {"flama"},
