@@ -70,3 +70,30 @@ class TestCaseSigner:
 
 def backend_calls(resource) -> int:
     return len(resource.backend.calls)
+
+
+class TestCaseAPIKeys:
+    @pytest.mark.parametrize(
+        ("dialect", "headers"),
+        [
+            pytest.param("openai", {"Authorization": "Bearer secret"}, id="openai-bearer"),
+            pytest.param("anthropic", {"x-api-key": "secret"}, id="anthropic-x-api-key"),
+            pytest.param("anthropic", {"Authorization": "Bearer secret"}, id="anthropic-bearer"),
+            pytest.param("ollama", {"Authorization": "Bearer secret"}, id="ollama-bearer"),
+        ],
+    )
+    async def test_keys_as_each_sdk_sends_them(self, model_factory, dialect, headers):
+        path, body = CHAT[dialect]
+        async with model_factory(api_keys=["secret"]) as (client, _):
+            refused = await client.post(path, json={**body, "model": "assistant"})
+            accepted = await client.post(path, json={**body, "model": "assistant"}, headers=headers)
+        assert refused.status_code == 401
+        assert UNAUTHORIZED[dialect](refused.json()), refused.json()
+        assert accepted.status_code == 200, accepted.text
+
+
+UNAUTHORIZED = {
+    "openai": lambda body: body["error"]["type"] == "authentication_error",
+    "anthropic": lambda body: body["error"]["type"] == "authentication_error",
+    "ollama": lambda body: isinstance(body["error"], str),
+}
