@@ -91,7 +91,7 @@ class TestCaseConfig:
         [
             pytest.param({"apps": {}}, "unknown section 'apps'", id="section"),
             pytest.param({"server": {"prot": 1}}, "unknown server setting 'prot'", id="server"),
-            pytest.param({"app": {"titel": "x"}}, "app: unknown app setting 'titel'", id="app"),
+            pytest.param({"app": {"heading": "x"}}, "app: unknown app setting 'heading'", id="app"),
             pytest.param({"app": {"models": [{"url": "/"}]}}, "app.models[0]: file=PATH is required", id="model"),
         ],
     )

@@ -104,7 +104,7 @@ class TestCaseBuildApp:
         app = build_app([spec], AppOptions(title="T"), backend="transformers")
         resource = app.modules.get("models").resources["assistant"]
         assert (resource.heartbeat, resource.backend_name) == (2.5, "transformers")
-        assert resource.scheduler is not None
+        assert (resource.scheduler.max_running, resource.scheduler.max_queued) == (2, 3)
 
     def test_command_line_defaults_reach_every_model(self, tmp_path):
         from flama.models import dump

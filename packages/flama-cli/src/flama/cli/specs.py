@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 _PLACEMENT = ("file", "url", "name")
-_LISTS = ("serving", "api_keys")
+_LISTS = ("serving", "api_keys", "trusted_types")
 # Flama 2.x's decoder keys: "auto" is what Flama does anyway; a named one is a decoder spec here.
 _DECODER_ALIASES = ("channel_scanner", "tool_scanner", "tool_parser")
 # Keyword arguments of a resource that the application sets, never a spec.
