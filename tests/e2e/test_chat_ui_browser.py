@@ -246,6 +246,20 @@ class TestCaseChatBrowser:
         await shot(page, "conversations")
         assert errors == []
 
+    async def test_api_key(self, server_factory, browser):
+        url, _ = await demo(server_factory, api_keys=["k-123"])
+        page, _, _ = await open_chat(browser, url)
+        # Without a key the page says what is missing and where to put it.
+        await expect(page.get_by_role("alert")).to_contain_text("HTTP 401")
+        await expect(page.get_by_role("alert")).to_contain_text("This model needs an API key: set it in Settings.")
+        await page.get_by_role("button", name="Settings").click()
+        await page.get_by_label("API key").fill("k-123")
+        await page.get_by_label("Thinking").uncheck()
+        await page.get_by_role("button", name="Close settings").click()
+        await expect(page.get_by_role("alert")).to_have_count(0)
+        await send(page, "Hello! Who are you?")
+        await expect(answers(page).last).to_contain_text(reply("plain"))
+
     async def test_dark_phone_with_math_diagrams_and_code(self, server_factory, browser):
         url, _ = await demo(server_factory, chat={"suggestions": ["Hello! Who are you?"]})
         page, requests, errors = await open_chat(

@@ -43,7 +43,7 @@ export class ApiError extends Error {
 const HINTS: Record<number, string> = {
   401: "This model needs an API key: set it in Settings.",
   403: "The API key was refused.",
-  404: "No model answers at this address.",
+  404: "Nothing answers there: the model's address is wrong, or the answer expired on the server.",
   429: "The model is busy with other requests; try again in a moment.",
   503: "The model is still loading; try again in a moment.",
 };

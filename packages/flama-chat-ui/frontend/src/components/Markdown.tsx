@@ -7,7 +7,8 @@ import { fenceClosed, lex, renderTokens } from "../markdown";
 import { typesetMath } from "../math";
 import { MermaidBlock } from "./MermaidBlock";
 
-async function copyText(text: string): Promise<void> {
+/** Put `text` on the clipboard (the Clipboard API needs a secure context; elsewhere the older way). */
+export async function copyText(text: string): Promise<void> {
   if (navigator.clipboard && window.isSecureContext) {
     await navigator.clipboard.writeText(text);
     return;

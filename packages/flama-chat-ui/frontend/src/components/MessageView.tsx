@@ -4,7 +4,7 @@
 import { useState } from "preact/hooks";
 import type { Message } from "../conversation";
 import type { AssistantMessage, Block } from "../stream";
-import { Markdown } from "./Markdown";
+import { copyText, Markdown } from "./Markdown";
 import { ToolCard } from "./ToolCard";
 
 function Thinking({ block }: { block: Block }) {
@@ -56,7 +56,10 @@ function Answer({ message, last, onRegenerate, onToolResult }: AnswerProps) {
             <button
               type="button"
               onClick={() => {
-                void navigator.clipboard?.writeText(text).then(() => setCopied(true));
+                copyText(text).then(
+                  () => setCopied(true),
+                  () => undefined,
+                );
               }}
             >
               {copied ? "Copied" : "Copy"}
