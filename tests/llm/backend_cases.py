@@ -38,7 +38,7 @@ class Probe:
                 if not self.ticked.wait(timeout=30):
                     raise RuntimeError("the event loop did not run during the step")
                 self.ticked.clear()
-        produced = self.original()
+        produced: list[tuple[int, int]] = self.original()
         if self.script is not None:
             script = self.script
             produced = [(key, script[self._next(key)]) for key, _ in produced]
