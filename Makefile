@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 30
 FUZZ_LONG_SECONDS ?= 300
 FUZZ_TARGETS := route_template multipart boundary urlencoded json_write json_numbers cookies accept_encoding decompress
 
-.PHONY: install browser build release-dry-run test-matrix format lint typecheck test test-fast bench bench-load fuzz fuzz-ci demo demo-model rust-lint rust-test clean
+.PHONY: install browser build release-dry-run test-matrix format lint typecheck test test-fast bench bench-load soak fuzz-flm fuzz fuzz-ci demo demo-model rust-lint rust-test clean mcp-conformance
 
 install: ## the locked workspace, editable, with the Rust core built
 	./scripts/bootstrap
@@ -58,6 +58,12 @@ test-fast: ## the suite without the slow wheel/venv builds
 bench: ## instruction counts (callgrind) against peers, both suites, written to benchmarks/RESULTS.md
 	$(RUN) python -m benchmarks run
 
+soak: ## server memory under 32 LLM streams for SOAK_SECONDS (600) and a 500-request predictive burst, into RESULTS.md
+	$(RUN) python -m benchmarks soak
+
+fuzz-flm: ## the .flm reader's Hypothesis fuzz target for FLM_FUZZ_EXAMPLES examples (20,000; the suite runs 200)
+	FLM_FUZZ_EXAMPLES=$${FLM_FUZZ_EXAMPLES:-20000} $(RUN) pytest tests/models/test_fuzz.py -q
+
 bench-load: ## requests per second (wrk against uvicorn, loopback) for every HTTP subject, into RESULTS.md; minutes
 	$(RUN) python -m benchmarks load --suite http
 
@@ -98,6 +104,9 @@ chat-ui-check: chat-ui ## rebuild the chat app and fail when the output differs 
 
 chat-ui-test: $(CHAT_UI)/node_modules/.package-lock.json ## the chat app's component tests (Vitest, jsdom)
 	cd $(CHAT_UI) && npx vitest run
+
+mcp-conformance: ## @modelcontextprotocol/conformance (npm, Node 22 into .cache/) against examples/mcp_conformance.py, both MCP eras
+	./packages/flama-mcp/conformance/run
 
 clean:
 	rm -rf dist .venv .venv-demo .venv-py* $(CRATE)/target benchmarks/.venvs benchmarks/.work

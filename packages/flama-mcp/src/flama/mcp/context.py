@@ -6,12 +6,14 @@ from typing import Any, Literal
 import jsonschema
 import pydantic
 from flama.mcp.elicitation import InputRequired
-from flama.mcp.protocol import MISSING_REQUIRED_CLIENT_CAPABILITY, MCPError
+from flama.mcp.protocol import INVALID_PARAMS, MISSING_REQUIRED_CLIENT_CAPABILITY, MCPError
 
 __all__ = ["Context", "Elicited"]
 
 Notify = Callable[[str, dict[str, Any]], Awaitable[None]]
 Ask = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+# The client capability each kind of input request needs.
+_CAPABILITIES = {"elicitation/create": "elicitation", "sampling/createMessage": "sampling", "roots/list": "roots"}
 
 
 class Elicited(pydantic.BaseModel):
@@ -89,16 +91,53 @@ class Context:
             params["message"] = message
         await self._notify("notifications/progress", params)
 
-    async def elicit(self, message: str, schema: type[pydantic.BaseModel] | dict[str, Any]) -> Elicited:
-        """Ask the user for input through the client.
+    async def request_inputs(self, requests: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+        """Ask the client for inputs: ``elicitation/create``, ``sampling/createMessage`` or ``roots/list`` requests.
 
-        At 2026-07-28 the call is answered ``input_required`` and the handler runs again once the client retries
-        with the answer; the handler should therefore do nothing irreversible before its questions are answered.
-        Handshake-era clients are asked over the call's event stream instead.
+        At 2026-07-28 the call is answered ``input_required`` with every request not answered yet; the handler runs
+        again from the start once the client retries with the answers, so it should do nothing irreversible before
+        its questions are answered. Handshake-era clients are asked over the call's event stream instead.
+
+        Args:
+            requests: Each request by the key its answer comes back under: ``{key: (method, params)}``.
+
+        Returns:
+            The raw answers by key.
+
+        Raises:
+            MCPError: ``MISSING_REQUIRED_CLIENT_CAPABILITY``: the client did not declare what a request needs.
+        """
+        missing = {
+            key: capability
+            for key, (method, _) in requests.items()
+            if (capability := _CAPABILITIES.get(method, method)) not in self.client_capabilities and self._ask is None
+        }
+        if missing:
+            needed: dict[str, Any] = {capability: {} for capability in missing.values()}
+            message = f"this call needs the client capabilities {sorted(needed)}"
+            raise MCPError(MISSING_REQUIRED_CLIENT_CAPABILITY, message, {"requiredCapabilities": needed})
+        answers: dict[str, Any] = {}
+        pending: dict[str, Any] = {}
+        for key, (method, params) in requests.items():
+            if key in self._answers:
+                answers[key] = self._answers[key]
+            elif self._ask is not None:
+                answers[key] = await self._ask(method, params)
+            else:
+                pending[key] = {"method": method, "params": params}
+        if pending:
+            raise InputRequired(pending, self._answers)
+        return answers
+
+    async def elicit(
+        self, message: str, schema: type[pydantic.BaseModel] | dict[str, Any], *, key: str | None = None
+    ) -> Elicited:
+        """Ask the user for input through the client (see :meth:`request_inputs` for how the call proceeds).
 
         Args:
             message: What to tell the user.
             schema: The fields to ask for: a flat pydantic model or a JSON Schema object.
+            key: The key of the request (``elicit-<n>``, counting this call's questions, by default).
 
         Returns:
             The user's answer; accepted content is validated against the schema.
@@ -106,28 +145,20 @@ class Context:
         Raises:
             MCPError: The client did not declare the elicitation capability, or answered with invalid content.
         """
-        if "elicitation" not in self.client_capabilities and self._ask is None:
-            raise MCPError(
-                MISSING_REQUIRED_CLIENT_CAPABILITY,
-                "this call asks the user for input: the client must declare the elicitation capability",
-                {"requiredCapabilities": {"elicitation": {}}},
-            )
         requested = _requested_schema(schema)
+        if key is None:
+            key = f"elicit-{self._asked}"
+            self._asked += 1
         params = {"mode": "form", "message": message, "requestedSchema": requested}
-        key = f"elicit-{self._asked}"
-        self._asked += 1
-        if key in self._answers:
-            raw = self._answers[key]
-        elif self._ask is not None:
-            raw = await self._ask("elicitation/create", params)
-        else:
-            raise InputRequired({key: {"method": "elicitation/create", "params": params}}, self._answers)
+        raw = (await self.request_inputs({key: ("elicitation/create", params)}))[key]
         try:
             answer = Elicited.model_validate(raw)
         except pydantic.ValidationError:
-            raise MCPError(-32602, f"the answer to {key!r} is not an elicitation result") from None
+            raise MCPError(INVALID_PARAMS, f"the answer to {key!r} is not an elicitation result") from None
         if answer.action == "accept":
             errors = [error.message for error in jsonschema.Draft202012Validator(requested).iter_errors(answer.content)]
             if errors:
-                raise MCPError(-32602, f"the answer to {key!r} does not match the requested schema: {errors[0]}")
+                raise MCPError(
+                    INVALID_PARAMS, f"the answer to {key!r} does not match the requested schema: {errors[0]}"
+                )
         return answer

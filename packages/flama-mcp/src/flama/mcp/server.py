@@ -49,6 +49,8 @@ _NAMED = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 _CACHEABLE = frozenset(
     {"server/discover", "tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read"}
 )
+# Methods 2026-07-28 removed: a modern request for them is answered METHOD_NOT_FOUND.
+_LEGACY_ONLY = frozenset({"initialize", "ping"})
 _ALLOW = [(b"content-type", b"application/json"), (b"allow", b"POST")]
 
 
@@ -413,7 +415,7 @@ class MCPServer:
             handler = self._methods.get(method)
             if (
                 handler is None
-                or (method == "initialize" and call.modern)
+                or (call.modern and method in _LEGACY_ONLY)
                 or (method == "server/discover" and not call.modern)
             ):
                 raise MCPError(METHOD_NOT_FOUND, f"method not found: {method}")
@@ -432,13 +434,10 @@ class MCPServer:
         """Settle the request's era and, at 2026-07-28, check its envelope and routing headers."""
         meta = call.params.get("_meta")
         header_version = _text(headers.get(b"mcp-protocol-version"))
-        if not (isinstance(meta, dict) and PROTOCOL_VERSION_KEY in meta) and call.method != "server/discover":
-            if header_version is not None and header_version not in HANDSHAKE_VERSIONS:
-                raise MCPError(
-                    UNSUPPORTED_PROTOCOL_VERSION,
-                    "unsupported protocol version",
-                    {"supported": [*MODERN_VERSIONS, *HANDSHAKE_VERSIONS], "requested": header_version},
-                )
+        # A request is of the 2026-07-28 era when its envelope, its version header or its method say so; the
+        # handshake era has neither envelope nor a later version, and answers any request of an initialized client.
+        enveloped = isinstance(meta, dict) and PROTOCOL_VERSION_KEY in meta
+        if not enveloped and call.method != "server/discover" and header_version in (None, *HANDSHAKE_VERSIONS):
             call.version = header_version or LATEST_HANDSHAKE_VERSION
             return
         call.modern = True
@@ -615,8 +614,6 @@ class MCPServer:
         if responses is not None:
             if not isinstance(responses, dict):
                 raise MCPError(INVALID_PARAMS, "inputResponses must be an object")
-            if state is None:
-                raise MCPError(INVALID_PARAMS, "inputResponses need the requestState they answer")
             answers = {**answers, **responses}
         return answers
 
