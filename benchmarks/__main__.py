@@ -2,6 +2,7 @@
 
 ``python -m benchmarks run [--suite core|http|all] [-k SUBSTRING]`` measures and writes benchmarks/RESULTS.md.
 ``python -m benchmarks native`` measures LLM streaming through the native dialect (see benchmarks/llm_native.py).
+``python -m benchmarks soak`` measures server memory under LLM streams and a predictive burst (benchmarks/soak.py).
 ``python -m benchmarks load --suite http`` runs the loopback load test (wrk against uvicorn) for every HTTP subject and
 writes its table to RESULTS.md too; ``python -m benchmarks load APP PATH`` load-tests one ASGI app.
 """
@@ -40,6 +41,7 @@ TITLES = {
     "native": "flama-llm: the native dialect on the demo model",
     "dialects": "flama-llm: the OpenAI, Anthropic and Ollama dialects beside the native one",
     "llm": "flama-llm: tokens per second, our async stream beside each library's own loop",
+    "soak": "Soak: server memory under sustained LLM streams and a predictive burst",
 }
 SECTION = re.compile(r"<!-- section: (\w+) -->\n(.*?)<!-- end: \1 -->\n", re.DOTALL)
 
@@ -190,7 +192,17 @@ def main(argv: list[str] | None = None) -> int:
     dialects_parser.add_argument("--backend", default=None, help="force a backend")
     llm_parser = commands.add_parser("llm", help="backend tokens per second; writes RESULTS.md")
     llm_parser.add_argument("--tokens", type=int, default=256, help="tokens generated per run")
+    soak_parser = commands.add_parser("soak", help="memory under 32 LLM streams and a predictive burst; RESULTS.md")
+    soak_parser.add_argument("--seconds", type=float, default=None, help="LLM streaming time (SOAK_SECONDS, 600)")
     args = parser.parse_args(argv)
+
+    if args.command == "soak":
+        from benchmarks import soak
+
+        section = soak.run(args.seconds)
+        write_section("soak", f"Recorded {datetime.now(timezone.utc):%Y-%m-%d}.\n\n{section}")
+        sys.stdout.write(section)
+        return 0
 
     if args.command == "llm":
         from benchmarks import llm_backends

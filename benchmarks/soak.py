@@ -1,0 +1,259 @@
+"""Soak: memory under sustained load, in a real uvicorn server (issue 9).
+
+``python -m benchmarks soak`` (``make soak``) runs two scenarios, each against a server in a child process on loopback,
+and writes the ``soak`` section of RESULTS.md:
+
+- **LLM streams.** The demo model (``examples/models/assistant.flm``) served through the native dialect; 32 clients
+  each open a stream (``POST /llm/stream/``), read its server-sent events to the end (``GET /llm/stream/{id}/``) and
+  start the next, for ``SOAK_SECONDS`` seconds (600 by default). The server's resident memory is sampled every
+  ``SAMPLE_SECONDS``; the growth is the last sample against the first one taken after a warm-up minute (a tenth of
+  the run when shorter). Target: growth below 5 %.
+- **Predictive burst.** A scikit-learn ``.flm`` served by ``app.models``; after a warm-up, 500 prediction requests
+  of 1,000 rows each are sent at once. Target: the server's resident memory, once the burst is answered, back within
+  10 % of the baseline taken before it. Refusals (429 with ``Retry-After`` when the queue is full) are counted apart
+  from errors: they are the server protecting itself, not a failure. The server also traces its Python heap
+  (``tracemalloc``, reported at ``/soak/heap``), which tells a leak (objects kept) from memory the C allocator keeps
+  for reuse after freeing it (RSS stays up, the heap does not).
+
+Memory is the kernel's ``VmRSS`` of the server process (Linux ``/proc``). The figures depend on the machine and on
+what else runs on it.
+"""
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+__all__ = ["run"]
+
+DEMO = Path(__file__).resolve().parents[1] / "examples" / "models" / "assistant.flm"
+STREAMS = 32
+BURST = 500
+BURST_ROWS = 1000
+FEATURES = 20
+SAMPLE_SECONDS = 5.0
+PROMPT = {
+    "messages": [{"role": "user", "content": "Hello! Who are you?"}],
+    "params": {"temperature": 0.0, "max_tokens": 64},
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        return int(listener.getsockname()[1])
+
+
+def _rss(pid: int) -> int:
+    """Resident memory of ``pid`` in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS in /proc: the soak needs Linux")
+
+
+def serve(kind: str, port: int) -> None:
+    """The child process: the demo LLM (``llm``) or a scikit-learn model (``predictive``) under uvicorn."""
+    import uvicorn
+    from flama.http import Flama
+
+    app = Flama(schema=None, docs=None)
+    if kind == "llm":
+        app.models.add_model(path="/llm/", model=DEMO, name="assistant", max_queued=STREAMS * 2)
+    else:
+        import gc
+        import tracemalloc
+
+        import flama
+        import numpy as np
+        from flama.http.responses import JSONResponse
+        from sklearn.linear_model import LogisticRegression
+
+        tracemalloc.start()
+
+        async def heap() -> JSONResponse:
+            gc.collect()
+            return JSONResponse({"bytes": tracemalloc.get_traced_memory()[0]})
+
+        app.add_route("/soak/heap", heap, methods=["GET"])
+        rng = np.random.default_rng(0)
+        inputs = rng.random((2000, FEATURES))
+        model = LogisticRegression().fit(inputs, (inputs[:, 0] > 0.5).astype(int))
+        path = Path(tempfile.mkdtemp(prefix="soak-")) / "classifier.flm"
+        flama.dump(model, path)  # dumped by this process: loading it back needs no trust
+        app.models.add_model(path="/classifier/", model=path, name="classifier")
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+async def _ready(client: httpx.AsyncClient) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            if (await client.get("/health")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.2)
+    raise RuntimeError("the server did not become ready in 300 s")
+
+
+async def _one_stream(client: httpx.AsyncClient) -> bool:
+    """One native stream read to its end; True when it ended with ``message.stop`` and no error event."""
+    opened = await client.post("/llm/stream/", json=PROMPT)
+    if opened.status_code != 200:
+        return False
+    stopped = False
+    async with client.stream("GET", f"/llm/stream/{opened.json()['id']}/") as events:
+        async for line in events.aiter_lines():
+            if line.startswith("event: error"):
+                return False
+            stopped = stopped or line.startswith("event: message.stop")
+    return stopped
+
+
+async def _streams(url: str, pid: int, seconds: float) -> dict[str, Any]:
+    limits = httpx.Limits(max_connections=STREAMS * 2, max_keepalive_connections=STREAMS * 2)
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+        await _ready(client)
+        started = time.monotonic()
+        deadline = started + seconds
+        counts = {"streams": 0, "errors": 0}
+        samples: list[tuple[float, int]] = []
+
+        async def worker() -> None:
+            while time.monotonic() < deadline:
+                try:
+                    ok = await _one_stream(client)
+                except httpx.HTTPError:
+                    ok = False
+                counts["streams" if ok else "errors"] += 1
+
+        async def sampler() -> None:
+            while time.monotonic() < deadline:
+                samples.append((time.monotonic() - started, _rss(pid)))
+                await asyncio.sleep(SAMPLE_SECONDS)
+
+        await asyncio.gather(sampler(), *(worker() for _ in range(STREAMS)))
+        samples.append((time.monotonic() - started, _rss(pid)))
+    warm = min(60.0, seconds / 10)
+    after = [rss for at, rss in samples if at >= warm] or [samples[-1][1]]
+    return {**counts, "seconds": seconds, "first": after[0], "last": after[-1], "peak": max(r for _, r in samples)}
+
+
+async def _burst(url: str, pid: int) -> dict[str, Any]:
+    rows = [[(i * 7 + j) % 10 / 10 for j in range(FEATURES)] for i in range(BURST_ROWS)]
+    body = json.dumps({"input": rows}).encode()
+    headers = {"content-type": "application/json"}
+    limits = httpx.Limits(max_connections=BURST, max_keepalive_connections=BURST)
+    async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as client:
+        await _ready(client)
+        for _ in range(20):  # warm-up: worker threads started, caches filled
+            (await client.post("/classifier/predict/", content=body, headers=headers)).raise_for_status()
+        await asyncio.sleep(2)
+        heap_before = (await client.get("/soak/heap")).json()["bytes"]
+        baseline = _rss(pid)
+        peak = baseline
+        done = asyncio.Event()
+
+        async def sampler() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, _rss(pid))
+                await asyncio.sleep(0.05)
+
+        watcher = asyncio.create_task(sampler())
+        started = time.monotonic()
+        answers = await asyncio.gather(
+            *(client.post("/classifier/predict/", content=body, headers=headers) for _ in range(BURST)),
+            return_exceptions=True,
+        )
+        elapsed = time.monotonic() - started
+        done.set()
+        await watcher
+        await asyncio.sleep(5)  # what the server frees once it is idle again
+        after = _rss(pid)
+        heap_after = (await client.get("/soak/heap")).json()["bytes"]
+    statuses = [a.status_code if isinstance(a, httpx.Response) else type(a).__name__ for a in answers]
+    errors = [str(s) for s in statuses if s not in (200, 429)]
+    return {
+        "ok": statuses.count(200),
+        "refused": statuses.count(429),
+        "errors": len(errors),
+        "error_kinds": ", ".join(sorted(set(errors))) or "none",
+        "heap_before": heap_before,
+        "heap_after": heap_after,
+        "seconds": elapsed,
+        "baseline": baseline,
+        "peak": peak,
+        "after": after,
+    }
+
+
+def _scenario(kind: str, measure: Any) -> dict[str, Any]:
+    port = _free_port()
+    child = subprocess.Popen([sys.executable, "-m", "benchmarks.soak", "serve", kind, str(port)])
+    try:
+        result: dict[str, Any] = asyncio.run(measure(f"http://127.0.0.1:{port}", child.pid))
+        return result
+    finally:
+        child.terminate()
+        child.wait(timeout=60)
+
+
+def _mb(size: float) -> str:
+    return f"{size / (1 << 20):,.0f} MB"
+
+
+def run(seconds: float | None = None) -> str:
+    """Run both scenarios; the section's Markdown."""
+    seconds = float(os.environ.get("SOAK_SECONDS", 600)) if seconds is None else seconds
+    streams = _scenario("llm", lambda url, pid: _streams(url, pid, seconds))
+    burst = _scenario("predictive", _burst)
+    growth = streams["last"] / streams["first"] - 1
+    back = burst["after"] / burst["baseline"] - 1
+    heap = burst["heap_after"] / burst["heap_before"] - 1
+    rate = streams["streams"] / seconds
+    lines = [
+        f"{STREAMS} concurrent native streams of the demo model for {seconds:.0f} s (uvicorn, loopback, "
+        f"`max_tokens` 64); {BURST} predictions of {BURST_ROWS} rows sent at once to a scikit-learn model. "
+        "Resident memory of the server process.",
+        "",
+        "| scenario | figure |",
+        "|---|---:|",
+        f"| LLM streams completed | {streams['streams']:,} ({rate:.1f}/s) |",
+        f"| LLM stream errors | {streams['errors']} |",
+        f"| LLM server RSS after warm-up → end (peak) | {_mb(streams['first'])} → {_mb(streams['last'])} "
+        f"({_mb(streams['peak'])}) |",
+        f"| burst answered 200 / refused 429 / errors | {burst['ok']} / {burst['refused']} / {burst['errors']} |",
+        f"| burst duration | {burst['seconds']:.1f} s |",
+        f"| predictive server RSS before → peak → 5 s after | {_mb(burst['baseline'])} → {_mb(burst['peak'])} → "
+        f"{_mb(burst['after'])} |",
+        f"| predictive server Python heap before → after | {_mb(burst['heap_before'])} → {_mb(burst['heap_after'])} |",
+        f"| burst errors, by kind | {burst['error_kinds']} |",
+        "",
+        "| target | goal | reached | met |",
+        "|---|---:|---:|---|",
+        f"| LLM server RSS growth over the run | < 5 % | {growth:+.1%} | {'yes' if growth < 0.05 else '**no**'} |",
+        f"| LLM stream errors | 0 | {streams['errors']} | {'yes' if not streams['errors'] else '**no**'} |",
+        f"| memory after the burst against its baseline | within 10 % | {back:+.1%} | "
+        f"{'yes' if back < 0.10 else '**no**'} |",
+        f"| Python heap after the burst against its baseline | within 10 % | {heap:+.1%} | "
+        f"{'yes' if heap < 0.10 else '**no**'} |",
+        f"| burst errors (not 200 or 429) | 0 | {burst['errors']} | {'yes' if not burst['errors'] else '**no**'} |",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["serve"]:
+        serve(sys.argv[2], int(sys.argv[3]))
+    else:
+        sys.stdout.write(run())
