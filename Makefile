@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 30
 FUZZ_LONG_SECONDS ?= 300
 FUZZ_TARGETS := route_template multipart boundary urlencoded json_write json_numbers cookies accept_encoding decompress
 
-.PHONY: install browser build release-dry-run test-matrix format lint typecheck test test-fast bench bench-load soak fuzz-flm fuzz fuzz-ci demo demo-model rust-lint rust-test clean mcp-conformance
+.PHONY: install browser build release-dry-run test-matrix format lint typecheck test test-fast bench bench-load bench-batching soak fuzz-flm fuzz fuzz-ci demo demo-model rust-lint rust-test clean mcp-conformance
 
 install: ## the locked workspace, editable, with the Rust core built
 	./scripts/bootstrap
@@ -57,6 +57,10 @@ test-fast: ## the suite without the slow wheel/venv builds
 
 bench: ## instruction counts (callgrind) against peers, both suites, written to benchmarks/RESULTS.md
 	$(RUN) python -m benchmarks run
+
+bench-batching: ## many users at once on the demo model (MLX beside mlx_lm.server, then transformers); minutes
+	$(RUN) python -m benchmarks.llm_batching --backend mlx --mlx-server
+	$(RUN) python -m benchmarks.llm_batching --backend transformers
 
 soak: ## server memory under 32 LLM streams for SOAK_SECONDS (600) and a 500-request predictive burst, into RESULTS.md
 	$(RUN) python -m benchmarks soak
