@@ -153,6 +153,23 @@ describe("Mermaid", () => {
     expect(root.querySelector(".diagram-error")?.textContent).toContain("Parse error on line 1");
   });
 
+  test("a diagram is drawn again in the colours of a new theme", async () => {
+    const themes: string[] = [];
+    setDiagramLoader(async (theme) => {
+      themes.push(theme);
+      return { parse: async () => ({}), render: async () => ({ svg: `<svg data-theme="${theme}"></svg>` }) };
+    });
+    delete document.documentElement.dataset.theme;
+    show(<MermaidBlock code={"graph TD\nA-->B"} complete={true} />);
+    await until(() => root.querySelector("svg[data-theme=default]") !== null, "the light drawing");
+    await act(async () => {
+      document.documentElement.dataset.theme = "dark";
+    });
+    await until(() => root.querySelector("svg[data-theme=dark]") !== null, "the dark drawing");
+    expect(themes).toEqual(["default", "dark"]);
+    delete document.documentElement.dataset.theme;
+  });
+
   test("a diagram that never finishes drawing is given up, the chat goes on", async () => {
     limits.timeoutMs = 50;
     setDiagramLoader(async () => ({ parse: async () => ({}), render: () => new Promise(() => undefined) }));

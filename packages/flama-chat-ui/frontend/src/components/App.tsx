@@ -279,7 +279,12 @@ export function App({ config }: { config: ChatConfig }) {
   const isBusy = busy !== null;
 
   return (
-    <div class="app">
+    <div
+      class="app"
+      onKeyDown={(event) => {
+        if (event.key === "Escape" && sidebarOpen) setSidebarOpen(false);
+      }}
+    >
       <a class="skip-link" href="#prompt">
         Skip to the message box
       </a>

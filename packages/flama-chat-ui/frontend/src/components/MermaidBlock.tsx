@@ -15,14 +15,26 @@ function isDark(): boolean {
   return document.documentElement.dataset.theme === "dark";
 }
 
+/** Whether the page shows its dark theme, following changes (a diagram is drawn again in the other theme's colours). */
+function useDark(): boolean {
+  const [dark, setDark] = useState(isDark);
+  useEffect(() => {
+    const observer = new MutationObserver(() => setDark(isDark()));
+    observer.observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
+    return () => observer.disconnect();
+  }, []);
+  return dark;
+}
+
 export function MermaidBlock({ code, complete }: { code: string; complete: boolean }) {
   const [state, setState] = useState<Drawing>({ svg: null, error: null, drawing: false });
+  const dark = useDark();
 
   useEffect(() => {
     if (!complete) return;
     let live = true;
     setState((previous) => ({ ...previous, drawing: true }));
-    renderDiagram(code, isDark()).then(
+    renderDiagram(code, dark).then(
       (svg) => live && setState({ svg, error: null, drawing: false }),
       (error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
@@ -32,7 +44,7 @@ export function MermaidBlock({ code, complete }: { code: string; complete: boole
     return () => {
       live = false;
     };
-  }, [code, complete]);
+  }, [code, complete, dark]);
 
   const source = <div class="diagram-source" dangerouslySetInnerHTML={{ __html: codeBlockHtml(code, "mermaid") }} />;
   return (
