@@ -184,3 +184,26 @@ class TestCaseChatUI:
 def test_gzip_is_deterministic():
     name = next(path for path in (STATIC / "assets").iterdir() if path.suffix == ".css")
     assert gzip.decompress(gzip.compress(name.read_bytes(), 6, mtime=0)) == name.read_bytes()
+
+
+def test_main_bundle_budget():
+    """What the page loads before any answer (its scripts' static imports and stylesheets) fits 300 KB gzipped, and
+    holds neither KaTeX nor Mermaid, which load when an answer needs them."""
+    page = (STATIC / "index.html").read_text()
+    pending = re.findall(r'(?:src|href)="\./assets/([^"]+)"', page)
+    loaded: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in loaded:
+            continue
+        loaded.add(name)
+        if name.endswith(".js"):
+            text = (STATIC / "assets" / name).read_text()
+            pending += re.findall(r'(?:\bfrom|\bimport)\s*"\./([^"]+\.js)"', text)
+    assert any(name.startswith("vendor-") for name in loaded)
+    assert not [name for name in loaded if name.startswith(("katex", "mermaid", "KaTeX"))]
+    size = sum(len(gzip.compress((STATIC / "assets" / name).read_bytes(), 9)) for name in loaded)
+    assert size <= 300 * 1024, f"the main bundle is {size / 1024:.0f} KB gzipped: {sorted(loaded)}"
+    lazy = {path.name for path in (STATIC / "assets").iterdir()} - loaded
+    assert any(name.startswith("katex-") and name.endswith(".js") for name in lazy)
+    assert any(name.startswith("mermaid.core-") for name in lazy)
