@@ -203,7 +203,7 @@ def serve(flm: Path, backend: str | None, port: int) -> None:
     app = Flama(schema=None, docs=None)
     models = app.modules.get("models")
     assert isinstance(models, ModelsModule)
-    options = {} if backend is None else {"backend": backend}
+    options: dict[str, Any] = {} if backend is None else {"backend": backend}
     models.add_model(path="/llm/", model=flm, name="assistant", family="llm", max_queued=64, **options)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 

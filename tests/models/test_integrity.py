@@ -1,6 +1,7 @@
 """Checksums (issue 9, item 11) and typed errors for malformed files (item 10)."""
 
 import io
+import pathlib
 import tarfile
 from typing import Any
 
@@ -19,7 +20,7 @@ from tests.models import crafted
 
 
 @pytest.fixture
-def ours(sklearn_factory, tmp_path) -> bytes:
+def ours(sklearn_factory, tmp_path: pathlib.Path) -> bytes:
     (tmp_path / "a.txt").write_bytes(b"artifact")
     dump(sklearn_factory()[0], tmp_path / "m.flm", artifacts={"a.txt": tmp_path / "a.txt"})
     return (tmp_path / "m.flm").read_bytes()

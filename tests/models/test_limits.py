@@ -5,12 +5,13 @@ RSS (reset through /proc before each read); both must stay within 64 MB of the b
 """
 
 import io
+import json
 import os
 import pathlib
 import shutil
 import tarfile
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -47,7 +48,7 @@ def measured(call: Callable[[], Any]) -> tuple[Any, int, int]:
 
 
 @pytest.fixture
-def temp_disk(monkeypatch, tmp_path) -> Iterator[list[int]]:
+def temp_disk(monkeypatch, tmp_path) -> list[int]:
     """The bytes each load left in its temporary directory when it was removed (the most it ever held)."""
     sizes: list[int] = []
     remove = shutil.rmtree
@@ -97,7 +98,7 @@ class TestCaseMetadataBomb:
         assert temp_disk == [0]
 
     def test_the_limit_is_configurable(self):
-        document = b'{"pad": "' + b" " * (2 * MIB) + b'", ' + crafted.json.dumps(crafted.FLAMA2_META).encode()[1:]
+        document = b'{"pad": "' + b" " * (2 * MIB) + b'", ' + json.dumps(crafted.FLAMA2_META).encode()[1:]
         data = crafted.container(document, model=crafted.compress([b""]))
         with pytest.raises(LimitExceeded, match="max_meta_size"):
             read_meta(io.BytesIO(data))

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import torch
 from flama.http import Flama
-from flama.models import CorruptedFile, UntrustedModel, dump, load
+from flama.models import CorruptedFile, Limits, UntrustedModel, dump, load
 from flama.models.module import ModelsModule
+from flama.models.resources.predictive import PredictiveResource
 from flama.models.serializers.transformers import SERIALIZER as TRANSFORMERS
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import shuffle
@@ -179,5 +180,15 @@ class TestCaseServing:
             await refused.load()
         await accepted.load()
         assert accepted.ready
+        assert isinstance(accepted, PredictiveResource)
         assert accepted.model.predict(inputs).tolist() == model.predict(inputs).tolist()
         await accepted.unload()
+
+    def test_add_model_llm(self):
+        # The LLM resource (flama-llm) takes no trust keywords yet: they reach it as attributes.
+        demo = pathlib.Path(__file__).resolve().parents[2] / "examples" / "models" / "assistant.flm"
+        models = ModelsModule()
+        Flama(discover_modules=False, modules=[models], docs=None)
+        resource = models.add_model("/llm/", demo, "assistant", trusted=True, limits=Limits(max_artifacts=5))
+        assert resource.trusted is True
+        assert resource.limits == Limits(max_artifacts=5)
