@@ -1,14 +1,5 @@
 """`flama run module:app` and `flama start CONFIG`, as in Flama 2.x: config files, and the real commands."""
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import httpx
 import pytest
 import yaml
@@ -16,6 +7,8 @@ from flama.cli.config import Config, ConfigError
 from flama.cli.main import main
 from flama.cli.options import AppOptions
 from flama.cli.specs import ModelSpec
+
+from tests.cli.processes import free_port, serving
 
 APP = """\
 from flama.http import Flama
@@ -27,33 +20,6 @@ app = Flama()
 async def hello() -> dict[str, str]:
     return {"hello": "world"}
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _serve(command: list[str], cwd: Path, url: str) -> tuple[dict[str, str], int]:
-    """Run ``command`` until ``url`` answers; return the answer and the exit status after SIGTERM."""
-    process = subprocess.Popen(command, cwd=cwd, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                response = httpx.get(url, timeout=1)
-                if response.status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "the server exited"
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=30)
-    return response.json(), process.returncode
 
 
 class TestCaseConfig:
@@ -108,18 +74,20 @@ class TestCaseConfig:
 class TestCaseCommands:
     def test_run_module_app(self, tmp_path):
         (tmp_path / "main.py").write_text(APP)
-        port = _free_port()
-        command = [sys.executable, "-m", "flama.cli.main", "run", "main:app", "--server-port", str(port)]
-        answer, status = _serve(command, tmp_path, f"http://127.0.0.1:{port}/hello/")
-        assert (answer, status) == ({"hello": "world"}, 0)
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/hello/"
+        with serving(["run", "main:app", "--server-port", str(port)], url, cwd=tmp_path) as served:
+            assert httpx.get(url).json() == {"hello": "world"}
+        assert served.status == 0, served.stderr
 
     def test_start_config_with_app_import_string(self, tmp_path):
         (tmp_path / "main.py").write_text(APP)
-        port = _free_port()
+        port = free_port()
         (tmp_path / "flama.yaml").write_text(yaml.safe_dump({"app": "main:app", "server": {"port": port}}))
-        command = [sys.executable, "-m", "flama.cli.main", "start", "flama.yaml"]
-        answer, status = _serve(command, tmp_path, f"http://127.0.0.1:{port}/hello/")
-        assert (answer, status) == ({"hello": "world"}, 0)
+        url = f"http://127.0.0.1:{port}/hello/"
+        with serving(["start", "flama.yaml"], url, cwd=tmp_path) as served:
+            assert httpx.get(url).json() == {"hello": "world"}
+        assert served.status == 0, served.stderr
 
     def test_run_needs_module_and_attribute(self, capsys):
         assert main(["run", "main"]) == 2
@@ -127,20 +95,9 @@ class TestCaseCommands:
 
     def test_run_reads_flama_app(self, tmp_path):
         (tmp_path / "main.py").write_text(APP)
-        port = _free_port()
-        environment = {**os.environ, "FLAMA_APP": "main:app", "FLAMA_SERVER_PORT": str(port)}
-        process = subprocess.Popen([sys.executable, "-m", "flama.cli.main", "run"], cwd=tmp_path, env=environment)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    response = httpx.get(f"http://127.0.0.1:{port}/hello/", timeout=1)
-                    break
-                except httpx.TransportError:
-                    assert process.poll() is None
-                    assert time.monotonic() < deadline
-                    time.sleep(0.2)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
-        assert json.loads(response.text) == {"hello": "world"}
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/hello/"
+        environment = {"FLAMA_APP": "main:app", "FLAMA_SERVER_PORT": str(port)}
+        with serving(["run"], url, cwd=tmp_path, env=environment) as served:
+            assert httpx.get(url).json() == {"hello": "world"}
+        assert served.status == 0, served.stderr

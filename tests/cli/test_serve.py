@@ -2,13 +2,7 @@
 
 import json
 import logging
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -18,6 +12,8 @@ from flama.cli.logs import JSONLogFormatter
 from flama.cli.main import main
 from flama.cli.options import AppOptions
 from flama.cli.specs import ModelSpec, SpecError, build_app, parse_spec
+
+from tests.cli.processes import free_port, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "models" / "assistant.flm"
@@ -203,31 +199,14 @@ class TestCaseJSONLogFormatter:
         }
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class TestCaseServeProcess:
     def test_serves_answers_and_stops_on_sigterm(self):
-        port = _free_port()
-        command = [sys.executable, "-m", "flama.cli.main", "serve", "--model", f"file={DEMO},url=/llm/,name=assistant"]
-        # Options from FLAMA_ environment variables, as users set them in containers.
-        environment = {**os.environ, "FLAMA_SERVER_PORT": str(port), "FLAMA_APP_TITLE": "Demo"}
-        server = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)
+        port = free_port()
         url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 180
-            while True:
-                try:
-                    if httpx.get(url + "/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert server.poll() is None, "the server exited"
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.3)
+        arguments = ["serve", "--model", f"file={DEMO},url=/llm/,name=assistant"]
+        # Options from FLAMA_ environment variables, as users set them in containers.
+        environment = {"FLAMA_SERVER_PORT": str(port), "FLAMA_APP_TITLE": "Demo"}
+        with serving(arguments, url + "/health", env=environment) as served:
             plain = next(c for c in EXPECT["conversations"] if c["id"] == "plain")
             body = {"messages": plain["messages"], "params": {"temperature": 0}}
             answer = httpx.post(url + "/llm/query/", json=body, timeout=60).json()
@@ -237,10 +216,8 @@ class TestCaseServeProcess:
             client = openai.OpenAI(base_url=f"{url}/llm/openai/v1", api_key="unused")
             completion = client.chat.completions.create(model="assistant", messages=plain["messages"], temperature=0)
             assert completion.choices[0].message.content == plain["reply"]
-        finally:
-            server.send_signal(signal.SIGTERM)
-            _, stderr = server.communicate(timeout=30)
-        assert server.returncode == 0, stderr
+        assert served.status == 0, served.stderr
+        stderr = served.stderr
         assert re.search(rf"^docs +http://127.0.0.1:{port}/docs/$", stderr, re.MULTILINE)
         assert re.search(rf"^  native API +http://127.0.0.1:{port}/llm/$", stderr, re.MULTILINE)
         assert re.search(rf"^  openai API +http://127.0.0.1:{port}/llm/openai/v1$", stderr, re.MULTILINE)

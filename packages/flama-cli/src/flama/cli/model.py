@@ -7,6 +7,8 @@ prints JSON.
 """
 
 import contextlib
+import dataclasses
+import functools
 import json
 import pathlib
 from collections.abc import AsyncIterator, Callable
@@ -99,9 +101,9 @@ def _rows(text: str) -> Any:
     return rows
 
 
-async def _generate(resource: Any, request: dict[str, Any]) -> AsyncIterator[Any]:
+async def _generate(resource: Any, transport: Any, params: dict[str, Any]) -> AsyncIterator[Any]:
     generator = resource.generator
-    prepared = generator.prepare(request["transport"], request["params"], {})
+    prepared = generator.prepare(transport, params, {})
     events = generator.run(prepared)
     try:
         async for event in events:
@@ -150,7 +152,45 @@ def inspect(model: Model, pretty: bool) -> None:
     click.echo(json.dumps(model.resource().inspect(), indent=2 if pretty else None, default=str, ensure_ascii=False))
 
 
-def _input_options(function: Callable[..., Any]) -> Callable[..., Any]:
+@dataclasses.dataclass(frozen=True)
+class Call:
+    """What ``run`` and ``stream`` were asked: the input and how to read it, what to print and where."""
+
+    text: str
+    transport: str
+    system: str | None
+    params: dict[str, Any]
+    channel: str
+    trust: bool
+    output: IO[str]
+
+    def generation(self) -> Any:
+        """The transport of a language model's generation, from the input."""
+        return _transport(self.text, self.transport, self.system)
+
+
+def _call_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the input and output options; the command receives them as ``call``, a :class:`Call`."""
+
+    @functools.wraps(function)
+    def wrapper(
+        *,
+        input_file: IO[str],
+        transport: str,
+        system: str | None,
+        params: tuple[str, ...],
+        channel: str,
+        trust: bool,
+        output_file: IO[str],
+        **kwargs: Any,
+    ) -> Any:
+        try:
+            parsed = parse_params(params)
+        except SpecError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--param'") from None
+        call = Call(input_file.read(), transport, system, parsed, channel, trust, output_file)
+        return function(call=call, **kwargs)
+
     options = (
         click.option(
             "-i",
@@ -196,35 +236,17 @@ def _input_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="Write to this file (default: stdout).",
         ),
     )
+    decorated: Callable[..., Any] = wrapper
     for option in reversed(options):
-        function = option(function)
-    return function
-
-
-def _request(input_file: IO[str], transport: str, system: str | None, params: tuple[str, ...]) -> dict[str, Any]:
-    text = input_file.read()
-    try:
-        parsed = parse_params(params)
-    except SpecError as exc:
-        raise click.BadParameter(str(exc), param_hint="'--param'") from None
-    return {"text": text, "transport": transport, "system": system, "params": parsed}
+        decorated = option(decorated)
+    return decorated
 
 
 @command.command(name="run", context_settings=ENV_SETTINGS)
-@_input_options
+@_call_options
 @click.option("-p", "--pretty", is_flag=True, help="Indent JSON output.")
 @click.pass_obj
-def run(
-    model: Model,
-    input_file: IO[str],
-    transport: str,
-    system: str | None,
-    params: tuple[str, ...],
-    channel: str,
-    trust: bool,
-    output_file: IO[str],
-    pretty: bool,
-) -> None:
+def run(model: Model, call: Call, pretty: bool) -> None:
     """Run the model once and print the whole answer.
 
     A language model prints its answer as text (--channel output or thought), or its blocks as
@@ -237,44 +259,34 @@ def run(
       flama model assistant.flm run -i chat.json --transport conversation
       echo '[[1.0, 2.0]]' | flama model fish.flm run
     """  # noqa: D301 - click's \b keeps the examples' lines as written
-    model.trust(trust)
-    request = _request(input_file, transport, system, params)
+    model.trust(call.trust)
     indent = 2 if pretty else None
 
     async def main() -> None:
         from flama.llm.generation import collect
 
         if model.family != "llm":
-            rows = _rows(request["text"])
+            rows = _rows(call.text)
             async with model.loaded() as loaded:
                 result = await loaded.predict(rows)
-            output_file.write(json.dumps(result["output"], indent=indent, default=_plain) + "\n")
+            call.output.write(json.dumps(result["output"], indent=indent, default=_plain) + "\n")
             return
-        request["transport"] = _transport(request["text"], transport, system)
+        transport = call.generation()
         async with model.loaded() as loaded:
-            completion = await collect(_generate(loaded, request))
-        blocks = [block for block in completion.blocks if block.type in _CHANNELS[channel]]
-        if channel == "all":
-            output_file.write(json.dumps([block.to_dict() for block in blocks], indent=indent) + "\n")
+            completion = await collect(_generate(loaded, transport, call.params))
+        blocks = [block for block in completion.blocks if block.type in _CHANNELS[call.channel]]
+        if call.channel == "all":
+            call.output.write(json.dumps([block.to_dict() for block in blocks], indent=indent) + "\n")
         else:
-            output_file.write("".join(block.text for block in blocks) + "\n")
+            call.output.write("".join(block.text for block in blocks) + "\n")
 
     _run_async(main)
 
 
 @command.command(name="stream", context_settings=ENV_SETTINGS)
-@_input_options
+@_call_options
 @click.pass_obj
-def stream(
-    model: Model,
-    input_file: IO[str],
-    transport: str,
-    system: str | None,
-    params: tuple[str, ...],
-    channel: str,
-    trust: bool,
-    output_file: IO[str],
-) -> None:
+def stream(model: Model, call: Call) -> None:
     """Run the model and print its answer as it is generated.
 
     With --channel all the reasoning is shown dimmed (on a terminal) and tool calls as
@@ -286,28 +298,27 @@ def stream(
       echo "What is Flama?" | flama model m.flm stream --system "Be brief."
       echo "Think first." | flama model assistant.flm stream --channel all
     """  # noqa: D301 - click's \b keeps the examples' lines as written
-    model.trust(trust)
-    request = _request(input_file, transport, system, params)
-    kinds = _CHANNELS[channel]
+    model.trust(call.trust)
+    kinds = _CHANNELS[call.channel]
 
     def write(text: str, **style: Any) -> None:
-        click.echo(click.style(text, **style) if style else text, file=output_file, nl=False)
-        output_file.flush()
+        click.echo(click.style(text, **style) if style else text, file=call.output, nl=False)
+        call.output.flush()
 
     async def main() -> None:
         from flama.llm.events import BlockDelta, BlockStart, BlockStop
 
         if model.family != "llm":
-            rows = _rows(request["text"])
+            rows = _rows(call.text)
             async with model.loaded() as loaded:
                 for row in rows:
                     result = await loaded.predict([row])
                     write(json.dumps(result["output"][0], default=_plain) + "\n")
             return
-        request["transport"] = _transport(request["text"], transport, system)
+        transport = call.generation()
         open_blocks: dict[int, str] = {}
         async with model.loaded() as loaded:
-            async for event in _generate(loaded, request):
+            async for event in _generate(loaded, transport, call.params):
                 if isinstance(event, BlockStart):
                     if event.kind in kinds:
                         open_blocks[event.index] = event.kind
@@ -315,7 +326,7 @@ def stream(
                             write(f"[tool {event.tool_name}] ", bold=True)
                 elif isinstance(event, BlockDelta) and event.index in open_blocks:
                     kind = open_blocks[event.index]
-                    write(event.text, **({"dim": True} if kind == "thinking" and channel == "all" else {}))
+                    write(event.text, **({"dim": True} if kind == "thinking" and call.channel == "all" else {}))
                 elif isinstance(event, BlockStop) and open_blocks.pop(event.index, None) in ("thinking", "tool_call"):
                     write("\n")
         write("\n")

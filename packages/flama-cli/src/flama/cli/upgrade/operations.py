@@ -18,17 +18,20 @@ __all__ = ["MARKER", "FlagModule", "MoveModule", "MoveSymbol", "Operation", "Rem
 MARKER = "flama-upgrade:"
 
 
+def _operation_id(operation: "Operation") -> str:
+    """``<kind>:<module>`` or ``<kind>:<module>.<name>``, the kind from the class name (``move-module``)."""
+    kind = "".join(f"-{c.lower()}" if c.isupper() else c for c in type(operation).__name__).lstrip("-")
+    name = getattr(operation, "name", None)
+    return f"{kind}:{operation.module}" + ("" if name is None else f".{name}")
+
+
 @dataclasses.dataclass(frozen=True)
 class MoveModule:
     """A module whose public names now live in another module, with the same names."""
 
     module: str
     to_module: str
-
-    @property
-    def id(self) -> str:
-        """``move-module:<module>``."""
-        return f"move-module:{self.module}"
+    id = property(_operation_id)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,11 +42,7 @@ class MoveSymbol:
     name: str
     to_module: str | None = None
     to_name: str | None = None
-
-    @property
-    def id(self) -> str:
-        """``move-symbol:<module>.<name>``."""
-        return f"move-symbol:{self.module}.{self.name}"
+    id = property(_operation_id)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,11 +52,7 @@ class RemoveSymbol:
     module: str
     name: str
     note: str
-
-    @property
-    def id(self) -> str:
-        """``remove-symbol:<module>.<name>``."""
-        return f"remove-symbol:{self.module}.{self.name}"
+    id = property(_operation_id)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,11 +61,7 @@ class FlagModule:
 
     module: str
     note: str
-
-    @property
-    def id(self) -> str:
-        """``flag-module:<module>``."""
-        return f"flag-module:{self.module}"
+    id = property(_operation_id)
 
     def matches(self, module: str) -> bool:
         """Whether ``module`` is this module or one of its submodules."""
