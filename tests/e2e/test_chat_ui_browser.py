@@ -180,13 +180,13 @@ class TestCaseChatBrowser:
         await shot(page, "tool-result")
         assert errors == []
 
-    async def test_stop_cancels_on_the_server(self, server_factory, browser):
+    async def test_reload_follows_and_stop_cancels_on_the_server(self, server_factory, browser):
         url, resource = await demo(server_factory)
         # A generation that never ends by itself: the end-of-text token is banned by the model's defaults.
         async with httpx.AsyncClient(base_url=url) as client:
             defaults = await client.put("/llm/", json={"logit_bias": eos_ban(resource), "temperature": 0})
             assert defaults.status_code == 200, defaults.text
-        page, _, errors = await open_chat(browser, url)
+        page, requests, errors = await open_chat(browser, url)
         await page.get_by_role("button", name="Settings").click()
         await page.get_by_label("Thinking").uncheck()
         await page.get_by_label("Max tokens").fill("2000")
@@ -195,6 +195,12 @@ class TestCaseChatBrowser:
 
         answer = answers(page).last
         await expect(answer.locator(".markdown")).not_to_be_empty()
+        # A reload while it streams follows the same stream again (replayed from its start), no second request.
+        await page.reload()
+        answer = answers(page).last
+        await expect(answer).to_have_attribute("aria-busy", "true")
+        await expect(answer.locator(".markdown")).not_to_be_empty()
+        assert requests.count(f"{url}/llm/stream/") == 1
         async with page.expect_response(lambda response: response.request.method == "DELETE") as cancelled:
             await page.get_by_role("button", name="Stop").click()
         response = await cancelled.value

@@ -30,6 +30,8 @@ export function parseTools(text: string): { tools?: unknown[]; error: string | n
   }
 }
 
+const INTERRUPTED = "The page was closed while this answer was streaming.";
+
 function describe(error: unknown): string {
   if (error instanceof ApiError) return error.message;
   return `Something went wrong: ${error instanceof Error ? error.message : String(error)}`;
@@ -81,18 +83,30 @@ export function App({ config }: { config: ChatConfig }) {
       .catch(() => [] as Conversation[])
       .then((saved) => {
         if (!live) return;
-        const restored = saved.map((conversation) => ({
-          ...conversation,
-          messages: conversation.messages.map((message) =>
-            message.role === "assistant" && message.status === "streaming"
-              ? endStream(message, "stopped", "The page was closed while this answer was streaming.")
-              : message,
-          ),
-        }));
+        // An answer that was streaming when the page closed is followed again (the latest one; the server keeps a
+        // stream a few minutes); any other is marked as cut off.
+        let resume: { conversation: Conversation; streamId: string } | null = null;
+        const restored = saved.map((conversation) => {
+          const last = conversation.messages[conversation.messages.length - 1];
+          if (!resume && last?.role === "assistant" && last.status === "streaming" && last.streamId) {
+            resume = { conversation, streamId: last.streamId };
+            return conversation;
+          }
+          return {
+            ...conversation,
+            messages: conversation.messages.map((message) =>
+              message.role === "assistant" && message.status === "streaming" ? endStream(message, "stopped", INTERRUPTED) : message,
+            ),
+          };
+        });
         const first = restored[0] ?? newConversation();
         commit(restored.length ? restored : [first]);
         setCurrentId(first.id);
         setLoaded(true);
+        if (resume) {
+          const { conversation, streamId } = resume as { conversation: Conversation; streamId: string };
+          void generate(conversation.id, conversation.messages.slice(0, -1), undefined, streamId);
+        }
       });
     return () => {
       live = false;
@@ -167,14 +181,15 @@ export function App({ config }: { config: ChatConfig }) {
     return body;
   };
 
-  const generate = async (id: string, history: Message[], title?: string) => {
+  /** Generate the answer to `history`; with `resume`, follow that stream (started before a reload) from its start. */
+  const generate = async (id: string, history: Message[], title?: string, resume?: string) => {
     if (running.current) return;
     stickToBottom.current = true;
     const controller = new AbortController();
     const run: Running = { conversation: id, controller };
     running.current = run;
     setBusy(id);
-    let answer: AssistantMessage = emptyAssistant();
+    let answer: AssistantMessage = emptyAssistant(resume);
     const put = (persist: boolean) =>
       update(id, (conversation) => ({ ...conversation, title: title ?? conversation.title, messages: [...history, answer], updated: Date.now() }), persist);
     let scheduled = false;
@@ -188,17 +203,21 @@ export function App({ config }: { config: ChatConfig }) {
     };
     put(true);
     try {
-      if (tools.error) throw new ApiError(0, `${tools.error} Fix it in Settings.`);
-      const streamId = await client.open(request(history), controller.signal);
+      if (!resume && tools.error) throw new ApiError(0, `${tools.error} Fix it in Settings.`);
+      const streamId = resume ?? (await client.open(request(history), controller.signal));
       run.streamId = streamId;
       answer = { ...answer, streamId };
+      // The stream's id is kept, so that a reload follows the answer again (the server replays it from the start).
+      put(true);
       for await (const event of client.events(streamId, controller.signal)) {
         answer = applyEvent(answer, event);
         schedule();
       }
       answer = endStream(answer, "error", "The answer ended before it was complete.");
     } catch (error) {
-      answer = controller.signal.aborted ? endStream(answer, "stopped") : endStream(answer, "error", describe(error));
+      if (controller.signal.aborted) answer = endStream(answer, "stopped");
+      else if (resume && error instanceof ApiError && error.status === 404) answer = endStream(answer, "stopped", INTERRUPTED);
+      else answer = endStream(answer, "error", describe(error));
     } finally {
       running.current = null;
       setBusy(null);
