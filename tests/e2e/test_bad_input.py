@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 from flama.core.forms import UploadedFile
-from flama.http import FileResponse, Flama, Request, Route
+from flama.http import FileResponse, Flama, Request
 from flama.middleware import BodySizeLimitMiddleware, CompressionMiddleware
 from pydantic import BaseModel
 
@@ -128,11 +128,11 @@ def hardened_app(tmp_path: Path) -> Flama:
     async def page_file() -> FileResponse:
         return FileResponse(page, media_type="text/plain")
 
+    # A route may read more than the application allows elsewhere.
+    @app.route("/form", methods=["POST"], max_body_size=4 * 1024 * 1024)
     async def form(request: Request) -> dict[str, list[str]]:
         return {"names": list(await request.form())}
 
-    # A route may read more than the application allows elsewhere.
-    app.router.add(Route("/form", form, methods=["POST"], max_body_size=4 * 1024 * 1024))
     return app
 
 

@@ -158,9 +158,17 @@ class Flama:
         methods: Sequence[str] | None = None,
         name: str | None = None,
         include_in_schema: bool = True,
+        max_body_size: int | None = None,
     ) -> None:
         """Add an HTTP route (see :class:`~flama.http.routing.Route`)."""
-        self.router.add_route(path, endpoint, methods=methods, name=name, include_in_schema=include_in_schema)
+        self.router.add_route(
+            path,
+            endpoint,
+            methods=methods,
+            name=name,
+            include_in_schema=include_in_schema,
+            max_body_size=max_body_size,
+        )
 
     def add_websocket_route(self, path: str, endpoint: Endpoint, *, name: str | None = None) -> None:
         """Add a WebSocket route."""
@@ -173,9 +181,12 @@ class Flama:
         methods: Sequence[str] | None = None,
         name: str | None = None,
         include_in_schema: bool = True,
+        max_body_size: int | None = None,
     ) -> Callable[[E], E]:
-        """Decorator that adds an HTTP route."""
-        return self.router.route(path, methods=methods, name=name, include_in_schema=include_in_schema)
+        """Decorator that adds an HTTP route; ``max_body_size`` overrides the application's for it."""
+        return self.router.route(
+            path, methods=methods, name=name, include_in_schema=include_in_schema, max_body_size=max_body_size
+        )
 
     def websocket_route(self, path: str, *, name: str | None = None) -> Callable[[E], E]:
         """Decorator that adds a WebSocket route."""

@@ -317,9 +317,19 @@ class Router:
         methods: Sequence[str] | None = None,
         name: str | None = None,
         include_in_schema: bool = True,
+        max_body_size: int | None = None,
     ) -> None:
         """Add a :class:`Route`."""
-        self.add(Route(path, endpoint, methods=methods, name=name, include_in_schema=include_in_schema))
+        self.add(
+            Route(
+                path,
+                endpoint,
+                methods=methods,
+                name=name,
+                include_in_schema=include_in_schema,
+                max_body_size=max_body_size,
+            )
+        )
 
     def add_websocket_route(self, path: str, endpoint: Endpoint, *, name: str | None = None) -> None:
         """Add a :class:`WebSocketRoute`."""
@@ -336,11 +346,19 @@ class Router:
         methods: Sequence[str] | None = None,
         name: str | None = None,
         include_in_schema: bool = True,
+        max_body_size: int | None = None,
     ) -> Callable[[E], E]:
         """Decorator form of :meth:`add_route`."""
 
         def register(endpoint: E) -> E:
-            self.add_route(path, endpoint, methods=methods, name=name, include_in_schema=include_in_schema)
+            self.add_route(
+                path,
+                endpoint,
+                methods=methods,
+                name=name,
+                include_in_schema=include_in_schema,
+                max_body_size=max_body_size,
+            )
             return endpoint
 
         return register
