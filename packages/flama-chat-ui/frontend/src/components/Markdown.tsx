@@ -40,9 +40,10 @@ export function onCopyClick(event: MouseEvent): void {
   );
 }
 
-function HtmlBlock({ token, links }: { token: Token; links: Links }) {
+function HtmlBlock({ token, links, linksKey }: { token: Token; links: Links; linksKey: string }) {
   const ref = useRef<HTMLDivElement>(null);
-  const html = useMemo(() => renderTokens([token], links), [token.raw, links]);
+  // Each streamed token lexes the text again: a block is rendered (and sanitised) again only when it changed.
+  const html = useMemo(() => renderTokens([token], links), [token.raw, linksKey]);
   useEffect(() => {
     if (ref.current && html.includes('class="math')) void typesetMath(ref.current);
   }, [html]);
@@ -51,6 +52,7 @@ function HtmlBlock({ token, links }: { token: Token; links: Links }) {
 
 export function Markdown({ source, final }: { source: string; final: boolean }) {
   const tokens = useMemo(() => lex(source), [source]);
+  const linksKey = useMemo(() => JSON.stringify(tokens.links), [tokens]);
   return (
     <div class="markdown" onClick={onCopyClick}>
       {tokens.map((token, index) => {
@@ -59,7 +61,7 @@ export function Markdown({ source, final }: { source: string; final: boolean }) 
           const complete = final || fenceClosed(token.raw);
           return <MermaidBlock key={index} code={(token as Tokens.Code).text} complete={complete} />;
         }
-        return <HtmlBlock key={index} token={token} links={tokens.links} />;
+        return <HtmlBlock key={index} token={token} links={tokens.links} linksKey={linksKey} />;
       })}
     </div>
   );
