@@ -68,6 +68,20 @@ class TestCaseRun:
         assert "temperature" in capsys.readouterr().err
 
 
+class TestCaseStreamOptions:
+    def test_reasoning_only_buffered_with_flama2_spellings(self, tmp_path, capsys):
+        thinking = next(c for c in EXPECT["conversations"] if c["id"] == "thinking")
+        (tmp_path / "prompt.txt").write_text(thinking["prompt"])  # the raw prompt opens the reasoning block
+        arguments = ["model", "--channel-scanner", "auto", str(DEMO), "stream", "-i", str(tmp_path / "prompt.txt")]
+        options = ["--transport", "raw", "--channel", "thinking", "--buffer", "--param", "temperature=0"]
+        assert main([*arguments, *options]) == 0
+        assert capsys.readouterr().out.strip() == thinking["reply"].split("\n</think>")[0]
+
+    def test_named_flama2_decoder_points_at_decoder(self, capsys):
+        assert main(["model", "--tool-parser", "qwen", str(DEMO), "inspect"]) == 2
+        assert "'qwen': pick the model's decoder with --decoder NAME" in capsys.readouterr().err
+
+
 class TestCasePickles:
     def test_need_trust_in_another_process(self, sklearn_model, tmp_path):
         """A pickle runs code when it loads: a file this process did not write needs --trust."""

@@ -94,6 +94,10 @@ class TestCaseUpgradeCommand:
         assert "[remove-symbol:flama.http.HTMLFileResponse]" in err
         assert err.endswith("0 file(s) would change, 3 checked.\n")
 
+    def test_from_a_version_already_reached(self, project, capsys):
+        assert main(["upgrade", "--from", "2.0", str(project)]) == 0
+        assert capsys.readouterr().err.endswith("0 file(s) would change, 3 checked.\n")
+
     def test_skip_and_select(self, project, capsys):
         assert main(["upgrade", "--to", "2.0", "--skip", "move-module:flama.routing", str(project)]) == 1
         assert "\n-from flama.routing import" not in capsys.readouterr().out

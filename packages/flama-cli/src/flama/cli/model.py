@@ -22,6 +22,8 @@ from flama.cli.specs import SpecError, parse_params
 __all__ = ["command"]
 
 _CHANNELS = {"output": ("text",), "thought": ("thinking",), "all": ("text", "thinking", "tool_call")}
+# Flama 2.x's spellings.
+_CHANNEL_ALIASES = {"thinking": "thought", "*": "all"}
 
 
 class Model:
@@ -122,12 +124,24 @@ def _run_async(function: Callable[[], Any]) -> None:
         raise click.ClickException(str(exc)) from None
 
 
+def _auto_only(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> None:
+    """Flama 2.x's decoder options: ``auto`` is what Flama does anyway; a named decoder is ``--decoder`` here."""
+    for item in value:
+        if item != "auto":
+            raise click.BadParameter(f"{item!r}: pick the model's decoder with --decoder NAME", ctx, param)
+
+
 @click.group(name="model", context_settings=ENV_SETTINGS)
 @click.argument("flama-model-path", envvar="FLAMA_MODEL_PATH", type=click.Path(exists=True, dir_okay=False))
 @click.option("--backend", default=None, help="LLM backend: mlx, transformers or vllm (chosen when loading).")
 @click.option("--decoder", default=None, help="LLM decoder spec, instead of the one detected.")
+@click.option("--channel-scanner", "flama2_decoder", multiple=True, hidden=True, callback=_auto_only)
+@click.option("--tool-scanner", "flama2_decoder", multiple=True, hidden=True, callback=_auto_only)
+@click.option("--tool-parser", "flama2_decoder", multiple=True, hidden=True, callback=_auto_only)
 @click.pass_context
-def command(ctx: click.Context, flama_model_path: str, backend: str | None, decoder: str | None) -> None:
+def command(
+    ctx: click.Context, flama_model_path: str, backend: str | None, decoder: str | None, flama2_decoder: Any
+) -> None:
     """Inspect a model file, or run it once.
 
     \b
@@ -217,9 +231,10 @@ def _call_options(function: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--channel",
-            type=click.Choice(list(_CHANNELS)),
+            type=click.Choice([*_CHANNELS, *_CHANNEL_ALIASES]),
             default="output",
             show_default=True,
+            callback=lambda ctx, param, value: _CHANNEL_ALIASES.get(value, value),
             help="LLM blocks to print: the answer, the reasoning, or all (with tool calls).",
         ),
         click.option(
@@ -285,8 +300,9 @@ def run(model: Model, call: Call, pretty: bool) -> None:
 
 @command.command(name="stream", context_settings=ENV_SETTINGS)
 @_call_options
+@click.option("-b", "--buffer", "buffered", is_flag=True, help="Print the answer at once, when it is complete.")
 @click.pass_obj
-def stream(model: Model, call: Call) -> None:
+def stream(model: Model, call: Call, buffered: bool) -> None:
     """Run the model and print its answer as it is generated.
 
     With --channel all the reasoning is shown dimmed (on a terminal) and tool calls as
@@ -301,8 +317,14 @@ def stream(model: Model, call: Call) -> None:
     model.trust(call.trust)
     kinds = _CHANNELS[call.channel]
 
+    held: list[str] = []
+
     def write(text: str, **style: Any) -> None:
-        click.echo(click.style(text, **style) if style else text, file=call.output, nl=False)
+        text = click.style(text, **style) if style else text
+        if buffered:
+            held.append(text)
+            return
+        click.echo(text, file=call.output, nl=False)
         call.output.flush()
 
     async def main() -> None:
@@ -337,3 +359,6 @@ def stream(model: Model, call: Call) -> None:
         write("\n")
         click.echo("Stopped.", err=True)
         raise click.exceptions.Exit(130) from None
+    finally:
+        if held:
+            click.echo("".join(held), file=call.output, nl=False)

@@ -15,11 +15,18 @@ def _ids(value: str | None) -> set[str]:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--diff/--write", "diff", default=True, help="Print a diff (default) or rewrite the files.")
 @click.option("--to", "target", default=None, metavar="VERSION", help="Target version (default: the latest).")
+@click.option("--from", "source", default=None, metavar="VERSION", help="Current version: only later migrations apply.")
 @click.option("--select", default=None, metavar="IDS", help="Comma-separated operation ids: only these.")
 @click.option("--skip", default=None, metavar="IDS", help="Comma-separated operation ids to leave out.")
 @click.option("--list", "list_operations", is_flag=True, help="List the operations and their ids, then exit.")
 def command(
-    paths: tuple[str, ...], diff: bool, target: str | None, select: str | None, skip: str | None, list_operations: bool
+    paths: tuple[str, ...],
+    diff: bool,
+    target: str | None,
+    source: str | None,
+    select: str | None,
+    skip: str | None,
+    list_operations: bool,
 ) -> int:
     """Upgrade a Flama 1.x code base to this layout.
 
@@ -36,7 +43,7 @@ def command(
       flama upgrade --to 2.0 --skip move-module:flama.asgi src/
     """  # noqa: D301 - click's \b keeps the examples' lines as written
     try:
-        operations = operations_for(target, _ids(select), _ids(skip))
+        operations = operations_for(target, _ids(select), _ids(skip), source)
     except UpgradeError as exc:
         raise click.UsageError(str(exc)) from None
     if list_operations:

@@ -27,9 +27,14 @@ def _version(value: str) -> tuple[int, ...]:
 
 
 def operations_for(
-    target: str | None = None, select: Iterable[str] | None = None, skip: Iterable[str] | None = None
+    target: str | None = None,
+    select: Iterable[str] | None = None,
+    skip: Iterable[str] | None = None,
+    source: str | None = None,
 ) -> list[Operation]:
-    """The operations of every migration up to ``target`` (all by default), narrowed by ``select`` and ``skip``.
+    """The operations of the migrations after ``source`` up to ``target`` (all by default), filtered.
+
+    A code base already at ``source`` or later gets no operations; ``select`` and ``skip`` name operation ids.
 
     Raises:
         UpgradeError: ``target`` is older than every migration, or an id names no operation.
@@ -41,8 +46,11 @@ def operations_for(
         if not migrations:
             known = ", ".join(m.target for m in MIGRATIONS)
             raise UpgradeError(f"no migration leads to {target}: the migrations lead to {known}")
+    ids = {op.id for migration in migrations for op in migration.operations}
+    if source is not None:
+        since = _version(source)
+        migrations = [m for m in migrations if _version(m.target) > since]
     operations = [op for migration in migrations for op in migration.operations]
-    ids = {op.id for op in operations}
     selected = set(select or ())
     skipped = set(skip or ())
     unknown = sorted((selected | skipped) - ids)
