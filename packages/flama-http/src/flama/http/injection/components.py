@@ -4,6 +4,7 @@
 ``Annotated`` markers :class:`Query`, :class:`Header` and :class:`Cookie` say where a value comes from.
 """
 
+import types
 import typing
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -11,7 +12,16 @@ from typing import Any, ClassVar
 from flama.http.requests import HTTPConnection, Request, WebSocket
 from flama.http.types import Receive, Scope, Send
 
-__all__ = ["Component", "Context", "Cookie", "Header", "Query", "Source"]
+__all__ = ["Component", "Context", "Cookie", "Header", "Query", "Source", "is_class"]
+
+
+def is_class(annotation: Any) -> typing.TypeGuard[type]:
+    """Whether an annotation is a plain class that ``issubclass`` accepts.
+
+    Python 3.10 counts parametrised generics such as ``list[int]`` as instances of ``type``, yet ``issubclass``
+    refuses them.
+    """
+    return isinstance(annotation, type) and not isinstance(annotation, types.GenericAlias)
 
 
 class Context:
@@ -120,8 +130,7 @@ class Component:
         """Whether this component supplies a parameter annotated with ``annotation``."""
         provided = self.provides()
         return bool(
-            annotation is provided
-            or (isinstance(annotation, type) and isinstance(provided, type) and issubclass(provided, annotation))
+            annotation is provided or (is_class(annotation) and is_class(provided) and issubclass(provided, annotation))
         )
 
     def __repr__(self) -> str:

@@ -17,6 +17,7 @@ each field at fault (its dotted path inside the body, or the parameter's name) t
 """
 
 import inspect
+import sys
 import types
 import typing
 from collections.abc import Awaitable, Callable, Sequence
@@ -26,7 +27,7 @@ from typing import Annotated, Any, Union
 import pydantic
 from flama.core.forms import FormData, UploadedFile
 from flama.http.exceptions import ValidationError
-from flama.http.injection.components import Component, Context, Query, Source
+from flama.http.injection.components import Component, Context, Query, Source, is_class
 from flama.http.requests import HTTPConnection, Request
 
 __all__ = ["Field", "Plan", "build_plan"]
@@ -72,8 +73,25 @@ def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
     return annotation, False
 
 
+def _type_hints(function: Callable[..., Any]) -> dict[str, Any]:
+    """The function's resolved annotations, ``Annotated`` markers kept.
+
+    Python 3.10's ``get_type_hints`` wraps the annotation of a parameter defaulting to ``None`` in ``Optional``,
+    which hides an ``Annotated[T | None, Header()]`` inside a union; that wrapping is undone here.
+    """
+    hints = typing.get_type_hints(function, include_extras=True)
+    if sys.version_info < (3, 11):
+        for name, parameter in inspect.signature(function).parameters.items():
+            hint = hints.get(name)
+            if parameter.default is None and typing.get_origin(hint) is Union:
+                marked = [arg for arg in typing.get_args(hint) if typing.get_origin(arg) is Annotated]
+                if marked:
+                    hints[name] = marked[0]
+    return hints
+
+
 def _is_model(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel)
+    return is_class(annotation) and issubclass(annotation, pydantic.BaseModel)
 
 
 def _errors(exc: pydantic.ValidationError, prefix: Sequence[str | int]) -> list[dict[str, Any]]:
@@ -145,7 +163,7 @@ class Plan:
         self.async_steps: list[tuple[str, AsyncStep]] = []
         self.fields: list[Field] = []
         self.models: list[Any] = []
-        hints = typing.get_type_hints(function, include_extras=True)
+        hints = _type_hints(function)
         for parameter in inspect.signature(function).parameters.values():
             if parameter.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
                 continue
@@ -161,7 +179,7 @@ class Plan:
         if typing.get_origin(annotation) is Annotated:
             annotation, *extras = typing.get_args(annotation)
             source = next((extra for extra in extras if isinstance(extra, Source)), None)
-        if isinstance(annotation, type) and issubclass(annotation, HTTPConnection):
+        if is_class(annotation) and issubclass(annotation, HTTPConnection):
             self.sync_steps.append((name, _connection))
             return
         if source is None and name in path_params:

@@ -22,6 +22,7 @@ from typing import Any
 
 import pydantic
 from flama.core.forms import FormData
+from flama.http.injection.components import is_class
 from flama.http.injection.resolver import Field
 from flama.http.responses import Response
 from flama.http.routing import Mount, Route, Router
@@ -33,7 +34,7 @@ _CONVERTER = re.compile(r"\{([^}:]+):[^}]+\}")
 
 
 def _is_response(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, Response)
+    return is_class(annotation) and issubclass(annotation, Response)
 
 
 def _routes(router: Router, prefix: str, scope: str) -> Iterator[tuple[str, str, Route]]:
@@ -63,7 +64,7 @@ class OpenAPI:
             return {}
         schema = pydantic.TypeAdapter(annotation).json_schema(ref_template="#/components/schemas/{model}")
         self.schemas.update(schema.pop("$defs", {}))
-        if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+        if is_class(annotation) and issubclass(annotation, pydantic.BaseModel):
             self.schemas[annotation.__name__] = schema
             return {"$ref": f"#/components/schemas/{annotation.__name__}"}
         return schema
