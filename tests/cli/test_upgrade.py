@@ -131,6 +131,33 @@ class TestCaseOperations:
         ids = [op.id for migration in MIGRATIONS for op in migration.operations]
         assert len(ids) == len(set(ids))
 
+    def test_uses_through_a_whole_module_import(self):
+        source = (
+            "import flama.middleware\n"
+            "import flama.http\n"
+            "\n"
+            "x = flama.middleware.GZipMiddleware\n"
+            "m = flama.middleware.Middleware\n"
+            "if flama.http.HTMLFileResponse:\n"
+            "    pass\n"
+        )
+        upgraded, todos = upgrade_source(source, operations_for())
+        assert upgraded == (
+            "import flama.middleware\n"
+            "import flama.http\n"
+            "\n"
+            "x = flama.middleware.CompressionMiddleware\n"
+            "m = flama.middleware.Middleware  # flama-upgrade: flama.middleware.Middleware: use flama.http.Middleware"
+            " (import flama.http)\n"
+            "if flama.http.HTMLFileResponse:\n"
+            "    pass\n"
+        )
+        assert [(todo.line, todo.operation) for todo in todos] == [
+            (5, "move-symbol:flama.middleware.Middleware"),
+            (6, "remove-symbol:flama.http.HTMLFileResponse"),
+        ]
+        assert upgrade_source(upgraded, operations_for())[0] == upgraded
+
     def test_comments_and_formatting_kept(self):
         source = "from flama.routing import (\n    Route,  # the route\n    Mount,\n)\n"
         upgraded, todos = upgrade_source(source, operations_for())

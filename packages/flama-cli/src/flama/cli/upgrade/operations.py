@@ -124,6 +124,9 @@ class Upgrader(cst.CSTTransformer):
         self.todos: list[Todo] = []
         self.changed = False
         self._notes: list[tuple[str, str]] = []
+        # Modules imported whole (``import flama.middleware``), by the name the file uses -> where they are now.
+        self.imported: dict[str, str] = {}
+        self._lines = 0  # simple statement lines being visited (0 or 1): where a note can be marked
 
     def _module(self, dotted: str) -> str:
         move = self.modules.get(dotted)
@@ -150,11 +153,41 @@ class Upgrader(cst.CSTTransformer):
             groups.setdefault(target, []).append(new_alias.with_changes(comma=cst.MaybeSentinel.DEFAULT))
         return list(groups.items()), renamed
 
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:  # noqa: N802 - libcst's naming
+        """Start collecting the notes of one line (its attribute uses are visited before the line is left)."""
+        self._notes = []
+        self._lines += 1
+        return True
+
+    def leave_Attribute(  # noqa: N802 - libcst dispatches on node class names
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
+        """Rewrite ``module.Name`` when the module was imported whole and the name moved or was renamed."""
+        dotted = _dotted(original_node)
+        head, _, name = (dotted or "").rpartition(".")
+        op = self.symbols.get((head, name)) if head in self.imported else None
+        if isinstance(op, MoveSymbol):
+            module, new_name = op.to_module or self._module(head), op.to_name or name
+            if module == self.imported[head]:
+                self.changed = True
+                return _module_node(f"{head}.{new_name}")  # the module's own rename, if any, comes after
+            self._note(original_node, op.id, f"{dotted}: use {module}.{new_name} (import {module})")
+        elif isinstance(op, RemoveSymbol):
+            self._note(original_node, op.id, f"{dotted}: {op.note}")
+        return updated_node
+
+    def _note(self, node: cst.CSTNode, operation: str, note: str) -> None:
+        if self._lines:
+            self._notes.append((operation, note))  # marked on its line, listed when the line is left
+        else:  # in a compound statement's header (if, def, ...): listed only
+            line = self.get_metadata(libcst.metadata.PositionProvider, node).start.line
+            self.todos.append(Todo(line, operation, note))
+
     def leave_SimpleStatementLine(  # noqa: N802 - libcst dispatches on node class names
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
         """Rewrite the imports of one line, and mark it when something needs a person."""
-        self._notes = []
+        self._lines -= 1
         statements: list[cst.SimpleStatementLine] = []
         for statement in updated_node.body:
             if isinstance(statement, cst.ImportFrom) and statement.relative == () and statement.module is not None:
@@ -214,9 +247,11 @@ class Upgrader(cst.CSTTransformer):
             for flag in self.flags:
                 if flag.matches(dotted):
                     self._notes.append((flag.id, f"{dotted} {flag.note}"))
+            target = self._module(dotted)
+            if alias.asname is None:
+                self.imported[dotted] = target
             if dotted in self.modules:
                 self.changed = True
-                target = self.modules[dotted].to_module
                 if alias.asname is None:
                     self.renames[dotted] = target
                 alias = alias.with_changes(name=_module_node(target))
