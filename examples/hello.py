@@ -1,7 +1,7 @@
 """The demo Flama app: JSON routes, a live Server-Sent Events stream, compression, OpenAPI and the docs page.
 
-Run it with `make demo` and open http://127.0.0.1:8000/docs/ (or /items/42, /hello/you, /ticks). It stands in for
-the bundled demo model until the LLM serving issue lands.
+Run it with `uv run --no-sync python examples/hello.py` and open http://127.0.0.1:8000/docs/ (or /items/42,
+/hello/you, /ticks). `make demo` serves the demo LLM instead.
 """
 
 import asyncio

@@ -249,7 +249,16 @@ class TestCaseRequestForm:
         assert upload.file.closed
 
     async def test_close_without_form(self, scope_factory: ScopeFactory):
-        await Request(scope_factory()).close()
+        received: list[Message] = []
+
+        async def receive() -> Message:
+            received.append({"type": "http.request", "body": b"x=1", "more_body": False})
+            return received[-1]
+
+        request = Request(scope_factory(), receive)
+        await request.close()
+        await request.close()
+        assert received == []  # closing reads nothing: no form was parsed, so there is nothing to release
 
     @pytest.mark.parametrize(
         ("content_type", "body", "limits", "status", "detail"),
