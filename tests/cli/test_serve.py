@@ -156,6 +156,26 @@ class TestCaseServeCommandErrors:
         assert "has no option 'bogus'" in capsys.readouterr().err
 
 
+class TestCaseWorkerProcesses:
+    def test_each_worker_builds_the_same_application(self, monkeypatch):
+        """With --server-workers, uvicorn imports the factory in each process: it reads the settings serve left."""
+        import flama.http
+        from flama.cli import serve
+
+        calls = []
+        monkeypatch.setattr(flama.http, "run", lambda target, **options: calls.append((target, options)))
+        monkeypatch.setenv("FLAMA_CLI_SERVE_SETTINGS", "")  # restored (removed) when the test ends
+        spec = f"file={DEMO},url=/llm/,name=assistant,max_running=3"
+        arguments = ["serve", "--model", spec, "--server-workers", "2", "--app-title", "W", "--backend", "mlx"]
+        assert main(arguments) == 0
+        ((target, options),) = calls
+        assert (target, options["workers"], options["factory"]) == ("flama.cli.serve:app_from_environment", 2, True)
+        app = serve.app_from_environment()
+        resource = app.modules.get("models").resources["assistant"]
+        assert (resource.path, resource.scheduler.max_running, resource.backend_name) == ("/llm/", 3, "mlx")
+        assert app.openapi_info["title"] == "W"
+
+
 class TestCaseServerOptions:
     def test_reach_the_server(self, monkeypatch):
         """The --server-* options (and FLAMA_SERVER_* variables) become flama.http.run's arguments and limits."""
