@@ -10,9 +10,10 @@ exactly ``MAX_TOKENS`` greedy tokens, whichever dialect asks), and streams the s
   ``POST U/ollama/api/chat``, each one request.
 
 Reported per dialect: tokens per second as a ratio to the native dialect's (target ≥ 0.97x), and the time to first
-token the dialect adds over the backend's own first token, less the loopback round trips its protocol takes (one for
-a vendor dialect, two for the native one), measured with a trivial request (target ≤ 2 ms). Each stream is read over
-a bare asyncio socket (``Connection: close``) so that the client's parsing costs next to nothing.
+token the dialect adds over the backend's own first token (target ≤ 2 ms), both with the HTTP request included (an
+upper bound) and less the loopback round trips its protocol takes (one for a vendor dialect, two for the native one,
+measured with a trivial request; on a loaded machine that estimate is noisy and can exceed the real cost). Each
+stream is read over a bare asyncio socket (``Connection: close``) so that the client's parsing costs next to nothing.
 """
 
 import asyncio
@@ -222,21 +223,22 @@ def run(flm: Path = DEMO, backend: str | None = None) -> str:
         f"banned), median of {ROUNDS} alternated runs; loopback round trip {trip * 1000:.2f} ms; load average "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.",
         "",
-        "| subject | tokens | streamed tokens/s | ÷ native | ÷ backend | first token | added over the backend's "
-        "| goals met |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| subject | tokens | streamed tokens/s | ÷ native | ÷ backend | first token | added, HTTP included "
+        "| added, round trips subtracted | goals met |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
         f"| backend's own loop | {tokens['backend']:.0f} | {rate['backend']:,.0f} | | | "
-        f"{first['backend'] * 1000:.2f} ms | | |",
+        f"{first['backend'] * 1000:.2f} ms | | | |",
     ]
     for name in ("native", *REQUESTS):
         trips = 2 if name == "native" else 1
-        added = first[name] - first["backend"] - trips * trip
+        raw = first[name] - first["backend"]
+        added = raw - trips * trip
         ratio = rate[name] / rate["native"]
-        met = "" if name == "native" else ("yes" if ratio >= 0.97 and added <= 0.002 else "**no**")
+        # The goal on the first token is checked on the figure with HTTP included: an upper bound, never negative.
+        met = "" if name == "native" else ("yes" if ratio >= 0.97 and raw <= 0.002 else "**no**")
         rows.append(
             f"| {name} | {tokens[name]:.0f} | {rate[name]:,.0f} | {ratio:.2f}x | {rate[name] / rate['backend']:.2f}x | "
-            f"{first[name] * 1000:.2f} ms | "
-            f"{added * 1000:.2f} ms | {met} |"
+            f"{first[name] * 1000:.2f} ms | {raw * 1000:.2f} ms | {added * 1000:.2f} ms | {met} |"
         )
     return "\n".join(rows) + "\n"
 
