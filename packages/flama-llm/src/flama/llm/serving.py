@@ -20,7 +20,7 @@ import pydantic
 from flama.http import HTTPException, Request
 from flama.http.metrics import Metrics, metrics_of
 from flama.llm.events import Event
-from flama.llm.exceptions import InvalidParameter, InvalidRequest, QueueFull
+from flama.llm.exceptions import ClientGone, InvalidParameter, InvalidRequest, QueueFull
 from flama.llm.generation import Completion, Finish, Prepared, collect
 from flama.llm.transports import Transport
 
@@ -36,6 +36,7 @@ __all__ = [
     "created",
     "parse_body",
     "read_body",
+    "unless_disconnected",
 ]
 
 logger = logging.getLogger("flama.llm")
@@ -166,11 +167,12 @@ async def _disconnected(request: Request) -> None:
         pass
 
 
-class ClientGone(Exception):
-    """The client disconnected before its answer was ready."""
+async def unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) -> T:
+    """Await ``work``, cancelling it at once when the client disconnects.
 
-
-async def _unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) -> T:
+    Raises:
+        ClientGone: The client disconnected first.
+    """
     task = asyncio.ensure_future(work)
     watcher = asyncio.ensure_future(_disconnected(request))
     try:
@@ -264,7 +266,7 @@ class Generation:
                 return await collect(self._observed())
 
         try:
-            return await _unless_disconnected(self.request, generate())
+            return await unless_disconnected(self.request, generate())
         except QueueFull as exc:
             self.failed("queue_full")
             raise DialectError.of(exc) from exc
@@ -283,7 +285,7 @@ class Generation:
         """
         stack = contextlib.AsyncExitStack()
         try:
-            await _unless_disconnected(self.request, stack.enter_async_context(self.model.scheduler.slot()))
+            await unless_disconnected(self.request, stack.enter_async_context(self.model.scheduler.slot()))
         except QueueFull as exc:
             self.failed("queue_full")
             raise DialectError.of(exc) from exc

@@ -14,13 +14,12 @@ stream's resume window passes with no reader (see :mod:`flama.llm.streams`).
 """
 
 import asyncio
-import contextlib
 import functools
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable
+from typing import TYPE_CHECKING, Any
 
 from flama.http import EventSourceResponse, JSONResponse, Request, Response, Route
 from flama.http.exceptions import streamed_error
@@ -31,6 +30,7 @@ from flama.llm.exceptions import ClientGone, InvalidParameter, InvalidRequest, Q
 from flama.llm.generation import Completion, Finish, Prepared, collect
 from flama.llm.native.parser import parse_params, parse_request
 from flama.llm.native.renderer import completion_body, stream_events
+from flama.llm.serving import unless_disconnected
 from flama.llm.streams import Stream
 
 if TYPE_CHECKING:
@@ -40,7 +40,6 @@ __all__ = ["NativeDialect"]
 
 logger = logging.getLogger("flama.llm")
 
-T = TypeVar("T")
 
 DIALECT = "native"
 
@@ -49,33 +48,6 @@ def request_id(request: Request) -> str:
     """The request's correlation id (flama-middleware's ``CorrelationIdMiddleware``), else a new one."""
     value = getattr(request.state, "correlation_id", None)
     return value if isinstance(value, str) else secrets.token_hex(8)
-
-
-async def _disconnected(request: Request) -> None:
-    receive = request.receive
-    while (await receive())["type"] != "http.disconnect":
-        pass
-
-
-async def unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) -> T:
-    """Await ``work``, cancelling it at once when the client disconnects.
-
-    Raises:
-        ClientGone: The client disconnected first.
-    """
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(_disconnected(request))
-    try:
-        await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        watcher.cancel()
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-    if task.cancelled():
-        raise ClientGone
-    return task.result()
 
 
 class NativeDialect:
