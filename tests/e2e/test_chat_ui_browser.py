@@ -261,6 +261,7 @@ class TestCaseChatBrowser:
         await page.get_by_role("button", name="Settings").click()
         await page.get_by_label("API key").fill("k-123")
         await page.get_by_label("Thinking").uncheck()
+        await shot(page, "settings")
         await page.get_by_role("button", name="Close settings").click()
         await expect(page.get_by_role("alert")).to_have_count(0)
         await send(page, "Hello! Who are you?")

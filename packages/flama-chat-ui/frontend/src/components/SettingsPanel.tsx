@@ -25,7 +25,8 @@ export function SettingsPanel({ settings, info, theme, toolsError, onChange, onT
   const set = <K extends keyof Settings>(key: K, value: Settings[K]) => onChange({ ...settings, [key]: value });
   const capabilities = info?.capabilities ?? {};
   const defaults = info?.params ?? {};
-  const placeholder = (key: string) => (defaults[key] === undefined || defaults[key] === null ? "model default" : `default: ${String(defaults[key])}`);
+  // An empty field means the model's default, shown as the placeholder when the model says what it is.
+  const placeholder = (key: string) => (defaults[key] === undefined || defaults[key] === null ? "default" : String(defaults[key]));
   return (
     <form
       class="settings"
