@@ -26,7 +26,7 @@ ALLOWED_SIBLINGS = {
     "flama-core": set(),
     "flama-http": {"flama-core"},
     "flama-middleware": {"flama-http"},
-    "flama-mcp": {"flama-http"},
+    "flama-mcp": {"flama-core", "flama-http"},  # JSON encoding straight from the core on the hot path
     "flama-models": {"flama-http"},
     "flama-llm": {"flama-models", "flama-http", "flama-middleware"},  # per-model API keys (flama.middleware.keys)
     "flama-chat-ui": set(),
