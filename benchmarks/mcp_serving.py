@@ -20,7 +20,6 @@ from benchmarks.environments import ROOT, SERVER, environment
 from benchmarks.load import RATE, free_port
 
 OURS = "flama-mcp (Flama app)"
-STANDALONE = "flama-mcp (standalone)"
 SDK = "mcp 2.3 SDK"
 FLAMA2_LABEL = "Flama 2.2.2"
 # The SDK and Starlette at the versions measured, beside the server every HTTP venv shares.
@@ -38,7 +37,6 @@ class Subject:
 
 SUBJECTS = [
     Subject(OURS, "mcp_flama:app", "mcp"),
-    Subject(STANDALONE, "mcp_flama:server", "mcp"),
     Subject(SDK, "mcp_sdk:app", "mcp"),
     Subject(FLAMA2_LABEL, "mcp_flama2:app", "flama2"),
 ]
@@ -54,7 +52,7 @@ SCENARIOS = {
         f'{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"add","arguments":{{"a":2,"b":3}},'
         f'"_meta":{META}}}}}',
         "add",
-        b'"structuredContent":{"result":5}',
+        b'"text":"5"',
     ),
 }
 

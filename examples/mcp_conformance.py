@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-from flama.mcp import Audio, Context, EmbeddedResource, Image, MCPServer, Message, Text, ToolError
+from flama.mcp import Audio, Context, EmbeddedResource, Image, MCPError, MCPServer, Message, Text, ToolError
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
@@ -240,6 +240,54 @@ async def test_elicitation_sep1330_enums(ctx: Context) -> str:
     }
     answer = await ctx.elicit("Pick options", schema)
     return f"Elicitation completed: action={answer.action}, content={answer.content}"
+
+
+@server.tool()
+def greet(name: str) -> str:
+    """Greets (a tool that never runs as a task)."""
+    return f"Hello, {name}!"
+
+
+@server.tool(task="required")
+async def slow_compute(seconds: float) -> str:
+    """Sleeps, then answers; run as a task for clients that support them."""
+    await anyio.sleep(seconds)
+    return f"computed after {seconds} s"
+
+
+@server.tool(task="required")
+async def failing_job() -> str:
+    """Fails as a tool (the task completes with isError)."""
+    await anyio.sleep(1)
+    raise ToolError("the job failed")
+
+
+@server.tool(task="required")
+async def protocol_error_job() -> str:
+    """Fails with a protocol error (the task fails)."""
+    raise MCPError(-32603, "the job crashed")
+
+
+@server.tool(task="required")
+async def confirm_delete(filename: str, ctx: Context) -> str:
+    """Asks for confirmation while running as a task."""
+    schema = {"type": "object", "properties": {"confirm": {"type": "boolean"}}, "required": ["confirm"]}
+    answer = await ctx.elicit(f"Delete {filename}?", schema, key="confirm")
+    return f"{filename} {'deleted' if (answer.content or {}).get('confirm') else 'kept'}"
+
+
+@server.tool(task="required")
+async def multi_input(ctx: Context) -> str:
+    """Asks two questions at once while running as a task."""
+    schema = {"type": "object", "properties": {"value": {"type": "string"}}}
+    form = {"mode": "form", "requestedSchema": schema}
+    answers = await ctx.request_inputs(
+        {
+            "first": ("elicitation/create", {**form, "message": "First value?"}),
+            "second": ("elicitation/create", {**form, "message": "Second value?"}),
+        }
+    )
+    return f"received {sorted(answers)}"
 
 
 @server.resource("test://static-text", mime_type="text/plain")

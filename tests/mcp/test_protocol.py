@@ -21,6 +21,7 @@ def modern(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     body = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": {**(params or {}), "_meta": META}}
     names = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+    names |= {"tasks/get": "taskId", "tasks/update": "taskId", "tasks/cancel": "taskId"}
     head = {"mcp-protocol-version": VERSION, "mcp-method": method, "accept": "application/json, text/event-stream"}
     if method in names and (params or {}).get(names[method]) is not None:
         head["mcp-name"] = (params or {})[names[method]]

@@ -72,9 +72,8 @@ async def test_cancel(mcp_url):
         await call(url, "tasks/cancel", {"taskId": handle["taskId"]})
         cancelled = await poll(url, handle["taskId"], {"cancelled"})
         assert cancelled["status"] == "cancelled"
-        body, headers = modern("tasks/cancel", {"taskId": handle["taskId"]})
-        body["params"]["_meta"] = TASKS
-        assert (await post(url, body, headers)).json()["error"]["code"] == -32602
+        again = await call(url, "tasks/cancel", {"taskId": handle["taskId"]})
+        assert again == {"resultType": "complete"}
 
 
 async def test_tasks_belong_to_their_caller(mcp_url):
@@ -89,6 +88,7 @@ async def test_tasks_belong_to_their_caller(mcp_url):
         body["params"]["_meta"] = TASKS
         stolen = await post(url, body, {**headers, "authorization": "Bearer mallory"})
         assert stolen.json()["error"]["code"] == -32602
+        headers["mcp-name"] = "nope"
         unknown = await post(
             url, {**body, "params": {**body["params"], "taskId": "nope"}}, {**headers, "authorization": "Bearer ada"}
         )
@@ -104,3 +104,11 @@ async def test_cancellation_by_closing_the_stream(mcp_url):
                 await client.post(url, json=body, headers=headers)
         body, headers = modern("tools/call", {"name": "add", "arguments": {"a": 1, "b": 2}})
         assert (await post(url, body, headers)).status_code == 200
+
+
+async def test_task_methods_need_the_extension(mcp_url):
+    async with mcp_url() as url:
+        body, headers = modern("tasks/get", {"taskId": "whatever"})
+        error = (await post(url, body, headers)).json()["error"]
+    assert error["code"] == -32021
+    assert error["data"] == {"requiredCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}}

@@ -11,7 +11,8 @@ from flama.mcp.protocol import INVALID_PARAMS, MISSING_REQUIRED_CLIENT_CAPABILIT
 __all__ = ["Context", "Elicited"]
 
 Notify = Callable[[str, dict[str, Any]], Awaitable[None]]
-Ask = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+Ask = Callable[[dict[str, dict[str, Any]]], Awaitable[dict[str, Any]]]
+"""Asks the client for inputs right away (``{key: {"method", "params"}}``) and returns the answers by key."""
 # The client capability each kind of input request needs.
 _CAPABILITIES = {"elicitation/create": "elicitation", "sampling/createMessage": "sampling", "roots/list": "roots"}
 
@@ -116,16 +117,15 @@ class Context:
             needed: dict[str, Any] = {capability: {} for capability in missing.values()}
             message = f"this call needs the client capabilities {sorted(needed)}"
             raise MCPError(MISSING_REQUIRED_CLIENT_CAPABILITY, message, {"requiredCapabilities": needed})
-        answers: dict[str, Any] = {}
-        pending: dict[str, Any] = {}
-        for key, (method, params) in requests.items():
-            if key in self._answers:
-                answers[key] = self._answers[key]
-            elif self._ask is not None:
-                answers[key] = await self._ask(method, params)
-            else:
-                pending[key] = {"method": method, "params": params}
-        if pending:
+        answers = {key: self._answers[key] for key in requests if key in self._answers}
+        pending = {
+            key: {"method": method, "params": params}
+            for key, (method, params) in requests.items()
+            if key not in self._answers
+        }
+        if pending and self._ask is not None:
+            answers.update(await self._ask(pending))
+        elif pending:
             raise InputRequired(pending, self._answers)
         return answers
 

@@ -5,7 +5,7 @@ import dataclasses
 import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import anyio.to_thread
 from flama.core import json_encode
@@ -96,12 +96,12 @@ class Tool(Handler):
         title: str | None = None,
         annotations: Annotations | None = None,
         meta: dict[str, Any] | None = None,
-        task: bool = False,
+        task: bool | Literal["optional", "required"] = False,
         thread: bool = False,
     ) -> None:
         super().__init__(func, description, thread=thread, outputs=True)
         self.name = _check_name("tool", name)
-        self.task = task
+        self.task: Literal["optional", "required"] | None = "optional" if task is True else (task or None)
         self.definition: dict[str, Any] = {"name": name, "inputSchema": self.signature.input_schema}
         if title:
             self.definition["title"] = title
@@ -111,8 +111,8 @@ class Tool(Handler):
             self.definition["outputSchema"] = self.signature.output_schema
         if annotations is not None:
             self.definition["annotations"] = annotations.wire()
-        if task:
-            self.definition["execution"] = {"taskSupport": "optional"}
+        if self.task:
+            self.definition["execution"] = {"taskSupport": self.task}
         if meta:
             self.definition["_meta"] = meta
 

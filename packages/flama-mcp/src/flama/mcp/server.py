@@ -25,6 +25,7 @@ from flama.mcp.protocol import (
     INVALID_REQUEST,
     LATEST_HANDSHAKE_VERSION,
     METHOD_NOT_FOUND,
+    MISSING_REQUIRED_CLIENT_CAPABILITY,
     MODERN_VERSIONS,
     PARSE_ERROR,
     PROTOCOL_VERSION_KEY,
@@ -45,7 +46,14 @@ __all__ = ["MCPServer"]
 F = TypeVar("F", bound=Callable[..., Any])
 UI_EXTENSION = "io.modelcontextprotocol/ui"
 UI_MIME_TYPE = "text/html;profile=mcp-app"
-_NAMED = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+_NAMED = {
+    "tools/call": "name",
+    "prompts/get": "name",
+    "resources/read": "uri",
+    "tasks/get": "taskId",
+    "tasks/update": "taskId",
+    "tasks/cancel": "taskId",
+}
 _CACHEABLE = frozenset(
     {"server/discover", "tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read"}
 )
@@ -201,7 +209,7 @@ class MCPServer:
         annotations: Annotations | None = None,
         meta: dict[str, Any] | None = None,
         app: str | None = None,
-        task: bool = False,
+        task: bool | Literal["optional", "required"] = False,
         thread: bool = False,
     ) -> Callable[[F], F]:
         """Decorator: offer the function as a tool.
@@ -213,7 +221,8 @@ class MCPServer:
             annotations: Behaviour hints (read-only, destructive, idempotent, open-world).
             meta: The tool's ``_meta``.
             app: The ``ui://`` resource rendering the tool's results (MCP Apps), linked through ``_meta.ui``.
-            task: Run it as a task for clients that support the tasks extension.
+            task: Run it as a task for clients that support the tasks extension (``True`` or ``"optional"``: inline
+                for the others; ``"required"``: others get ``-32021``).
             thread: Run a sync function in a worker thread rather than on the event loop.
         """
         if app is not None:
@@ -569,34 +578,32 @@ class MCPServer:
             progress_token=token if type(token) in (str, int) else None,
             answers=answers,
             notify=lambda method, params: self._notify(call, method, params),
-            ask=None
-            if call.modern or not call.exchange.sse
-            else lambda method, params: self._ask(call, method, params),
+            ask=None if call.modern or not call.exchange.sse else lambda requests: self._ask(call, requests),
             auth=call.auth,
         )
 
     async def _notify(self, call: Call, method: str, params: dict[str, Any]) -> None:
         await call.exchange.event(json_encode({"jsonrpc": "2.0", "method": method, "params": params}))
 
-    async def _ask(self, call: Call, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Send a handshake-era client a request on the call's event stream and wait for its answer (a POST)."""
-        request_id = f"flama-{secrets.token_urlsafe(16)}"
-        done, answer = anyio.Event(), list[dict[str, Any]]()
-        self._pending[request_id] = (done, answer)
-        try:
-            await call.exchange.event(
-                json_encode({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
-            )
-            with anyio.fail_after(self.input_timeout):
-                await done.wait()
-        except TimeoutError:
-            raise MCPError(INTERNAL_ERROR, f"the client did not answer {method} in time") from None
-        finally:
-            self._pending.pop(request_id, None)
-        if "error" in answer[0]:
-            raise MCPError(INVALID_REQUEST, f"the client refused {method}", answer[0]["error"])
-        result: dict[str, Any] = answer[0].get("result", {})
-        return result
+    async def _ask(self, call: Call, requests: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """Send a handshake-era client requests on the call's event stream and wait for its answers (POSTs)."""
+        answers: dict[str, Any] = {}
+        for key, request in requests.items():
+            request_id = f"flama-{secrets.token_urlsafe(16)}"
+            done, answer = anyio.Event(), list[dict[str, Any]]()
+            self._pending[request_id] = (done, answer)
+            try:
+                await call.exchange.event(json_encode({"jsonrpc": "2.0", "id": request_id, **request}))
+                with anyio.fail_after(self.input_timeout):
+                    await done.wait()
+            except TimeoutError:
+                raise MCPError(INTERNAL_ERROR, f"the client did not answer {request['method']} in time") from None
+            finally:
+                self._pending.pop(request_id, None)
+            if "error" in answer[0]:
+                raise MCPError(INVALID_REQUEST, f"the client refused {request['method']}", answer[0]["error"])
+            answers[key] = answer[0].get("result", {})
+        return answers
 
     def _answered(self, message: dict[str, Any]) -> None:
         pending = self._pending.get(message["id"]) if isinstance(message["id"], str) else None
@@ -637,13 +644,13 @@ class MCPServer:
                 INVALID_PARAMS, f"invalid arguments for tool {name!r}: {'; '.join(errors)}", {"errors": errors}
             )
         ctx = self._context(call, self._answers(call, tool.name, arguments))
-        if (
-            tool.task
-            and call.modern
-            and TASKS_EXTENSION in call.capabilities.get("extensions", {})
-            and self.tasks.group is not None
-        ):
-            return await self._start_task(call, tool, arguments, ctx)
+        if tool.task:
+            extensions = call.capabilities.get("extensions")
+            negotiated = call.modern and isinstance(extensions, dict) and TASKS_EXTENSION in extensions
+            if negotiated and self.tasks.group is not None:
+                return await self._start_task(call, tool, arguments, ctx)
+            if tool.task == "required":
+                self._tasks_negotiated(call)
         try:
             if tool.is_async:
                 value = await self._cancellable(call, tool(arguments, ctx))
@@ -701,15 +708,29 @@ class MCPServer:
         task = await self.tasks.start(_owner(call.auth), work)
         return self._encode(call, task.wire(), "task")
 
+    @staticmethod
+    def _tasks_negotiated(call: Call) -> None:
+        """The task methods are there only for clients that declare the tasks extension."""
+        extensions = call.capabilities.get("extensions")
+        if call.modern and not (isinstance(extensions, dict) and TASKS_EXTENSION in extensions):
+            raise MCPError(
+                MISSING_REQUIRED_CLIENT_CAPABILITY,
+                f"{call.method} needs the {TASKS_EXTENSION} extension in the client capabilities",
+                {"requiredCapabilities": {"extensions": {TASKS_EXTENSION: {}}}},
+            )
+
     async def _tasks_get(self, call: Call) -> bytes:
+        self._tasks_negotiated(call)
         task = await self.tasks.get(call.params.get("taskId"), _owner(call.auth))
         return self._encode(call, task.wire())
 
     async def _tasks_update(self, call: Call) -> bytes:
+        self._tasks_negotiated(call)
         await self.tasks.update(call.params.get("taskId"), _owner(call.auth), call.params.get("inputResponses"))
         return self._encode(call, {})
 
     async def _tasks_cancel(self, call: Call) -> bytes:
+        self._tasks_negotiated(call)
         await self.tasks.cancel(call.params.get("taskId"), _owner(call.auth))
         return self._encode(call, {})
 
@@ -809,14 +830,15 @@ def _offset(cursor: Any) -> int:
 
 
 def _text(value: bytes | None) -> str | None:
-    return None if value is None else value.decode("latin-1")
+    # Whitespace around a header value is not part of it (RFC 9110, 5.5).
+    return None if value is None else value.decode("latin-1").strip()
 
 
 def _header_value(value: bytes | None) -> str | None:
     """An ``Mcp-Name`` value, decoding the ``=?base64?...?=`` form clients use for non-ASCII names."""
     if value is None:
         return None
-    text = value.decode("latin-1")
+    text = value.decode("latin-1").strip()
     if text.startswith("=?base64?") and text.endswith("?="):
         try:
             return base64.b64decode(text[9:-2]).decode()

@@ -114,6 +114,7 @@ class _Live:
         self.scope = anyio.CancelScope()
         self.answered = anyio.Event()
         self.answers: dict[str, Any] = {}
+        self.waiting: set[str] = set()
 
 
 class Tasks:
@@ -133,7 +134,7 @@ class Tasks:
     async def start(
         self,
         owner: str,
-        work: Callable[["Task", Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]], Awaitable[dict[str, Any]]],
+        work: Callable[["Task", Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]], Awaitable[dict[str, Any]]],
     ) -> Task:
         """Create a task and run ``work(task, ask)`` in the background; ``ask`` waits for an input response."""
         assert self.group is not None, "tasks run inside the server's lifespan"
@@ -141,14 +142,13 @@ class Tasks:
         await self.store.put(task)
         live = self._live[task.id] = _Live()
 
-        async def ask(method: str, params: dict[str, Any]) -> dict[str, Any]:
-            key = f"input-{len(live.answers)}"
+        async def ask(requests: dict[str, dict[str, Any]]) -> dict[str, Any]:
+            live.waiting = set(requests)
             live.answered = anyio.Event()
-            await self._set(task, "input_required", input_requests={key: {"method": method, "params": params}})
+            await self._set(task, "input_required", input_requests=dict(requests))
             await live.answered.wait()
             await self._set(task, "working")
-            answer: dict[str, Any] = live.answers[key]
-            return answer
+            return {key: live.answers[key] for key in requests}
 
         async def run() -> None:
             with live.scope:
@@ -194,14 +194,20 @@ class Tasks:
         live = self._live.get(task.id)
         if task.status != "input_required" or live is None or not isinstance(responses, dict):
             raise MCPError(INVALID_PARAMS, "the task is not waiting for these input responses", {"taskId": task_id})
-        live.answers.update(responses)
-        live.answered.set()
+        answered = {key: value for key, value in responses.items() if key in live.waiting}
+        live.answers.update(answered)
+        live.waiting -= set(answered)
+        if live.waiting:
+            remaining = {key: value for key, value in (task.input_requests or {}).items() if key in live.waiting}
+            await self._set(task, "input_required", input_requests=remaining)
+        else:
+            live.answered.set()
 
     async def cancel(self, task_id: Any, owner: str) -> None:
-        """Stop a task that has not finished."""
+        """Stop a task that has not finished (a finished one is left as it is: cancelling is idempotent)."""
         task = await self.get(task_id, owner)
         if task.status in _TERMINAL:
-            raise MCPError(INVALID_PARAMS, f"the task is already {task.status}", {"taskId": task_id})
+            return
         live = self._live.get(task.id)
         if live is not None:
             live.scope.cancel()
