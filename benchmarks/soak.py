@@ -105,18 +105,22 @@ async def _ready(client: httpx.AsyncClient) -> None:
     raise RuntimeError("the server did not become ready in 300 s")
 
 
-async def _one_stream(client: httpx.AsyncClient) -> bool:
-    """One native stream read to its end; True when it ended with ``message.stop`` and no error event."""
+async def _one_stream(client: httpx.AsyncClient) -> str | None:
+    """One native stream read to its end; None when it ended with ``message.stop``, else what went wrong."""
     opened = await client.post("/llm/stream/", json=PROMPT)
     if opened.status_code != 200:
-        return False
+        return f"POST stream/ answered {opened.status_code}"
     stopped = False
     async with client.stream("GET", f"/llm/stream/{opened.json()['id']}/") as events:
+        if events.status_code != 200:
+            return f"GET stream/{{id}}/ answered {events.status_code}"
+        error = False  # within an event named error, whose data says what went wrong
         async for line in events.aiter_lines():
-            if line.startswith("event: error"):
-                return False
+            if error and line.startswith("data:"):
+                return f"error event {line[5:].strip()[:120]}"
+            error = line.startswith("event: error") or (error and line != "")
             stopped = stopped or line.startswith("event: message.stop")
-    return stopped
+    return None if stopped else "the stream ended without message.stop"
 
 
 async def _streams(url: str, pid: int, seconds: float) -> dict[str, Any]:
@@ -126,15 +130,18 @@ async def _streams(url: str, pid: int, seconds: float) -> dict[str, Any]:
         started = time.monotonic()
         deadline = started + seconds
         counts = {"streams": 0, "errors": 0}
+        kinds: dict[str, int] = {}
         samples: list[tuple[float, int]] = []
 
         async def worker() -> None:
             while time.monotonic() < deadline:
                 try:
-                    ok = await _one_stream(client)
-                except httpx.HTTPError:
-                    ok = False
-                counts["streams" if ok else "errors"] += 1
+                    failure = await _one_stream(client)
+                except httpx.HTTPError as exc:
+                    failure = type(exc).__name__
+                counts["streams" if failure is None else "errors"] += 1
+                if failure is not None:
+                    kinds[failure] = kinds.get(failure, 0) + 1
 
         async def sampler() -> None:
             while time.monotonic() < deadline:
@@ -145,7 +152,9 @@ async def _streams(url: str, pid: int, seconds: float) -> dict[str, Any]:
         samples.append((time.monotonic() - started, _rss(pid)))
     warm = min(60.0, seconds / 10)
     after = [rss for at, rss in samples if at >= warm] or [samples[-1][1]]
-    return {**counts, "seconds": seconds, "first": after[0], "last": after[-1], "peak": max(r for _, r in samples)}
+    shown = "; ".join(f"{kind} ({count})" for kind, count in sorted(kinds.items())) or "none"
+    peak = max(r for _, r in samples)
+    return {**counts, "kinds": shown, "seconds": seconds, "first": after[0], "last": after[-1], "peak": peak}
 
 
 async def _burst(url: str, pid: int) -> dict[str, Any]:
@@ -230,6 +239,7 @@ def run(seconds: float | None = None) -> str:
         "|---|---:|",
         f"| LLM streams completed | {streams['streams']:,} ({rate:.1f}/s) |",
         f"| LLM stream errors | {streams['errors']} |",
+        f"| LLM stream errors, by kind | {streams['kinds']} |",
         f"| LLM server RSS after warm-up → end (peak) | {_mb(streams['first'])} → {_mb(streams['last'])} "
         f"({_mb(streams['peak'])}) |",
         f"| burst answered 200 / refused 429 / errors | {burst['ok']} / {burst['refused']} / {burst['errors']} |",
