@@ -21,6 +21,7 @@ from flama.models.container import Container, ModelKind, Spool, artifact_name, w
 from flama.models.exceptions import (
     CorruptedFile,
     LibraryVersionWarning,
+    MissingLibrary,
     UnknownCodec,
     UnknownLibrary,
     UntrustedModel,
@@ -29,7 +30,7 @@ from flama.models.exceptions import (
 )
 from flama.models.limits import DEFAULT_LIMITS, Limits
 from flama.models.metadata import Family, FrameworkInfo, Metadata, ModelInfo
-from flama.models.serializers import serializer_for, serializer_for_lib
+from flama.models.serializers import INSTALL, serializer_for, serializer_for_lib
 
 __all__ = ["ModelArtifact", "Trust", "dump", "list_artifacts", "load", "read_meta"]
 
@@ -239,6 +240,7 @@ class ModelArtifact:
 
         Raises:
             UntrustedModel: When the payload's format runs code as it loads and the artifact is not trusted.
+            MissingLibrary: When the model's library (or one it needs) is not installed.
         """
         if self._model is self._UNSET:
             serializer = serializer_for_lib(self.meta.framework.lib)
@@ -249,7 +251,11 @@ class ModelArtifact:
                 raise UntrustedModel(serializer.lib, reason)
             trust = {"trusted": self.trusted, "trusted_types": self.trusted_types}
             options |= {key: value for key, value in trust.items() if key in serializer.trust_options}
-            self._model = serializer.load(self.payload, **options)
+            try:
+                self._model = serializer.load(self.payload, **options)
+            except ModuleNotFoundError as exc:
+                install = INSTALL.get(serializer.lib, f"pip install {exc.name}")
+                raise MissingLibrary(serializer.lib, exc.name, install) from exc
         return self._model
 
     def close(self) -> None:

@@ -17,6 +17,7 @@ __all__ = [
     "InvalidInput",
     "LibraryVersionWarning",
     "LimitExceeded",
+    "MissingLibrary",
     "ModelFileError",
     "ModelNotReady",
     "ModelsError",
@@ -149,6 +150,21 @@ class UnverifiedFileWarning(UserWarning):
 
 class LibraryVersionWarning(UserWarning):
     """The installed version of a model's library differs from the version that wrote the file."""
+
+
+class MissingLibrary(ModelsError, ImportError):
+    """The library a model was made with is not installed here; the message names the command that installs it.
+
+    Attributes:
+        lib: The model's library (``sklearn``, ``torch``...).
+        install: The command that installs what is missing.
+    """
+
+    def __init__(self, lib: str, module: str | None, install: str) -> None:
+        missing = f" (no module named {module!r})" if module else ""
+        super().__init__(f"This model needs {lib}, which is not installed{missing}: {install}")
+        self.lib = lib
+        self.install = install
 
 
 class ModelNotReady(ModelsError):

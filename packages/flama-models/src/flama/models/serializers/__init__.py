@@ -6,7 +6,7 @@ from typing import Any, Final
 from flama.models.exceptions import UnknownLibrary
 from flama.models.serializers.base import Serializer
 
-__all__ = ["SERIALIZERS", "Serializer", "serializer_for", "serializer_for_lib"]
+__all__ = ["INSTALL", "SERIALIZERS", "Serializer", "serializer_for", "serializer_for_lib"]
 
 SERIALIZERS: Final = {
     "sklearn": "flama.models.serializers.sklearn",
@@ -15,6 +15,15 @@ SERIALIZERS: Final = {
     "tensorflow": "flama.models.serializers.tensorflow",
     "transformers": "flama.models.serializers.transformers",
 }
+
+INSTALL: Final = {
+    "sklearn": "pip install 'flama[sklearn]'",
+    "torch": "pip install 'flama[torch]'",
+    "keras": "pip install 'flama[keras]'",
+    "tensorflow": "pip install tensorflow",
+    "transformers": "pip install 'flama[transformers]'",
+}
+"""The command that installs what loading a model of each library needs (the metapackage's extras)."""
 
 # A keras 3 model on the torch backend is also a `torch.nn.Module`, and so is a transformers model: the libraries
 # built on top of another are asked first.
