@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 30
 FUZZ_LONG_SECONDS ?= 300
 FUZZ_TARGETS := route_template multipart boundary urlencoded json_write json_numbers cookies accept_encoding decompress
 
-.PHONY: install browser build release-dry-run test-matrix format lint typecheck test test-fast bench bench-load bench-batching soak fuzz-flm fuzz fuzz-ci demo demo-model rust-lint rust-test clean mcp-conformance
+.PHONY: install browser build release-dry-run test-matrix format lint typecheck test test-fast bench bench-load bench-batching soak fuzz-flm fuzz fuzz-ci demo demo-model rust-lint rust-test clean mcp-conformance coverage
 
 install: ## the locked workspace, editable, with the Rust core built
 	./scripts/bootstrap
@@ -54,6 +54,12 @@ test: install ## the README's test command: installs what is missing, then runs 
 
 test-fast: ## the suite without the slow wheel/venv builds
 	$(RUN) pytest -m "not slow"
+
+coverage: ## line and branch coverage per distribution (the suite but its slow wheel builds); fails if a figure falls below scripts/coverage-baseline.json
+	$(RUN) coverage erase
+	$(RUN) coverage run -m pytest -p no:randomly -q -m "not slow"  # slow tests build wheels in subprocesses: nothing to measure
+	$(RUN) coverage json -q -o .coverage.json
+	$(RUN) python scripts/coverage-gate .coverage.json
 
 bench: ## instruction counts (callgrind) against peers, both suites, written to benchmarks/RESULTS.md
 	$(RUN) python -m benchmarks run
