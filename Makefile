@@ -6,6 +6,7 @@ CRATE := crates/flama-core
 RUN := uv run --no-sync
 PY_SOURCES := crates/flama-core/python packages/*/src
 FUZZ_SECONDS ?= 30
+FUZZ_JOBS ?= 2
 FUZZ_LONG_SECONDS ?= 300
 FUZZ_TARGETS := route_template multipart boundary urlencoded json_write json_numbers cookies accept_encoding decompress
 
@@ -82,11 +83,11 @@ fuzz: ## every fuzz target for FUZZ_LONG_SECONDS seconds (300; nightly toolchain
 	cd $(CRATE)/fuzz && for t in $(FUZZ_TARGETS); do \
 		cargo +nightly fuzz run $$t -- -max_total_time=$(FUZZ_LONG_SECONDS) || exit 1; done
 
-fuzz-ci: ## every fuzz target for FUZZ_SECONDS seconds (30), built once first: the CI stage
+fuzz-ci: ## every fuzz target for FUZZ_SECONDS seconds (30), built once first, FUZZ_JOBS (2) at a time: the CI stage
 	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 	cd $(CRATE)/fuzz && cargo +nightly fuzz build
-	cd $(CRATE)/fuzz && for t in $(FUZZ_TARGETS); do \
-		cargo +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; done
+	cd $(CRATE)/fuzz && printf '%s\n' $(FUZZ_TARGETS) | xargs -P $(FUZZ_JOBS) -I{} \
+		cargo +nightly fuzz run {} -- -max_total_time=$(FUZZ_SECONDS)
 
 DEMO_SERVE := --model file=examples/models/assistant.flm,url=/llm/,name=assistant
 
