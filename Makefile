@@ -50,8 +50,11 @@ rust-test:
 typecheck: ## mypy strict per distribution, tests and benchmarks, and stubtest against the binary
 	./scripts/typecheck
 
-test: install ## the README's test command: installs what is missing, then runs the whole suite
-	$(RUN) pytest
+test: install ## the README's test command: installs what is missing, runs the whole suite under coverage, checks it
+	$(RUN) coverage erase
+	$(RUN) coverage run -m pytest
+	$(RUN) coverage json -q -o .coverage.json
+	$(RUN) python scripts/coverage-gate .coverage.json
 
 test-fast: ## the suite without the slow wheel/venv builds
 	$(RUN) pytest -m "not slow"
