@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import torch
-from flama.http import Flama
+from flama.http import Flama, HealthModule
 from flama.models.artifact import dump
 from flama.models.module import ModelsModule
 from flama.models.resources.predictive import PredictiveResource
@@ -39,7 +39,10 @@ def app_factory(directory: Path) -> Flama:
     with torch.no_grad():
         linear.weight.fill_(1.0)
     models = ModelsModule()
-    app = Flama(openapi={"title": "Models", "version": "1"}, modules=[models], discover_modules=False, docs=None)
+    # Modules are listed, not discovered: /health is the framework's HealthModule, which app.models reports to.
+    app = Flama(
+        openapi={"title": "Models", "version": "1"}, modules=[HealthModule(), models], discover_modules=False, docs=None
+    )
     models.add_model("/fish/", path, "fish")
     # The torch model goes through a .flm file too (torch.export), as a user would ship it.
     dump(linear, directory / "sum.flm")
@@ -76,7 +79,9 @@ class TestCaseModelsServer:
 
             bad = client.post("/fish/predict/", json={"input": [[1, 0, 0]]})
             assert bad.status_code == 400
-            assert bad.json()["detail"] == "X has 3 features, but LogisticRegression is expecting 2 features as input."
+            assert bad.json()["detail"] == {
+                "input": ["X has 3 features, but LogisticRegression is expecting 2 features as input."]
+            }
             invalid = client.post("/fish/predict/", json={"input": "rows"})
             assert (invalid.status_code, list(invalid.json()["detail"])) == (400, ["input"])
 
