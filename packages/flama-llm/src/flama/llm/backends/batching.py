@@ -252,13 +252,16 @@ class BatchedBackend(Backend):
                 if self._closed:
                     return
                 joining, self._inbox = self._inbox, []
-            for member in joining:
-                if not member.cancel.is_set():
-                    self._join(member)
-            for key in [key for key, member in members.items() if member.cancel.is_set()]:
-                self._leave(key, finished=False)
-            if members:
-                self._step()
+            try:
+                for member in joining:
+                    if not member.cancel.is_set():
+                        self._join(member)
+                for key in [key for key, member in members.items() if member.cancel.is_set()]:
+                    self._leave(key, finished=False)
+                if members:
+                    self._step()
+            except Exception as error:  # the loop never dies: what was in the batch ends with the error
+                self._fail(error)
 
     def _join(self, member: Member) -> None:
         try:
@@ -273,15 +276,7 @@ class BatchedBackend(Backend):
         self.batch.remove(key, finished=finished)
 
     def _step(self) -> None:
-        try:
-            produced = self.batch.step()
-        except Exception as error:  # the batch cannot go on: every generation in it ends with the error
-            for key, failed in list(self._members.items()):
-                failed.emit(error)
-                with contextlib.suppress(Exception):
-                    self._leave(key, finished=False)
-            self._members.clear()
-            return
+        produced = self.batch.step()
         self.steps += 1
         for key, token in produced:
             current = self._members.get(key)
@@ -295,6 +290,14 @@ class BatchedBackend(Backend):
                 self._leave(key, finished=False)
             if over:
                 self._leave(key, finished=True)
+
+    def _fail(self, error: Exception) -> None:
+        """End every generation in the batch with ``error`` and drop them (the batch cannot go on with them)."""
+        for key, failed in list(self._members.items()):
+            failed.emit(error)
+            with contextlib.suppress(Exception):
+                self._leave(key, finished=False)
+        self._members.clear()
 
     def _decode(self, ids: list[int]) -> str:
         return str(self.tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False))
