@@ -3,9 +3,11 @@
 import importlib.util
 import json
 import pathlib
+import re
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from flama import Flama
@@ -64,6 +66,26 @@ async def test_issue_example_with_the_official_client(server_factory, mode):
         assert config.contents[0].mime_type == "application/json"
         prompt = await client.get_prompt("summarise", {"text": "MCP"})
         assert text_of(prompt.messages[0].content) == "Summarise the following:\n\nMCP"
+
+
+async def test_calls_are_counted_in_the_apps_metrics(server_factory):
+    app = load_example()
+
+    @app.mcp.tool("fail", description="Always fails", mcp="tools")
+    def fail() -> int:
+        raise RuntimeError("no")
+
+    base = server_factory(app, lifespan="on")
+    async with Client(f"{base}/mcp/tools/", mode="2026-07-28") as client:
+        await client.call_tool("add", {"a": 1, "b": 2})
+        assert (await client.call_tool("fail", {})).is_error
+        await client.list_tools()
+    async with httpx.AsyncClient() as http:
+        metrics = (await http.get(f"{base}/metrics")).text
+    assert 'flama_mcp_calls_total{method="tools/call",outcome="ok",server="tools"} 1.0' in metrics
+    assert 'flama_mcp_calls_total{method="tools/call",outcome="tool_error",server="tools"} 1.0' in metrics
+    # The client lists the tools itself too (to check structured results against their schemas): at least once.
+    assert re.search(r'flama_mcp_calls_total\{method="tools/list",outcome="ok",server="tools"\} [1-9]', metrics)
 
 
 async def test_mounted_in_fastapi(server_factory):

@@ -5,12 +5,14 @@ import binascii
 import contextlib
 import os
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
 import anyio
 import anyio.abc
 from flama.core import JSONDecodeError, json_decode, json_encode
+from flama.http.metrics import metrics_of
 from flama.http.types import Receive, Scope, Send
 from flama.mcp.context import Context
 from flama.mcp.elicitation import InputRequired, RequestState
@@ -62,11 +64,15 @@ _LEGACY_ONLY = frozenset({"initialize", "ping"})
 _ALLOW = [(b"content-type", b"application/json"), (b"allow", b"POST")]
 
 
-def observe(server: str, method: str, outcome: str) -> None:
-    """Where MCP calls are counted: one call of ``method`` on ``server`` ended with ``outcome``.
+def observe(call: "Call", server: str, outcome: str) -> None:
+    """Count a finished call in the serving application's metrics (``/metrics``), when it has them.
 
-    ``outcome`` is ``ok``, ``tool_error`` or a JSON-RPC error code. Flama's metrics registry plugs in here.
+    ``outcome`` is ``ok``, ``tool_error`` or a JSON-RPC error code. Mounted in another framework, or in a Flama
+    application built without its metrics module, nothing is counted.
     """
+    metrics = metrics_of(call.scope.get("app"))
+    if metrics is not None:
+        metrics.mcp_call(server, call.method, outcome, time.perf_counter() - call.started)
 
 
 class Call:
@@ -80,9 +86,11 @@ class Call:
         "id",
         "method",
         "modern",
+        "outcome",
         "params",
         "receive",
         "scope",
+        "started",
         "version",
     )
 
@@ -99,6 +107,9 @@ class Call:
         self.version = LATEST_HANDSHAKE_VERSION
         self.capabilities: dict[str, Any] = {}
         self.client_info: dict[str, Any] | None = None
+        self.outcome = "ok"
+        """How the call ended for the metrics: ``ok``, or ``tool_error`` when the tool failed."""
+        self.started = time.perf_counter()
 
 
 class MCPServer:
@@ -430,13 +441,13 @@ class MCPServer:
                 raise MCPError(METHOD_NOT_FOUND, f"method not found: {method}")
             result = await handler(call)
         except MCPError as error:
-            observe(self.name, method, str(error.code))
+            observe(call, self.name, str(error.code))
             await exchange.finish(
                 http_status(error.code) if call.modern or error.code == PARSE_ERROR else 200,
                 error_body(request_id, error),
             )
             return
-        observe(self.name, method, "ok")
+        observe(call, self.name, call.outcome)
         await exchange.finish(200, result_body(request_id, result))
 
     def _classify(self, call: Call, headers: dict[bytes, bytes]) -> None:
@@ -661,10 +672,10 @@ class MCPServer:
         except MCPError:
             raise
         except ToolError as error:
-            observe(self.name, "tools/call", "tool_error")
+            call.outcome = "tool_error"
             return self._encode(call, {"content": [{"type": "text", "text": str(error)}], "isError": True})
         except Exception as error:
-            observe(self.name, "tools/call", "tool_error")
+            call.outcome = "tool_error"
             text = f"{type(error).__name__}: {error}"
             return self._encode(call, {"content": [{"type": "text", "text": text}], "isError": True})
         return self._encode(call, tool.result(value))
