@@ -181,7 +181,7 @@ def flama_serve() -> Iterator[list[subprocess.Popen[bytes]]]:
 async def test_flama_serve(flama_serve):
     port = free_port()
     command = [sys.executable, "-m", "flama.cli.main", "serve", "--model", f"file={DEMO},url=/llm/,name=assistant"]
-    command += ["--server-port", str(port), "--log-level", "warning"]
+    command += ["--server-port", str(port), "--server-log-level", "warning"]
     process = subprocess.Popen(command, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     flama_serve.append(process)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
