@@ -77,7 +77,16 @@ class TestCaseHealth:
             {"status": "failed", "models": {"a": "ready", "b": "failed"}},
         )
         assert str(models(app).loader.failures["b"]) == "disk on fire"
-        assert predicted.status_code == 503
+        # The model's route says what /health says: failed (and why), not "loading", and no Retry-After.
+        assert (predicted.status_code, predicted.json()) == (
+            503,
+            {
+                "detail": "The model 'b' failed to load: OSError: disk on fire",
+                "error": "ModelNotReady",
+                "status_code": 503,
+            },
+        )
+        assert "retry-after" not in predicted.headers
 
     async def test_parallel(self, gated):
         # Both loads are under way at once: each has started while the other still waits at the gate.

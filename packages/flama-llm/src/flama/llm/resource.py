@@ -149,10 +149,10 @@ class LLMResource(ModelResource):
         """The generation pipeline, once loaded.
 
         Raises:
-            ModelNotReady: The model is loading (503).
+            ModelNotReady: The model is loading, or failed to load (503).
         """
         if self._generator is None:
-            raise ModelNotReady(self.name)
+            raise ModelNotReady(self.name, self.failure)
         return self._generator
 
     @property

@@ -172,11 +172,16 @@ class ModelNotReady(ModelsError):
 
     Attributes:
         name: The model's name.
+        failure: Why the model failed to load; ``None`` while it is still loading.
     """
 
-    def __init__(self, name: str) -> None:
-        super().__init__(f"The model {name!r} is not loaded yet")
+    def __init__(self, name: str, failure: BaseException | None = None) -> None:
+        if failure is None:
+            super().__init__(f"The model {name!r} is not loaded yet")
+        else:
+            super().__init__(f"The model {name!r} failed to load: {type(failure).__name__}: {failure}")
         self.name = name
+        self.failure = failure
 
 
 class InvalidInput(ModelsError, ValueError):
@@ -199,6 +204,7 @@ def _field_errors(exc: Any) -> dict[str, list[str]]:
 
 # How ``app.models`` answers the errors of a served model (registered on the application by the module).
 ERRORS: dict[type[Exception], ErrorStatus[Any]] = {
-    ModelNotReady: ErrorStatus(503, headers=lambda exc: {"Retry-After": "1"}),
+    # Retry-After only while the model loads: a failed one stays failed until the server is restarted.
+    ModelNotReady: ErrorStatus(503, headers=lambda exc: {} if exc.failure is not None else {"Retry-After": "1"}),
     InvalidInput: ErrorStatus(400, detail=_field_errors),
 }

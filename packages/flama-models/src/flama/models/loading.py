@@ -45,6 +45,7 @@ class Loader:
                 except Exception as exc:
                     logger.error("Model %r failed to load", resource.name, exc_info=exc)
                     self.failures[resource.name] = exc
+                    resource.failure = exc
 
         async with anyio.create_task_group() as group:
             for resource in resources:

@@ -36,6 +36,7 @@ class ModelResource(abc.ABC):
         errors: How the domain errors this resource's routes raise are answered; the module registers them on the
             application when the resource is added, so routes raise errors and never build error responses.
         ready: Whether :meth:`load` has finished; requests are answered with 503 until it has.
+        failure: Why loading failed, once it has: the model's routes and ``/health`` both say so.
         model_type: The type of :attr:`handle`, made for this model: annotate a parameter with it to be given the
             model (see :mod:`flama.models.components`).
         handle: The model as routes and components use it (predict, stream, query...).
@@ -64,6 +65,7 @@ class ModelResource(abc.ABC):
         self.limits = limits
         self.options = options
         self.ready = False
+        self.failure: BaseException | None = None
         self.metrics: Metrics | None = None
         # A type of this model's own, so that routes can ask for this one by annotation (Flama 2.x's way).
         self.model_type: type[Model] = type(f"{model_title(name)}Model", (self.handle_class,), {})

@@ -257,10 +257,10 @@ class PredictiveResource(ModelResource):
         """How to call the loaded model.
 
         Raises:
-            flama.models.ModelNotReady: The model is loading.
+            flama.models.ModelNotReady: The model is loading, or failed to load.
         """
         if self._predict is None:
-            raise ModelNotReady(self.name)
+            raise ModelNotReady(self.name, self.failure)
         return self._predict
 
     async def run(self, predict: Predict, rows: list[Any]) -> Any:
