@@ -71,6 +71,12 @@ class TestCaseDistributions:
         project = pyproject(dist)["project"]
         assert isinstance(project, dict)
         assert project["requires-python"] == ">=3.10,<3.15"
+        # The classifiers name the versions CI tests: the main one (`make test`) and `make test-matrix`'s.
+        tested = {f"Programming Language :: Python :: 3.{minor}" for minor in (10, 11, 12, 13)}
+        declared = {c for c in project["classifiers"] if c.startswith("Programming Language :: Python :: 3.")}
+        assert declared == tested
+        matrix = (ROOT / "scripts" / "test-matrix").read_text(encoding="utf-8")
+        assert "${PYTHONS:-3.10 3.12 3.13 3.14}" in matrix
 
     @pytest.mark.parametrize("dist", list(DISTRIBUTIONS))
     def test_sibling_dependencies_follow_the_architecture(self, dist: str) -> None:
