@@ -2,7 +2,7 @@
 
 import httpx
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped,unused-ignore]  # no stubs in the dev group, as in flama.cli
 from flama.cli.config import Config, ConfigError
 from flama.cli.main import main
 from flama.cli.options import AppOptions

@@ -99,9 +99,9 @@ def tool_arguments(reply: str) -> dict[str, Any]:
     return call["arguments"]
 
 
-def eos_ban(resource: LLMResource) -> dict[str, float]:
+def eos_ban(resource: LLMResource) -> dict[str, int]:
     """A logit bias that bans the end-of-sequence token: a generation that only ``max_tokens`` ends."""
     backend = resource.backend
     assert backend is not None
     eos = backend.tokenizer.convert_tokens_to_ids(EXPECTED["eos_token"])
-    return {str(eos): -100.0}
+    return {str(eos): -100}

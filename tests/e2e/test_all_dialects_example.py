@@ -32,7 +32,6 @@ async def test_each_sdk(server_factory):
     async with anthropic.AsyncAnthropic(base_url=f"{url}/llm/anthropic", api_key="unused") as messages:
         message = await messages.messages.create(model="assistant", max_tokens=64, messages=question)
     assert message.content[0].text == PLAIN["reply"]  # type: ignore[union-attr]
-    client = ollama.AsyncClient(host=f"{url}/llm/ollama")
-    reply = await client.chat(model="assistant", messages=question)
-    await client.close()
+    async with ollama.AsyncClient(host=f"{url}/llm/ollama") as local:
+        reply = await local.chat(model="assistant", messages=question)
     assert reply.message.content == PLAIN["reply"]

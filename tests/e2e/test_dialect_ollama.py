@@ -2,12 +2,14 @@
 
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 import httpx
 import ollama
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from tests.e2e.dialects import (
     BACKENDS,
@@ -26,17 +28,14 @@ MODEL = "assistant"
 
 @contextlib.asynccontextmanager
 async def connect(host: str) -> AsyncIterator[ollama.AsyncClient]:
-    client = ollama.AsyncClient(host=host)
-    try:
+    async with ollama.AsyncClient(host=host) as client:
         yield client
-    finally:
-        await client.close()
 
 
 GREEDY = {"temperature": 0}
 
 
-def ask(conversation_id: str) -> list[dict[str, object]]:
+def ask(conversation_id: str) -> list[ChatCompletionMessageParam]:
     return list(CONVERSATIONS[conversation_id]["messages"])
 
 
@@ -91,7 +90,7 @@ async def test_chat_and_generate(server_factory, backend):
         assert [(c.function.name, dict(c.function.arguments)) for c in streamed] == [
             (c.function.name, dict(c.function.arguments)) for c in calls
         ]
-        history = [
+        history: list[Mapping[str, Any] | ollama.Message] = [
             *ask("tool_call"),
             called.message,
             {"role": "tool", "tool_name": "get_weather", "content": json.dumps(WEATHER)},

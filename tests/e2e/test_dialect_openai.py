@@ -1,10 +1,13 @@
 """The official ``openai`` SDK against the demo model served for real (uvicorn on loopback), on MLX and transformers."""
 
 import json
+from typing import Any
 
 import httpx
 import openai
 import pytest
+from flama.llm.resource import LLMResource
+from openai.types.chat import ChatCompletionMessageParam
 
 from tests.e2e.dialects import (
     BACKENDS,
@@ -22,7 +25,7 @@ from tests.e2e.dialects import (
 MODEL = "assistant"
 
 
-def ask(conversation_id: str) -> list[dict[str, object]]:
+def ask(conversation_id: str) -> list[ChatCompletionMessageParam]:
     return list(CONVERSATIONS[conversation_id]["messages"])
 
 
@@ -37,7 +40,8 @@ async def test_chat_completions(server_factory, backend):
     assert 'flama_llm_dialect_tokens_total{dialect="openai",direction="output",model="assistant"}' in metrics
 
 
-async def check_chat_completions(client, resource):
+# The client is Any: the JSON conversations go to three APIs (chat, completions, responses) with different param types.
+async def check_chat_completions(client: Any, resource: LLMResource) -> None:
     plain = CONVERSATIONS["plain"]
 
     # Buffered: the known reply, exact usage.
@@ -164,7 +168,8 @@ async def test_invalid_requests(server_factory, backend):
         base_url=f"{url}/llm/openai/v1", api_key="unused", timeout=60, max_retries=0
     ) as client:
         messages = ask("plain")
-        cases = [
+        # Deliberately invalid bodies: plain dicts, not the SDK's param types.
+        cases: list[tuple[dict[str, Any], type[openai.APIStatusError], str]] = [
             ({"model": "gpt-4o", "messages": messages}, openai.NotFoundError, "model"),
             ({"model": MODEL, "messages": []}, openai.BadRequestError, "messages"),
             (
@@ -188,7 +193,7 @@ async def test_invalid_requests(server_factory, backend):
         ]
         for body, error, param in cases:
             with pytest.raises(error) as raised:
-                await client.chat.completions.create(**body)  # type: ignore[call-overload]
+                await client.chat.completions.create(**body)
             assert raised.value.body["param"] == param, raised.value.body  # type: ignore[index]
         with pytest.raises(openai.NotFoundError):
             await client.models.retrieve("gpt-4o")

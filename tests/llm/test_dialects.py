@@ -1,5 +1,8 @@
 """The vendor dialects with a scripted backend: model names, leniency, error envelopes, thinking signatures."""
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from flama.llm.anthropic import Signer
 
@@ -8,12 +11,12 @@ from tests.llm.doubles import model_factory
 __all__ = ["model_factory"]
 
 USER = [{"role": "user", "content": "Hi"}]
-CHAT = {
+CHAT: dict[str, tuple[str, dict[str, Any]]] = {
     "openai": ("/llm/openai/v1/chat/completions", {"messages": USER}),
     "anthropic": ("/llm/anthropic/v1/messages", {"messages": USER, "max_tokens": 8}),
     "ollama": ("/llm/ollama/api/chat", {"messages": USER, "stream": False}),
 }
-NOT_FOUND = {
+NOT_FOUND: dict[str, Callable[[Any], bool]] = {
     "openai": lambda body: body["error"]["code"] == "model_not_found" and body["error"]["param"] == "model",
     "anthropic": lambda body: body["type"] == "error" and body["error"]["type"] == "not_found_error",
     "ollama": lambda body: body == {"error": "model 'gpt-4o' not found"},
@@ -92,7 +95,7 @@ class TestCaseAPIKeys:
         assert accepted.status_code == 200, accepted.text
 
 
-UNAUTHORIZED = {
+UNAUTHORIZED: dict[str, Callable[[Any], bool]] = {
     "openai": lambda body: body["error"]["type"] == "authentication_error",
     "anthropic": lambda body: body["error"]["type"] == "authentication_error",
     "ollama": lambda body: isinstance(body["error"], str),

@@ -5,9 +5,9 @@ import jinja2
 import pytest
 from flama.llm.decoder import spec_by_name
 from flama.llm.events import BlockDelta, BlockStart, BlockStop
-from flama.llm.exceptions import InvalidParameter
+from flama.llm.exceptions import InvalidParameter, InvalidRequest
 from flama.llm.generation import Block, Finish, Generator, Usage, collect
-from flama.llm.transports import Chat, Conversation, InvalidRequest, Raw, Transport
+from flama.llm.transports import Chat, Conversation, Raw, Transport
 
 from tests.llm.doubles import ScriptedBackend, scripted
 

@@ -1,7 +1,8 @@
 from typing import Any
 
 import pytest
-from flama.llm.transports import Chat, Conversation, InvalidRequest, Raw, parse_transport, template_kwargs
+from flama.llm.exceptions import InvalidRequest
+from flama.llm.transports import Chat, Conversation, Raw, parse_transport, template_kwargs
 
 
 class RecordingRenderer:

@@ -1,7 +1,7 @@
 """``app.models``: discovery, adding models, mounting, OpenAPI, settings and shutdown."""
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from flama.http import Flama
@@ -152,10 +152,12 @@ class TestCaseInjection:
 
         @app.route("/both/")
         async def both(first: fish_type, second: other_type, any_model: PredictiveModel) -> dict[str, Any]:  # type: ignore[valid-type]
+            # The annotations are types made at run time, opaque to mypy: the parameters are read as the base class.
+            fish_model, other_model = cast(PredictiveModel, first), cast(PredictiveModel, second)
             return {
-                "names": [first.name, second.name, any_model.name],
-                "predicted": await first.predict([[1, 0], [0, 1]]),
-                "streamed": [row async for row in second.stream([[0, 0], [1, 1]])],
+                "names": [fish_model.name, other_model.name, any_model.name],
+                "predicted": await fish_model.predict([[1, 0], [0, 1]]),
+                "streamed": [row async for row in other_model.stream([[0, 0], [1, 1]])],
             }
 
         async with served(app) as client:
