@@ -95,6 +95,18 @@ class TestCasePredict:
             "status_code": 400,
         }
 
+    async def test_number_too_large_for_the_model(self):
+        # Issue 9, item 8: a 400-digit integer reaches the model as a Python int that no float holds.
+        async with served(app_with(classifier())) as client:
+            body = '{"input": [[%s, 0]]}' % ("9" * 400)
+            response = await client.post("/fish/predict/", content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 400
+        assert response.json() == {
+            "detail": {"input": ["int too large to convert to float"]},
+            "error": "InvalidInput",
+            "status_code": 400,
+        }
+
     @pytest.mark.parametrize(
         ("body", "field", "msg"),
         [

@@ -268,7 +268,8 @@ class PredictiveResource(ModelResource):
 
         Raises:
             flama.models.runner.QueueFull: Too many calls wait for a worker.
-            flama.models.InvalidInput: The model raised ``ValueError`` or ``TypeError``.
+            flama.models.InvalidInput: The model raised ``ValueError``, ``TypeError`` or ``OverflowError`` (a number
+                it cannot represent, such as a 400-digit integer).
         """
         metrics = self.metrics
         start = time.perf_counter()
@@ -277,7 +278,7 @@ class PredictiveResource(ModelResource):
         except Exception as exc:
             if metrics is not None:
                 metrics.model_failed(self.name, type(exc).__name__)
-            if isinstance(exc, (ValueError, TypeError)):
+            if isinstance(exc, (ValueError, TypeError, OverflowError)):
                 raise InvalidInput("input", str(exc)) from None
             raise
         if metrics is not None:
