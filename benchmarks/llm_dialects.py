@@ -17,6 +17,7 @@ stream is read over a bare asyncio socket (``Connection: close``) so that the cl
 """
 
 import asyncio
+import functools
 import json
 import os
 import socket
@@ -24,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +90,7 @@ def serve(flm: Path, backend: str | None, port: int) -> None:
     app = Flama(schema=None, docs=None)
     models = app.modules.get("models")
     assert isinstance(models, ModelsModule)
-    options = {} if backend is None else {"backend": backend}
+    options: dict[str, Any] = {} if backend is None else {"backend": backend}
     models.add_model(path="/llm/", model=flm, name="assistant", family="llm", max_queued=64, **options)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
@@ -185,10 +187,10 @@ async def _measure(flm: Path, backend: str | None, url: str) -> dict[str, Any]:
                     pass
                 await asyncio.sleep(0.1)
             (await client.put("/llm/", json=ban)).raise_for_status()
-            subjects = {
+            subjects: dict[str, Callable[[], Awaitable[tuple[float, float, int]]]] = {
                 "backend": lambda: _direct(resource),
                 "native": lambda: _native(client),
-                **{name: (lambda name=name: _vendor(client.base_url, name)) for name in REQUESTS},
+                **{name: functools.partial(_vendor, client.base_url, name) for name in REQUESTS},
             }
             for measure in subjects.values():  # warm-up: first calls compile kernels and fill caches
                 await measure()
