@@ -7,8 +7,9 @@ the decoder from the model's chat template and special tokens (``decoder=`` over
 ``serving`` mounts its routes under the model's path.
 """
 
+import functools
 import pathlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import anyio
@@ -27,10 +28,11 @@ from flama.llm.ollama import OllamaDialect
 from flama.llm.openai import OpenAIDialect
 from flama.llm.streams import StreamRegistry
 from flama.middleware.keys import APIKeys
-from flama.models import Metadata, ModelArtifact, load, read_meta
+from flama.models import Limits, Metadata, ModelArtifact, load, read_meta
 from flama.models.admission import DEFAULT_MAX_QUEUED, Admission
-from flama.models.exceptions import ModelNotReady
+from flama.models.exceptions import ModelNotReady, UntrustedModel
 from flama.models.resources.base import ModelResource
+from flama.models.serializers import serializer_for_lib
 
 __all__ = ["DIALECTS", "LLMResource"]
 
@@ -79,6 +81,9 @@ class LLMResource(ModelResource):
         backend_options: Keyword arguments for the backend's ``load``.
         limiter: Worker threads shared with the application's other models (``app.models``), used to unpack the
             ``.flm`` file.
+        trusted: Let a checkpoint that holds pickled weights or Python modules load: ``True``, or the SHA-256 digests
+            of the `.flm` files to trust (``["sha256:<hex>"]``). Safetensors checkpoints need no trust.
+        limits: Caps on what unpacking the `.flm` file may decompress (:class:`~flama.models.Limits` defaults).
         chat: The chat page at ``chat/`` when flama-chat-ui is installed: its options (a ``flama.chat_ui.ChatUI`` or
             a mapping of its fields), or ``False`` for none.
         any_model_name: Accept any model name in vendor-dialect requests (for clients that send a fixed name);
@@ -111,10 +116,12 @@ class LLMResource(ModelResource):
         cache_bytes: int | None = None,
         backend_options: Mapping[str, Any] | None = None,
         limiter: anyio.CapacityLimiter | None = None,
+        trusted: bool | Collection[str] = False,
+        limits: Limits | None = None,
         chat: Any = None,
         any_model_name: bool = False,
     ) -> None:
-        super().__init__(path=path, name=name, source=source)
+        super().__init__(path=path, name=name, source=source, trusted=trusted, limits=limits)
         serving = tuple(DIALECTS) if serving is None else tuple(serving)
         unknown = [dialect for dialect in serving if dialect not in DIALECTS]
         if unknown:
@@ -170,15 +177,29 @@ class LLMResource(ModelResource):
             self.keys.check(request.headers)
 
     async def _directory(self) -> pathlib.Path:
+        """The checkpoint's directory: unpacked from the ``.flm`` file within the resource's limits.
+
+        Raises:
+            UntrustedModel: The checkpoint holds files that run code when read (pickled weights, Python modules) and
+                neither ``trusted`` nor the file's checksum says to trust it.
+        """
         source = self.source
         if isinstance(source, (str, pathlib.Path)) and pathlib.Path(source).is_dir():
-            return pathlib.Path(source)
-        if not isinstance(source, ModelArtifact):
-            source = await anyio.to_thread.run_sync(load, pathlib.Path(source), limiter=self.limiter)
-        self.artifact = source
-        if source.directory is None:
-            raise ValueError(f"model {self.name!r} is not a checkpoint bundle (family {source.meta.family!r})")
-        return pathlib.Path(source.directory)
+            directory, trusted = pathlib.Path(source), self.trusted is True
+        else:
+            if not isinstance(source, ModelArtifact):
+                unpack = functools.partial(load, pathlib.Path(source), trusted=self.trusted, limits=self.limits)
+                source = await anyio.to_thread.run_sync(unpack, limiter=self.limiter)
+            self.artifact = source
+            if source.directory is None:
+                raise ValueError(f"model {self.name!r} is not a checkpoint bundle (family {source.meta.family!r})")
+            directory, trusted = pathlib.Path(source.directory), source.trusted
+        # Backends read weights with their libraries' loaders, which unpickle `.bin`/`.pt` files: the same gate as
+        # a predictive transformers checkpoint.
+        reason = serializer_for_lib("transformers").untrusted(directory)
+        if reason is not None and not trusted:
+            raise UntrustedModel("transformers", reason)
+        return directory
 
     async def load(self) -> None:
         """Unpack the checkpoint, load it with the backend and build the generation pipeline."""
