@@ -70,8 +70,9 @@ async def test_issue_example_with_the_official_client(server_factory, mode):
 
 async def test_calls_are_counted_in_the_apps_metrics(server_factory):
     app = load_example()
+    module: MCPModule = app.mcp
 
-    @app.mcp.tool("fail", description="Always fails", mcp="tools")
+    @module.tool("fail", description="Always fails", mcp="tools")
     def fail() -> int:
         raise RuntimeError("no")
 
