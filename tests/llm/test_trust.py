@@ -4,6 +4,7 @@ import hashlib
 import shutil
 import subprocess
 import sys
+from collections.abc import Collection
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,9 @@ class TestCaseCheckpointTrust:
             await resource.load()
 
     @pytest.mark.parametrize("trusted", [pytest.param(True, id="flag"), pytest.param("checksum", id="checksum")])
-    async def test_trusted_loads(self, pickled_checkpoint: Path, tmp_path: Path, trusted: object) -> None:
+    async def test_trusted_loads(
+        self, pickled_checkpoint: Path, tmp_path: Path, trusted: bool | Collection[str]
+    ) -> None:
         path = dump_elsewhere(pickled_checkpoint, tmp_path / "pickled.flm")
         if trusted == "checksum":
             trusted = [f"sha256:{hashlib.sha256(path.read_bytes()).hexdigest()}"]
