@@ -42,6 +42,8 @@ TITLES = {
     "dialects": "flama-llm: the OpenAI, Anthropic and Ollama dialects beside the native one",
     "llm": "flama-llm: tokens per second, our async stream beside each library's own loop",
     "soak": "Soak: server memory under sustained LLM streams and a predictive burst",
+    "batching": "flama-llm: many users at once (continuous batching, prefix caching, freed slots)",
+    "cold": "flama serve: cold start of the demo model",
 }
 SECTION = re.compile(r"<!-- section: (\w+) -->\n(.*?)<!-- end: \1 -->\n", re.DOTALL)
 
@@ -87,11 +89,11 @@ def report(results: Results, goals: list[Target]) -> str:
 
 
 def write_section(name: str, text: str) -> None:
-    """Replace one section of RESULTS.md, keeping the others and the hand-written notes after the last one."""
+    """Replace one section of RESULTS.md, keeping the others and the hand-written notes (moved after them all)."""
     previous = RESULTS.read_text() if RESULTS.exists() else ""
     sections = dict(SECTION.findall(previous))
-    ends = [match.end() for match in SECTION.finditer(previous)]
-    notes = previous[ends[-1] :].strip() if ends else ""
+    first = SECTION.search(previous)
+    notes = SECTION.sub("", previous[first.start() :]).strip() if first else ""
     sections[name] = f"## {TITLES[name]}\n\n{text}\n"
     lines = [
         "# Benchmark results",
@@ -190,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     dialects_parser = commands.add_parser("dialects", help="LLM streaming through each vendor dialect; RESULTS.md")
     dialects_parser.add_argument("--flm", type=Path, default=None, help="the .flm to serve (the demo model by default)")
     dialects_parser.add_argument("--backend", default=None, help="force a backend")
+    commands.add_parser("cold", help="flama serve's cold start on the demo model, lean and full; RESULTS.md")
     llm_parser = commands.add_parser("llm", help="backend tokens per second; writes RESULTS.md")
     llm_parser.add_argument("--tokens", type=int, default=256, help="tokens generated per run")
     soak_parser = commands.add_parser("soak", help="memory under 32 LLM streams and a predictive burst; RESULTS.md")
@@ -201,6 +204,14 @@ def main(argv: list[str] | None = None) -> int:
 
         section = soak.run(args.seconds)
         write_section("soak", f"Recorded {datetime.now(timezone.utc):%Y-%m-%d}.\n\n{section}")
+        sys.stdout.write(section)
+        return 0
+
+    if args.command == "cold":
+        from benchmarks import cold_start
+
+        section = f"Recorded {datetime.now(timezone.utc):%Y-%m-%d}.\n\n" + cold_start.run()
+        write_section("cold", section)
         sys.stdout.write(section)
         return 0
 
