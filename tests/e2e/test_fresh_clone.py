@@ -1,7 +1,8 @@
 """The README's set-up, as a newcomer runs it: `make demo` in a fresh clone with a clean HOME.
 
-Only the Rust toolchain (rustup's CARGO_HOME/RUSTUP_HOME) and the interpreters (pyenv's root) are kept from this
-machine, as a newcomer would have installed them; uv, every Python package and the Rust build start from nothing.
+Only the Rust toolchain (rustup's CARGO_HOME/RUSTUP_HOME), the interpreters (pyenv's root) and the machine's own
+settings (its certificate store) are kept, as a newcomer would have them; uv, every Python package and the Rust
+build start from nothing.
 The time to a healthy server and the disk the demo's environment takes are written to
 `benchmarks/.work/fresh-clone.json` (RESULTS.md quotes them).
 """
@@ -28,8 +29,10 @@ def disk_usage(path: Path) -> int:
 
 
 def newcomer_environment(home: Path) -> dict[str, str]:
-    keep = ("PATH", "LANG", "TERM", "TMPDIR", "CI")
-    environment = {name: os.environ[name] for name in keep if name in os.environ}
+    # The machine's own settings (its certificate store, locale, proxies) stay; what lives in HOME and the
+    # workspace's environment go.
+    dropped = ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "PYTHONPATH", "UV_CACHE_DIR", "XDG_CACHE_HOME")
+    environment = {name: value for name, value in os.environ.items() if name not in dropped}
     real_home = Path.home()
     environment["HOME"] = str(home)
     environment["CARGO_HOME"] = os.environ.get("CARGO_HOME", str(real_home / ".cargo"))
