@@ -85,8 +85,8 @@ class TestCaseInstallModes:
         )
         assert run(python, "-c", script).strip() == "3.0.0a0"
         versions = run(python.parent / "flama", "--version")
-        assert "flama.core 0.1.0" in versions
-        assert "flama.chat_ui 0.1.0" in versions
+        assert "flama-core 0.1.0" in versions
+        assert "flama-chat-ui 0.1.0" in versions
 
     def test_core_alone_in_a_bare_venv(
         self, wheels: dict[str, Path], venv_factory: Callable[[list[Path]], Path]
