@@ -7,7 +7,6 @@ thread's work.
 """
 
 import os
-import socket
 import statistics
 import subprocess
 import time
@@ -15,17 +14,13 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks.llm_native import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "examples" / "models" / "assistant.flm"
 ENVIRONMENTS = {"lean (make demo)": ROOT / ".venv-demo", "development (make install)": ROOT / ".venv"}
 RUNS = 3
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def cpu_seconds(pid: int) -> float:

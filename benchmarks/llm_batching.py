@@ -21,7 +21,6 @@ the subjects run one after the other, never at once.
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,8 @@ from typing import Any
 
 import httpx
 
+from benchmarks.llm_native import free_port
+
 __all__ = ["run"]
 
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "models" / "assistant.flm"
@@ -39,12 +40,6 @@ LONG = 512
 CLIENTS = 8
 ROUNDS = 3
 CONVERSATION = 1500
-
-
-def _free_port() -> int:
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        return int(listener.getsockname()[1])
 
 
 def _body(eos: int, tokens: int, prompt: str = "Once upon a time") -> dict[str, Any]:
@@ -210,7 +205,7 @@ def run(flm: Path = DEMO, backend: str = "mlx", mlx_server: bool = False) -> str
         tokenizer = AutoTokenizer.from_pretrained(directory)
         eos = int(tokenizer.eos_token_id)
         messages = _conversation(tokenizer)
-        port = _free_port()
+        port = free_port()
         command = [sys.executable, "-m", "benchmarks.llm_native", str(flm), "--port", str(port), "--backend", backend]
         child = subprocess.Popen(command)
         try:
@@ -224,7 +219,7 @@ def run(flm: Path = DEMO, backend: str = "mlx", mlx_server: bool = False) -> str
         print(ours, flush=True)  # kept if the peer fails
         peer = None
         if mlx_server:
-            port = _free_port()
+            port = free_port()
             command = [sys.executable, "-m", "mlx_lm.server", "--model", str(directory), "--port", str(port)]
             child = subprocess.Popen([*command, "--decode-concurrency", str(CLIENTS)])
             try:

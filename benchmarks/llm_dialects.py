@@ -20,7 +20,6 @@ import asyncio
 import functools
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from benchmarks.llm_native import free_port
 
 __all__ = ["DEMO", "run"]
 
@@ -73,26 +74,6 @@ REQUESTS: dict[str, tuple[str, dict[str, Any], bytes, bytes]] = {
         b'"eval_count":',
     ),
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        return int(listener.getsockname()[1])
-
-
-def serve(flm: Path, backend: str | None, port: int) -> None:
-    """The child process: the model served at ``/llm/`` with every dialect."""
-    import uvicorn
-    from flama.http import Flama
-    from flama.models.module import ModelsModule
-
-    app = Flama(schema=None, docs=None)
-    models = app.modules.get("models")
-    assert isinstance(models, ModelsModule)
-    options: dict[str, Any] = {} if backend is None else {"backend": backend}
-    models.add_model(path="/llm/", model=flm, name="assistant", family="llm", max_queued=64, **options)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
 async def _read(url: httpx.URL, request: bytes, first_marker: bytes, started: float) -> tuple[float, bytes]:
@@ -208,8 +189,8 @@ async def _measure(flm: Path, backend: str | None, url: str) -> dict[str, Any]:
 
 def run(flm: Path = DEMO, backend: str | None = None) -> str:
     """Measure and return the section's Markdown."""
-    port = _free_port()
-    command = [sys.executable, "-m", "benchmarks.llm_dialects", str(flm), "--port", str(port)]
+    port = free_port()
+    command = [sys.executable, "-m", "benchmarks.llm_native", str(flm), "--port", str(port)]
     child = subprocess.Popen([*command, *(["--backend", backend] if backend else [])])
     try:
         measured = asyncio.run(_measure(flm, backend, f"http://127.0.0.1:{port}"))
@@ -243,14 +224,3 @@ def run(flm: Path = DEMO, backend: str | None = None) -> str:
             f"{first[name] * 1000:.2f} ms | {raw * 1000:.2f} ms | {added * 1000:.2f} ms | {met} |"
         )
     return "\n".join(rows) + "\n"
-
-
-if __name__ == "__main__":
-    import argparse
-
-    parser = argparse.ArgumentParser(description="serve a model for the dialects benchmark (its child process)")
-    parser.add_argument("flm", type=Path)
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--backend", default=None)
-    arguments = parser.parse_args()
-    serve(arguments.flm, arguments.backend, arguments.port)

@@ -188,14 +188,18 @@ def _pipeline_cost(deltas: int = 20_000) -> float:
     return min(asyncio.run(measure()) for _ in range(3))
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 for a child server (the benchmarks' one helper for it)."""
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         return int(listener.getsockname()[1])
 
 
 def serve(flm: Path, backend: str | None, port: int) -> None:
-    """The child process: the model served at ``/llm/`` on ``port``."""
+    """The child process: the model served at ``/llm/`` on ``port``, in every dialect.
+
+    The dialects and batching benchmarks start this one too.
+    """
     import uvicorn
     from flama.http import Flama
     from flama.models.module import ModelsModule
@@ -273,7 +277,7 @@ async def _first_stream(client: httpx.AsyncClient, body: dict[str, Any]) -> None
 def _flama2_rows(flm: Path) -> list[str]:
     """Flama 2.2.2 beside this tree on the same request, or the reason it could not be measured."""
     python = environment("flama2-llm", FLAMA2_LLM, [], rebuild=False)
-    ours_port, theirs_port = _free_port(), _free_port()
+    ours_port, theirs_port = free_port(), free_port()
     log = Path(__file__).resolve().parent / ".work" / "flama2-llm.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as output:
@@ -308,7 +312,7 @@ def _flama2_rows(flm: Path) -> list[str]:
 
 def run(flm: Path = DEMO, backend: str | None = None) -> str:
     """Measure and return the section's Markdown."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "benchmarks.llm_native", str(flm), "--port", str(port)]
     child = subprocess.Popen([*command, *(["--backend", backend] if backend else [])])
     try:

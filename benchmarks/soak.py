@@ -22,7 +22,6 @@ what else runs on it.
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from benchmarks.llm_native import free_port
 
 __all__ = ["run"]
 
@@ -44,12 +45,6 @@ PROMPT = {
     "messages": [{"role": "user", "content": "Hello! Who are you?"}],
     "params": {"temperature": 0.0, "max_tokens": 64},
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        return int(listener.getsockname()[1])
 
 
 def _rss(pid: int) -> int:
@@ -207,7 +202,7 @@ async def _burst(url: str, pid: int) -> dict[str, Any]:
 
 
 def _scenario(kind: str, measure: Any) -> dict[str, Any]:
-    port = _free_port()
+    port = free_port()
     child = subprocess.Popen([sys.executable, "-m", "benchmarks.soak", "serve", kind, str(port)])
     try:
         result: dict[str, Any] = asyncio.run(measure(f"http://127.0.0.1:{port}", child.pid))
