@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.llm_native import free_port
+from benchmarks.load import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "examples" / "models" / "assistant.flm"

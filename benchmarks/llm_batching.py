@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.llm_native import free_port
+from benchmarks.load import free_port
 
 __all__ = ["run"]
 

@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,7 @@ from typing import Any
 import httpx
 
 from benchmarks.environments import FLAMA2, environment
+from benchmarks.load import free_port
 
 __all__ = ["DEMO", "run"]
 
@@ -186,13 +186,6 @@ def _pipeline_cost(deltas: int = 20_000) -> float:
         return (time.perf_counter() - started - alone) / deltas * 1e6
 
     return min(asyncio.run(measure()) for _ in range(3))
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1 for a child server (the benchmarks' one helper for it)."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        return int(listener.getsockname()[1])
 
 
 def serve(flm: Path, backend: str | None, port: int) -> None:

@@ -15,6 +15,16 @@ ROOT = Path(__file__).resolve().parents[1]
 RATE = re.compile(r"Requests/sec:\s+([\d.]+)")
 
 
+def wrk_rate(url: str, seconds: int, connections: int, script: Path | None = None) -> float:
+    """Requests per second ``wrk`` (one thread, ``connections`` connections, an optional Lua ``script``) reaches."""
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", *(["-s", str(script)] if script else []), url]
+    output = subprocess.run(command, check=True, capture_output=True, text=True, timeout=seconds + 30).stdout
+    found = RATE.search(output)
+    if found is None:
+        raise RuntimeError(f"wrk printed no rate:\n{output}")
+    return float(found.group(1))
+
+
 def free_port() -> int:
     """A TCP port nobody listens on."""
     with socket.socket() as probe:
@@ -61,17 +71,7 @@ def load_test(
     try:
         url = f"http://127.0.0.1:{port}{path}"
         wait_until_up(url)
-        output = subprocess.run(
-            ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", url],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=seconds + 30,
-        ).stdout
-        found = RATE.search(output)
-        if found is None:
-            raise RuntimeError(f"wrk printed no rate:\n{output}")
-        return float(found.group(1))
+        return wrk_rate(url, seconds, connections)
     finally:
         server.terminate()
         server.wait(timeout=10)

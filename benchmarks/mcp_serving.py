@@ -17,7 +17,7 @@ from pathlib import Path
 
 from benchmarks.core import Case, Suite, Target
 from benchmarks.environments import ROOT, SERVER, environment
-from benchmarks.load import RATE, free_port
+from benchmarks.load import free_port, wrk_rate
 
 OURS = "flama-mcp (Flama app)"
 SDK = "mcp 2.3 SDK"
@@ -154,17 +154,7 @@ def requests_per_second(python: Path, app: str, scenario: str, seconds: int, wor
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        output = subprocess.run(
-            ["wrk", "-t1", "-c32", f"-d{seconds}s", "-s", str(script), url],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=seconds + 30,
-        ).stdout
-        found = RATE.search(output)
-        if found is None:
-            raise RuntimeError(f"wrk printed no rate:\n{output}")
-        return float(found.group(1))
+        return wrk_rate(url, seconds, 32, script)
     finally:
         server.terminate()
         server.wait(timeout=10)
