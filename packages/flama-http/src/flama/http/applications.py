@@ -6,17 +6,20 @@ import inspect
 import logging
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flama.http.exceptions import DEFAULT_HANDLERS, HTTPException, error_response
 from flama.http.injection.components import Component, Context
 from flama.http.lifespan import EventHandler, Lifespan, LifespanContext
 from flama.http.modules import Module, Modules
-from flama.http.requests import DEFAULT_MAX_BODY_SIZE
+from flama.http.requests import DEFAULT_JSON_OFFLOAD_SIZE, DEFAULT_MAX_BODY_SIZE
 from flama.http.responses import HTMLResponse, Response
-from flama.http.routing import BaseRoute, Endpoint, Mount, Route, Router, WebSocketRoute
+from flama.http.routing import BaseRoute, Endpoint, Mount, Route, RouteOptions, Router, WebSocketRoute
 from flama.http.server import DEFAULT_SERVER_LIMITS, ServerLimits, server_defaults
 from flama.http.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:  # typing.Unpack is 3.11+; only type checkers read it here
+    from typing_extensions import Unpack
 
 __all__ = ["ExceptionHandler", "Flama", "Middleware", "run"]
 
@@ -70,9 +73,11 @@ class Flama:
         discover_modules: Load modules from entry points.
         max_body_size: The largest request body, in bytes, that ``Request.body()``, ``json()`` and ``form()`` read
             (16 MiB by default, ``None`` for no limit); a longer one is answered with 413. A route can set its own.
+        json_offload_size: ``Request.json()`` decodes a body larger than this many bytes in a worker thread instead of
+            on the event loop (256 KiB by default; ``0`` for every body, ``None`` for none).
 
     Raises:
-        ValueError: ``docs`` is set without ``schema``, or ``max_body_size`` is negative.
+        ValueError: ``docs`` is set without ``schema``, or ``max_body_size`` or ``json_offload_size`` is negative.
     """
 
     def __init__(
@@ -91,12 +96,16 @@ class Flama:
         redirect_slashes: bool = False,
         discover_modules: bool = True,
         max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+        json_offload_size: int | None = DEFAULT_JSON_OFFLOAD_SIZE,
     ) -> None:
         if docs is not None and schema is None:
             raise ValueError("the docs page reads the OpenAPI schema: serve it (schema=...) or set docs=None")
         if max_body_size is not None and max_body_size < 0:
             raise ValueError(f"max_body_size must be 0 or more, got {max_body_size}")
+        if json_offload_size is not None and json_offload_size < 0:
+            raise ValueError(f"json_offload_size must be 0 or more, got {json_offload_size}")
         self.max_body_size = max_body_size
+        self.json_offload_size = json_offload_size
         self.debug = debug
         self.router = Router(routes, components=components or (), redirect_slashes=redirect_slashes)
         info = (openapi or {}).get("info", openapi)  # Flama 2.x nests it under "info"
@@ -150,43 +159,24 @@ class Flama:
         """The injectable components."""
         return self.router.components or []
 
-    def add_route(
-        self,
-        path: str,
-        endpoint: Endpoint,
-        *,
-        methods: Sequence[str] | None = None,
-        name: str | None = None,
-        include_in_schema: bool = True,
-        max_body_size: int | None = None,
-    ) -> None:
-        """Add an HTTP route (see :class:`~flama.http.routing.Route`)."""
-        self.router.add_route(
-            path,
-            endpoint,
-            methods=methods,
-            name=name,
-            include_in_schema=include_in_schema,
-            max_body_size=max_body_size,
-        )
+    def add_route(self, path: str, endpoint: Endpoint, **options: "Unpack[RouteOptions]") -> None:
+        """Add an HTTP route.
+
+        Args:
+            path: The template, e.g. ``/users/{id:int}``.
+            endpoint: The function to call, its parameters injected.
+            options: :class:`~flama.http.routing.Route`'s keywords: ``methods``, ``name``, ``include_in_schema`` and
+                ``max_body_size`` (which overrides the application's for this route).
+        """
+        self.router.add_route(path, endpoint, **options)
 
     def add_websocket_route(self, path: str, endpoint: Endpoint, *, name: str | None = None) -> None:
         """Add a WebSocket route."""
         self.router.add(WebSocketRoute(path, endpoint, name=name))
 
-    def route(
-        self,
-        path: str,
-        *,
-        methods: Sequence[str] | None = None,
-        name: str | None = None,
-        include_in_schema: bool = True,
-        max_body_size: int | None = None,
-    ) -> Callable[[E], E]:
-        """Decorator that adds an HTTP route; ``max_body_size`` overrides the application's for it."""
-        return self.router.route(
-            path, methods=methods, name=name, include_in_schema=include_in_schema, max_body_size=max_body_size
-        )
+    def route(self, path: str, **options: "Unpack[RouteOptions]") -> Callable[[E], E]:
+        """Decorator form of :meth:`add_route`, with the same keywords."""
+        return self.router.route(path, **options)
 
     def websocket_route(self, path: str, *, name: str | None = None) -> Callable[[E], E]:
         """Decorator that adds a WebSocket route."""

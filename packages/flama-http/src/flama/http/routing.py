@@ -11,7 +11,7 @@ import functools
 import logging
 import typing
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 import anyio.to_thread
 import pydantic
@@ -25,7 +25,10 @@ from flama.http.requests import HTTPConnection, WebSocket, WebSocketState
 from flama.http.responses import JSONResponse, RedirectResponse, Response
 from flama.http.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["BaseRoute", "Mount", "Route", "Router", "WebSocketRoute", "to_response"]
+if TYPE_CHECKING:  # typing.Unpack is 3.11+; only type checkers read it here, so no runtime dependency
+    from typing_extensions import Unpack
+
+__all__ = ["BaseRoute", "Mount", "Route", "RouteOptions", "Router", "WebSocketRoute", "to_response"]
 
 logger = logging.getLogger("flama.http")
 
@@ -62,6 +65,19 @@ async def _default_responder(ctx: Context, exc: Exception) -> Response:
 def _responder(scope: Scope) -> ExceptionResponder:
     responder: ExceptionResponder | None = getattr(scope.get("app"), "exception_response", None)
     return _default_responder if responder is None else responder
+
+
+class RouteOptions(TypedDict, total=False):
+    """The keyword options of an HTTP route, as :class:`Route` takes them.
+
+    ``Router.add_route``/``route`` and ``Flama.add_route``/``route`` take the same keywords (typed through this
+    dictionary), so the list is written once; see :class:`Route` for what each means.
+    """
+
+    methods: Sequence[str] | None
+    name: str | None
+    include_in_schema: bool
+    max_body_size: int | None
 
 
 class BaseRoute:
@@ -309,27 +325,9 @@ class Router:
         for route in self.routes:
             route.bind(components)
 
-    def add_route(
-        self,
-        path: str,
-        endpoint: Endpoint,
-        *,
-        methods: Sequence[str] | None = None,
-        name: str | None = None,
-        include_in_schema: bool = True,
-        max_body_size: int | None = None,
-    ) -> None:
-        """Add a :class:`Route`."""
-        self.add(
-            Route(
-                path,
-                endpoint,
-                methods=methods,
-                name=name,
-                include_in_schema=include_in_schema,
-                max_body_size=max_body_size,
-            )
-        )
+    def add_route(self, path: str, endpoint: Endpoint, **options: "Unpack[RouteOptions]") -> None:
+        """Add a :class:`Route`; ``options`` are its keywords (``methods``, ``name``, ...)."""
+        self.add(Route(path, endpoint, **options))
 
     def add_websocket_route(self, path: str, endpoint: Endpoint, *, name: str | None = None) -> None:
         """Add a :class:`WebSocketRoute`."""
@@ -339,26 +337,11 @@ class Router:
         """Add a :class:`Mount` of ``app``."""
         self.add(Mount(path, app, name=name))
 
-    def route(
-        self,
-        path: str,
-        *,
-        methods: Sequence[str] | None = None,
-        name: str | None = None,
-        include_in_schema: bool = True,
-        max_body_size: int | None = None,
-    ) -> Callable[[E], E]:
+    def route(self, path: str, **options: "Unpack[RouteOptions]") -> Callable[[E], E]:
         """Decorator form of :meth:`add_route`."""
 
         def register(endpoint: E) -> E:
-            self.add_route(
-                path,
-                endpoint,
-                methods=methods,
-                name=name,
-                include_in_schema=include_in_schema,
-                max_body_size=max_body_size,
-            )
+            self.add_route(path, endpoint, **options)
             return endpoint
 
         return register
