@@ -12,7 +12,7 @@ from flama.http.exceptions import DEFAULT_HANDLERS, HTTPException, error_respons
 from flama.http.injection.components import Component, Context
 from flama.http.lifespan import EventHandler, Lifespan, LifespanContext
 from flama.http.modules import Module, Modules
-from flama.http.requests import DEFAULT_JSON_OFFLOAD_SIZE, DEFAULT_MAX_BODY_SIZE
+from flama.http.requests import DEFAULT_JSON_OFFLOAD_SIZE, DEFAULT_MAX_BODY_SIZE, MIN_JSON_OFFLOAD_SIZE
 from flama.http.responses import HTMLResponse, Response
 from flama.http.routing import BaseRoute, Endpoint, Mount, Route, RouteOptions, Router, WebSocketRoute
 from flama.http.server import DEFAULT_SERVER_LIMITS, ServerLimits, server_defaults
@@ -74,10 +74,12 @@ class Flama:
         max_body_size: The largest request body, in bytes, that ``Request.body()``, ``json()`` and ``form()`` read
             (16 MiB by default, ``None`` for no limit); a longer one is answered with 413. A route can set its own.
         json_offload_size: ``Request.json()`` decodes a body larger than this many bytes in a worker thread instead of
-            on the event loop (256 KiB by default; ``0`` for every body, ``None`` for none).
+            on the event loop (256 KiB by default, at least 16 KiB: a smaller body decodes faster than the hop to the
+            thread takes; ``None`` to decode every body on the event loop).
 
     Raises:
-        ValueError: ``docs`` is set without ``schema``, or ``max_body_size`` or ``json_offload_size`` is negative.
+        ValueError: ``docs`` is set without ``schema``, ``max_body_size`` is negative or ``json_offload_size`` is
+            under 16 KiB.
     """
 
     def __init__(
@@ -102,8 +104,10 @@ class Flama:
             raise ValueError("the docs page reads the OpenAPI schema: serve it (schema=...) or set docs=None")
         if max_body_size is not None and max_body_size < 0:
             raise ValueError(f"max_body_size must be 0 or more, got {max_body_size}")
-        if json_offload_size is not None and json_offload_size < 0:
-            raise ValueError(f"json_offload_size must be 0 or more, got {json_offload_size}")
+        if json_offload_size is not None and json_offload_size < MIN_JSON_OFFLOAD_SIZE:
+            raise ValueError(
+                f"json_offload_size must be at least {MIN_JSON_OFFLOAD_SIZE} or None, got {json_offload_size}"
+            )
         self.max_body_size = max_body_size
         self.json_offload_size = json_offload_size
         self.debug = debug

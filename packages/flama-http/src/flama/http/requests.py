@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Literal
 
 import anyio
+import anyio.to_thread
 from flama.core import (
     ClientDisconnected,
     JSONDecodeError,
@@ -27,11 +28,24 @@ from flama.http.exceptions import (
 )
 from flama.http.types import Message, Receive, Scope, Send
 
-__all__ = ["DEFAULT_MAX_BODY_SIZE", "HTTPConnection", "Request", "WebSocket", "WebSocketState"]
+__all__ = [
+    "DEFAULT_JSON_OFFLOAD_SIZE",
+    "DEFAULT_MAX_BODY_SIZE",
+    "MIN_JSON_OFFLOAD_SIZE",
+    "HTTPConnection",
+    "Request",
+    "WebSocket",
+    "WebSocketState",
+]
 
 #: The largest request body :meth:`Request.body`, :meth:`Request.json` and :meth:`Request.form` read, unless the
 #: application (``Flama(max_body_size=...)``) or the route (``Route(..., max_body_size=...)``) says otherwise.
 DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
+#: :meth:`Request.json` decodes a body larger than this many bytes in a worker thread rather than on the event loop,
+#: unless the application (``Flama(json_offload_size=...)``) says otherwise; smaller bodies take the direct path.
+DEFAULT_JSON_OFFLOAD_SIZE = 256 * 1024
+#: The smallest ``json_offload_size``: a body up to this size decodes faster than a hop to a worker thread takes.
+MIN_JSON_OFFLOAD_SIZE = 16 * 1024
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _UNREAD: Any = object()
@@ -249,6 +263,16 @@ class Request(HTTPConnection):
         limit: int | None = self.scope.get("flama.max_body_size", DEFAULT_MAX_BODY_SIZE)
         return limit
 
+    @property
+    def json_offload_size(self) -> int | None:
+        """The body size above which :meth:`json` decodes in a worker thread; ``None`` to always decode inline.
+
+        The application's setting (``Flama(json_offload_size=...)``), else :data:`DEFAULT_JSON_OFFLOAD_SIZE`.
+        """
+        # Read from the application rather than copied into every scope: only JSON requests pay for it.
+        threshold: int | None = getattr(self.scope.get("app"), "json_offload_size", DEFAULT_JSON_OFFLOAD_SIZE)
+        return threshold
+
     def _too_large(self, limit: int) -> HTTPException:
         return HTTPException(413, f"Request body larger than {limit} bytes (max_body_size)")
 
@@ -280,13 +304,25 @@ class Request(HTTPConnection):
     async def json(self) -> Any:
         """The body decoded as JSON by ``flama.core``.
 
+        A body larger than :attr:`json_offload_size` is decoded in a worker thread (``anyio.to_thread``), so that
+        the event loop is not held for the whole decode; a smaller one is decoded directly, without the thread hop.
+
         Raises:
             HTTPException: 400 when the body is not valid JSON; the detail says where it breaks.
         """
         if self._json is _UNREAD:
             body = await self.body()
+            size = len(body)
             try:
-                self._json = json_decode(body)
+                # Small bodies stop at the first comparison: the setting is only looked up for larger ones.
+                if (
+                    size > MIN_JSON_OFFLOAD_SIZE
+                    and (threshold := self.json_offload_size) is not None
+                    and size > threshold
+                ):
+                    self._json = await anyio.to_thread.run_sync(json_decode, body)
+                else:
+                    self._json = json_decode(body)
             except JSONDecodeError as exc:
                 raise HTTPException(400, f"Malformed JSON body: {exc}") from exc
         return self._json
