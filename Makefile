@@ -10,7 +10,7 @@ FUZZ_JOBS ?= 2
 FUZZ_LONG_SECONDS ?= 300
 FUZZ_TARGETS := route_template multipart boundary urlencoded json_write json_numbers cookies accept_encoding decompress
 
-.PHONY: install browser build release-dry-run test-matrix format lint typecheck test test-fast bench bench-load bench-batching soak fuzz-flm fuzz fuzz-ci demo demo-model rust-lint rust-test clean mcp-conformance coverage
+.PHONY: install browser build release-dry-run test-matrix format lint typecheck test test-fast bench bench-load bench-batching soak fuzz-flm fuzz fuzz-ci demo demo-model rust-lint rust-test rust-coverage clean mcp-conformance coverage
 
 install: ## the locked workspace, editable, with the Rust core built
 	./scripts/bootstrap
@@ -46,6 +46,9 @@ rust-lint:
 
 rust-test:
 	cd $(CRATE) && cargo test --locked
+
+rust-coverage: ## flama-core's Rust line and region coverage (its Rust tests and tests/core, cargo llvm-cov); fails if a figure falls below scripts/coverage-baseline.json
+	./scripts/rust-coverage
 
 typecheck: ## mypy strict per distribution, tests and benchmarks, and stubtest against the binary
 	./scripts/typecheck
