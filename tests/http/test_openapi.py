@@ -10,6 +10,7 @@ from flama.http import (
     Mount,
     NDJSONResponse,
     PlainTextResponse,
+    Request,
     Response,
     Route,
 )
@@ -186,3 +187,47 @@ class TestCaseOpenAPIValidity:
             schema = (await client.get("/schema/")).json()
         validate(schema)
         assert set(schema["paths"]["/search"]) == {"get", "x-query"}
+
+
+class _Other:
+    # A second model named ``Tag``, as two modules may each define one.
+    class Tag(BaseModel):
+        colour: int
+
+    class Box(BaseModel):
+        tag: "_Other.Tag"
+
+
+async def read_itself(request: Request) -> Response:
+    return JSONResponse(await request.json())
+
+
+class TestCaseOpenAPIBodies:
+    async def test_route_names_the_body_it_reads_itself(self, client_factory):
+        app = Flama(
+            routes=[
+                Route("/items", read_itself, methods=["POST"], name="items", body=Item),
+                Route("/boxes", read_itself, methods=["POST"], name="boxes", body=_Other.Box),
+                Route("/plain", read_itself, methods=["POST"], name="plain"),
+            ],
+            discover_modules=False,
+        )
+        async with client_factory(app) as client:
+            schema = (await client.get("/schema/")).json()
+            # The body is documented only: the endpoint still reads it as it is.
+            assert (await client.post("/items", json={"anything": 1})).json() == {"anything": 1}
+        from openapi_spec_validator import validate
+
+        validate(schema)
+        body = schema["paths"]["/items"]["post"]["requestBody"]
+        assert body == {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}},
+        }
+        assert "requestBody" not in schema["paths"]["/plain"]["post"]
+        components = schema["components"]["schemas"]
+        # Two models called Tag keep distinct components, and each reference points at its own.
+        assert components["Item"]["properties"]["tags"]["items"] == {"$ref": "#/components/schemas/Tag"}
+        assert components["Box"]["properties"]["tag"] == {"$ref": "#/components/schemas/Tag-2"}
+        assert set(components["Tag"]["properties"]) == {"label"}
+        assert set(components["Tag-2"]["properties"]) == {"colour"}

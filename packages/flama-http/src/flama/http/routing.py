@@ -78,6 +78,7 @@ class RouteOptions(TypedDict, total=False):
     name: str | None
     include_in_schema: bool
     max_body_size: int | None
+    body: Any
 
 
 class BaseRoute:
@@ -111,9 +112,11 @@ class Route(BaseRoute):
         include_in_schema: Whether the OpenAPI schema lists it.
         max_body_size: The largest request body this route reads, in bytes, overriding the application's
             ``max_body_size`` (``None`` keeps the application's).
+        body: The JSON body's type (a pydantic model, say) for the OpenAPI document, when the endpoint reads the body
+            itself rather than through an injected parameter (a body parameter, when there is one, wins).
     """
 
-    __slots__ = ("endpoint", "max_body_size", "methods", "plan")
+    __slots__ = ("body", "endpoint", "max_body_size", "methods", "plan")
 
     def __init__(
         self,
@@ -124,8 +127,10 @@ class Route(BaseRoute):
         name: str | None = None,
         include_in_schema: bool = True,
         max_body_size: int | None = None,
+        body: Any = None,
     ) -> None:
         super().__init__(path, name or getattr(endpoint, "__name__", None), include_in_schema)
+        self.body = body
         if max_body_size is not None and max_body_size < 0:
             raise ValueError(f"max_body_size must be 0 or more, got {max_body_size}")
         self.endpoint = endpoint

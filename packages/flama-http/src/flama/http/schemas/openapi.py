@@ -3,8 +3,10 @@
 - Paths come from the route templates (converters dropped: ``/users/{id:int}`` is ``/users/{id}``), mounted Flama
   apps and routers included with their prefix; foreign mounted applications are not described.
 - Parameters (path, query, header, cookie), JSON bodies (pydantic models) and multipart uploads come from the
-  endpoint's resolution plan, so what is documented is what is injected; component parameters are included.
-- Each model's JSON Schema goes once into ``components.schemas``.
+  endpoint's resolution plan, so what is documented is what is injected; component parameters are included. A route
+  whose endpoint reads its body itself names the body's type with ``Route(..., body=Model)``.
+- Each model's JSON Schema goes once into ``components.schemas``; two different models of the same name (``Tool`` of
+  two modules) get distinct names there (``Tool``, ``Tool-2``).
 - The response is read from the return annotation: a pydantic model or any JSON-able type is an
   ``application/json`` schema; ``EventSourceResponse`` is ``text/event-stream`` and ``NDJSONResponse``
   ``application/x-ndjson``; another ``Response`` class gives its media type.
@@ -31,6 +33,19 @@ __all__ = ["OpenAPI", "openapi_schema"]
 
 _OPENAPI_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "PATCH", "TRACE"})
 _CONVERTER = re.compile(r"\{([^}:]+):[^}]+\}")
+_REF = "#/components/schemas/"
+
+
+def _renamed(value: Any, names: dict[str, str]) -> Any:
+    """A JSON Schema with its component references renamed."""
+    if isinstance(value, dict):
+        ref = value.get("$ref")
+        if isinstance(ref, str) and ref.startswith(_REF) and ref[len(_REF) :] in names:
+            value = {**value, "$ref": _REF + names[ref[len(_REF) :]]}
+        return {key: _renamed(item, names) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_renamed(item, names) for item in value]
+    return value
 
 
 def _is_response(annotation: Any) -> bool:
@@ -62,12 +77,34 @@ class OpenAPI:
         """The JSON Schema of a type; models it refers to are moved into ``components.schemas``."""
         if annotation is inspect.Parameter.empty or annotation is Any:
             return {}
-        schema = pydantic.TypeAdapter(annotation).json_schema(ref_template="#/components/schemas/{model}")
-        self.schemas.update(schema.pop("$defs", {}))
-        if is_class(annotation) and issubclass(annotation, pydantic.BaseModel):
-            self.schemas[annotation.__name__] = schema
-            return {"$ref": f"#/components/schemas/{annotation.__name__}"}
-        return schema
+        schema = pydantic.TypeAdapter(annotation).json_schema(ref_template=_REF + "{model}")
+        definitions = schema.pop("$defs", {})
+        model = is_class(annotation) and issubclass(annotation, pydantic.BaseModel)
+        if model:
+            definitions[annotation.__name__] = schema
+        # A definition's name depends on those it refers to (renamed ones change it): repeat until they settle.
+        names = {name: name for name in definitions}
+        renames: dict[str, str] = {}
+        for _ in range(len(definitions) + 1):
+            settled = {name: self._name(name, _renamed(item, renames)) for name, item in definitions.items()}
+            if settled == names:
+                break
+            names = settled
+            renames = {name: new for name, new in names.items() if new != name}
+        for name, definition in definitions.items():
+            self.schemas[names[name]] = _renamed(definition, renames)
+        if model:
+            return {"$ref": _REF + names[annotation.__name__]}
+        renamed: dict[str, Any] = _renamed(schema, renames)
+        return renamed
+
+    def _name(self, name: str, definition: Any) -> str:
+        """The component name of a definition: its own, unless another definition already has it."""
+        candidate, number = name, 1
+        while candidate in self.schemas and self.schemas[candidate] != definition:
+            number += 1
+            candidate = f"{name}-{number}"
+        return candidate
 
     def operation(self, route: Route, method: str, name: str = "") -> dict[str, Any]:
         """The operation object of ``route`` for ``method``; ``name`` (``mount:route``) gives the operationId."""
@@ -83,6 +120,8 @@ class OpenAPI:
         if parameters:
             operation["parameters"] = parameters
         body = self.request_body(route.plan.fields)
+        if body is None and route.body is not None:
+            body = {"required": True, "content": {"application/json": {"schema": self.schema_of(route.body)}}}
         if body is not None:
             operation["requestBody"] = body
         operation["responses"] = {"200": self.response(route.return_annotation)}
