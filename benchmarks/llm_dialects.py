@@ -129,9 +129,9 @@ async def _native(client: httpx.AsyncClient) -> tuple[float, float, int]:
 
 
 async def _direct(resource: Any) -> tuple[float, float, int]:
-    from flama.llm.transports import Conversation
+    from flama.llm.prompts import Conversation
 
-    prepared = resource.generator.prepare(
+    prepared = resource.pipeline.prepare(
         Conversation(tuple(QUESTION)), {"max_tokens": MAX_TOKENS, "temperature": 0.0}, TEMPLATE
     )
     started = time.perf_counter()
@@ -158,7 +158,7 @@ async def _measure(flm: Path, backend: str | None, url: str) -> dict[str, Any]:
     try:
         eos = resource.backend.tokenizer.eos_token_id  # type: ignore[union-attr]
         ban = {"logit_bias": {str(eos): -100.0}}
-        resource.generator.defaults = ban
+        resource.pipeline.defaults = ban
         async with httpx.AsyncClient(base_url=url, timeout=300) as client:
             while True:
                 try:

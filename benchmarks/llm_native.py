@@ -68,9 +68,9 @@ def _prompt(eos: int) -> dict[str, Any]:
 
 async def _direct(resource: Any, body: dict[str, Any]) -> tuple[float, float, int]:
     """Tokens per second and first-token seconds of the backend's own loop."""
-    from flama.llm.transports import Raw
+    from flama.llm.prompts import Raw
 
-    prepared = resource.generator.prepare(Raw(body["prompt"]), body["params"], {})
+    prepared = resource.pipeline.prepare(Raw(body["prompt"]), body["params"], {})
     started = time.perf_counter()
     first = 0.0
     tokens = 0
@@ -133,10 +133,10 @@ def _pipeline_cost(deltas: int = 20_000) -> float:
     """Microseconds per token that generation, the decoder, the stream and SSE encoding add to a replayed backend."""
     from flama.llm.backends.base import Backend, Delta, GenerationParams
     from flama.llm.decoder import spec_by_name
-    from flama.llm.generation import Generator
+    from flama.llm.generation import Pipeline
     from flama.llm.native.renderer import stream_events
+    from flama.llm.prompts import Raw
     from flama.llm.streams import Stream, StreamRegistry
-    from flama.llm.transports import Raw
 
     class Replay(Backend):
         name = "replay"
@@ -168,15 +168,15 @@ def _pipeline_cost(deltas: int = 20_000) -> float:
 
     async def measure() -> float:
         backend = Replay()
-        generator = Generator(backend, spec_by_name("qwen3"))
-        prepared = generator.prepare(Raw("a"), {"max_tokens": deltas}, {})
+        pipeline = Pipeline(backend, spec_by_name("qwen3"))
+        prepared = pipeline.prepare(Raw("a"), {"max_tokens": deltas}, {})
         started = time.perf_counter()
         async for _ in backend.generate(prepared.prompt, prepared.params):
             pass
         alone = time.perf_counter() - started
 
         async def produce(stream: Stream) -> None:
-            async for name, data in stream_events(stream.id, 0, "m", 1, generator.run(prepared)):
+            async for name, data in stream_events(stream.id, 0, "m", 1, pipeline.run(prepared)):
                 stream.push(name, data)
 
         started = time.perf_counter()

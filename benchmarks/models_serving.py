@@ -56,7 +56,7 @@ row = [[1.0, 0.0]]
 """
 
 OURS_MODEL = """
-from flama.models.artifact import load
+from flama.models.modelfile import load
 model = load(path, trusted=True).model  # Flama 2.2.2 pickles: an explicit opt-in
 """
 

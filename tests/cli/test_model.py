@@ -73,7 +73,7 @@ class TestCaseStreamOptions:
         thinking = next(c for c in EXPECT["conversations"] if c["id"] == "thinking")
         (tmp_path / "prompt.txt").write_text(thinking["prompt"])  # the raw prompt opens the reasoning block
         arguments = ["model", "--channel-scanner", "auto", str(DEMO), "stream", "-i", str(tmp_path / "prompt.txt")]
-        options = ["--transport", "raw", "--channel", "thinking", "--buffer", "--param", "temperature=0"]
+        options = ["--prompt-kind", "raw", "--channel", "thinking", "--buffer", "--param", "temperature=0"]
         assert main([*arguments, *options]) == 0
         assert capsys.readouterr().out.strip() == thinking["reply"].split("\n</think>")[0]
 

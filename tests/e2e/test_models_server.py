@@ -10,7 +10,7 @@ import httpx
 import pytest
 import torch
 from flama.http import Flama, HealthModule
-from flama.models.artifact import dump
+from flama.models.modelfile import dump
 from flama.models.module import ModelsModule
 from flama.models.resources.predictive import PredictiveResource
 

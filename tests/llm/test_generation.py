@@ -6,29 +6,29 @@ import pytest
 from flama.llm.decoder import spec_by_name
 from flama.llm.events import BlockDelta, BlockStart, BlockStop
 from flama.llm.exceptions import InvalidParameter, InvalidRequest
-from flama.llm.generation import Block, Finish, Generator, Usage, collect
-from flama.llm.transports import Chat, Conversation, Raw, Transport
+from flama.llm.generation import Block, Finish, Pipeline, Usage, collect
+from flama.llm.prompts import Chat, Conversation, Prompt, Raw
 
 from tests.llm.doubles import ScriptedBackend, scripted
 
 
-def generator(
+def pipeline(
     *pieces: str, finish: str = "stop", spec: str = "qwen3", defaults: dict[str, Any] | None = None
-) -> Generator:
-    return Generator(scripted(*pieces, finish=finish)(), spec_by_name(spec), defaults)
+) -> Pipeline:
+    return Pipeline(scripted(*pieces, finish=finish)(), spec_by_name(spec), defaults)
 
 
 async def run(
-    gen: Generator,
-    transport: Transport | None = None,
+    gen: Pipeline,
+    source: Prompt | None = None,
     params: dict[str, Any] | None = None,
     template: dict[str, Any] | None = None,
 ) -> list[Any]:
-    prepared = gen.prepare(transport or Raw("a b c"), params or {}, template or {})
+    prepared = gen.prepare(source or Raw("a b c"), params or {}, template or {})
     return [event async for event in gen.run(prepared)]
 
 
-def backend(gen: Generator) -> ScriptedBackend:
+def backend(gen: Pipeline) -> ScriptedBackend:
     assert isinstance(gen.backend, ScriptedBackend)
     return gen.backend
 
@@ -38,9 +38,9 @@ def _strip(events: list[Any]) -> list[Any]:
     return [(e.stop_reason, e.usage) if isinstance(e, Finish) else e for e in events]
 
 
-class TestCaseGenerator:
+class TestCasePipeline:
     async def test_text(self):
-        events = await run(generator("Good", " day", "!"))
+        events = await run(pipeline("Good", " day", "!"))
         assert _strip(events) == [
             BlockStart(0, "text"),
             BlockDelta(0, "Good"),
@@ -51,14 +51,14 @@ class TestCaseGenerator:
         ]
 
     async def test_thinking_and_text(self):
-        completion = await collect(await _aiter(await run(generator("<think>", "hmm", "</think>", "Yes"))))
+        completion = await collect(await _aiter(await run(pipeline("<think>", "hmm", "</think>", "Yes"))))
         assert completion.blocks == [Block("thinking", "hmm"), Block("text", "Yes")]
         assert completion.finish.stop_reason == "end"
         assert completion.finish.usage == Usage(3, 4)
 
     async def test_tool_call(self):
         pieces = ("<tool_call>", '{"name": "weather", ', '"arguments": {"city": "Paris"}}', "</tool_call>")
-        completion = await collect(await _aiter(await run(generator(*pieces))))
+        completion = await collect(await _aiter(await run(pipeline(*pieces))))
         assert len(completion.blocks) == 1
         block = completion.blocks[0].to_dict()
         assert block["type"] == "tool_call"
@@ -67,7 +67,7 @@ class TestCaseGenerator:
         assert completion.finish.stop_reason == "tool_use"
 
     async def test_stop_sequence_across_deltas(self):
-        gen = generator("on", "eEN", "D two", " three", spec="plain")
+        gen = pipeline("on", "eEN", "D two", " three", spec="plain")
         events = await run(gen, params={"stop": ["END"]})
         text = "".join(e.text for e in events if isinstance(e, BlockDelta))
         assert text == "one"
@@ -79,27 +79,27 @@ class TestCaseGenerator:
         assert backend(gen).closed == 1
 
     async def test_held_text_is_flushed(self):
-        events = await run(generator("a", "EN"), params={"stop": ["END"]})
+        events = await run(pipeline("a", "EN"), params={"stop": ["END"]})
         assert "".join(e.text for e in events if isinstance(e, BlockDelta)) == "aEN"
         assert events[-1].stop_reason == "end"
 
     async def test_length(self):
-        events = await run(generator("a", "b", "c"), params={"max_tokens": 2})
+        events = await run(pipeline("a", "b", "c"), params={"max_tokens": 2})
         assert _strip(events)[-1] == ("length", Usage(3, 2))
 
     async def test_max_tokens_defaults_to_the_context_left(self):
-        gen = generator("a")
+        gen = pipeline("a")
         await run(gen, Raw("one two three four"))
         assert backend(gen).calls[0][1].max_tokens == 256 - 4
 
     async def test_defaults_apply_under_request_params(self):
-        gen = generator("a", defaults={"temperature": 0.5, "seed": 3})
+        gen = pipeline("a", defaults={"temperature": 0.5, "seed": 3})
         await run(gen, params={"seed": 7})
         params = backend(gen).calls[0][1]
         assert (params.temperature, params.seed) == (0.5, 7)
 
     async def test_chat_renders_with_template_kwargs(self):
-        gen = generator("a")
+        gen = pipeline("a")
         await run(gen, Chat("hi", "sys"), template={"enable_thinking": False})
         assert backend(gen).calls[0][0] == 5
         assert backend(gen).rendered[0]["messages"] == [
@@ -109,7 +109,7 @@ class TestCaseGenerator:
         assert backend(gen).rendered[0]["enable_thinking"] is False
 
     async def test_closing_stops_the_backend(self):
-        gen = generator("a", "b", "c")
+        gen = pipeline("a", "b", "c")
         stream = gen.run(gen.prepare(Raw("x"), {}, {}))
         assert await stream.__anext__() == BlockStart(0, "text")
         await stream.aclose()
@@ -117,7 +117,7 @@ class TestCaseGenerator:
         assert backend(gen).completed == 0
 
 
-class TestCaseGeneratorErrors:
+class TestCasePipelineErrors:
     @pytest.mark.parametrize(
         ("params", "message"),
         [
@@ -131,18 +131,18 @@ class TestCaseGeneratorErrors:
         ],
     )
     def test_bad_params(self, params, message):
-        gen = generator("a")
+        gen = pipeline("a")
         with pytest.raises(InvalidParameter, match=message):
             gen.prepare(Raw("a b c"), params, {})
 
     def test_prompt_fills_the_context(self):
-        gen = generator("a")
+        gen = pipeline("a")
         with pytest.raises(InvalidRequest, match="prompt: takes 256 tokens; the model's context holds 256"):
             gen.prepare(Raw(" ".join(["w"] * 256)), {}, {})
 
     def test_bad_defaults(self):
         with pytest.raises(InvalidParameter, match="'top_k'"):
-            generator("a", defaults={"top_k": 1})
+            pipeline("a", defaults={"top_k": 1})
 
     async def test_collect_needs_a_finish(self):
         with pytest.raises(RuntimeError, match="the generation ended without a finish"):
@@ -159,7 +159,7 @@ async def _aiter(items: list[Any]) -> AsyncIterator[Any]:
 
 class TestCaseTemplateErrors:
     @pytest.mark.parametrize(
-        ("error", "transport", "message"),
+        ("error", "source", "message"),
         [
             pytest.param(
                 ValueError("The model has no chat template; send a raw prompt instead"),
@@ -175,12 +175,12 @@ class TestCaseTemplateErrors:
             ),
         ],
     )
-    def test_render_errors_are_bad_requests(self, monkeypatch, error, transport, message):
-        gen = generator("a")
+    def test_render_errors_are_bad_requests(self, monkeypatch, error, source, message):
+        gen = pipeline("a")
 
         def render(*args: Any, **kwargs: Any) -> str:
             raise error
 
         monkeypatch.setattr(gen.backend, "render", render)
         with pytest.raises(InvalidRequest, match=f"^{message}$"):
-            gen.prepare(transport, {}, {})
+            gen.prepare(source, {}, {})

@@ -100,7 +100,7 @@ class TestCaseInspect:
             assert response.status_code == 400
             assert (response.json()["error"], list(response.json()["detail"])) == (error, [field])
             assert response.json()["detail"][field][0].startswith(reason)
-            assert resource.generator.defaults == {"seed": 1}
+            assert resource.pipeline.defaults == {"seed": 1}
 
 
 class TestCaseQuery:

@@ -59,7 +59,7 @@ def temp_disk(monkeypatch, tmp_path) -> list[int]:
         remove(path, *args, **kwargs)
 
     monkeypatch.setattr(shutil, "rmtree", measure)  # what load calls to remove its directory, failed or closed
-    monkeypatch.setattr("flama.models.artifact.tempfile.tempdir", str(tmp_path))
+    monkeypatch.setattr("flama.models.modelfile.tempfile.tempdir", str(tmp_path))
     return sizes
 
 

@@ -65,7 +65,7 @@ class TestCaseModelsModule:
     def test_unknown_family(self):
         app = app_with_module()
         with pytest.raises(ValueError, match=r"^no resource serves models of the family 'vision'$"):
-            models(app).add_model("/fish/", classifier(), "fish", family="vision")
+            models(app).add_model("/fish/", classifier(), "fish", family="vision")  # type: ignore[call-overload]
         assert resource_class("ml") is PredictiveResource
 
     def test_settings(self):

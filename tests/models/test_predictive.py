@@ -13,7 +13,7 @@ import httpx
 import pytest
 import torch
 from flama.http import Flama
-from flama.models.artifact import dump
+from flama.models.modelfile import dump
 from flama.models.module import ModelsModule
 from flama.models.resources.predictive import PredictiveResource
 from flama.models.runner import QueueFull, Runner
@@ -83,7 +83,7 @@ class TestCasePredict:
         assert inspected["meta"]["framework"]["lib"] == "sklearn"
         assert inspected["meta"]["model"]["metrics"] == {"accuracy": 1.0}
         assert inspected["model"]["obj"] == "sklearn.linear_model._logistic.LogisticRegression"
-        assert (resource.ready, resource.artifact, resource.model) == (False, None, None)
+        assert (resource.ready, resource.model_file, resource.model) == (False, None, None)
 
     async def test_wrong_shape(self):
         async with served(app_with(classifier())) as client:

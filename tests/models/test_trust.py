@@ -40,7 +40,7 @@ class _Forgetful(set[str]):
 @pytest.fixture
 def elsewhere(monkeypatch):
     """Files dumped in this test count as written by another process (not trusted by having been written here)."""
-    monkeypatch.setattr("flama.models.artifact._WRITTEN", _Forgetful())
+    monkeypatch.setattr("flama.models.modelfile._WRITTEN", _Forgetful())
 
 
 def _pickle_flm(path: pathlib.Path, **options: object) -> pathlib.Path:

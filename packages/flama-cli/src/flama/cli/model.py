@@ -1,7 +1,7 @@
 """``flama model FILE inspect|run|stream``: use a ``.flm`` model from the command line, without a server.
 
 The model is loaded by the same resource class that serves it (``app.models``), so the command line and the API
-answer alike. A language model reads a prompt (``--transport raw``), a message (``chat``, the default, with
+answer alike. A language model reads a prompt (``--prompt-kind raw``), a message (``chat``, the default, with
 ``--system``) or a JSON list of messages (``conversation``); a predictive model reads a JSON list of input rows and
 prints JSON.
 """
@@ -67,22 +67,22 @@ class Model:
                 await resource.unload()
 
 
-def _transport(text: str, transport: str, system: str | None) -> Any:
-    from flama.llm.transports import Chat, Conversation, Raw, parse_transport
+def _prompt_of(text: str, kind: str, system: str | None) -> Any:
+    from flama.llm.prompts import Chat, Conversation, Raw, parse_prompt
 
-    if transport == "raw":
+    if kind == "raw":
         if system is not None:
-            raise click.UsageError("--system goes with --transport chat: a raw prompt is sent verbatim")
+            raise click.UsageError("--system goes with --prompt-kind chat: a raw prompt is sent verbatim")
         return Raw(text)
-    if transport == "chat":
+    if kind == "chat":
         return Chat(text.rstrip("\n"), system)
     if system is not None:
-        raise click.UsageError("--system goes with --transport chat: put it first in the conversation")
+        raise click.UsageError("--system goes with --prompt-kind chat: put it first in the conversation")
     try:
         messages = json.loads(text)
     except ValueError as exc:
-        raise click.ClickException(f"--transport conversation reads a JSON list of messages: {exc}") from None
-    parsed = parse_transport({"messages": messages})
+        raise click.ClickException(f"--prompt-kind conversation reads a JSON list of messages: {exc}") from None
+    parsed = parse_prompt({"messages": messages})
     assert isinstance(parsed, Conversation)
     return parsed
 
@@ -103,10 +103,10 @@ def _rows(text: str) -> Any:
     return rows
 
 
-async def _generate(resource: Any, transport: Any, params: dict[str, Any]) -> AsyncIterator[Any]:
-    generator = resource.generator
-    prepared = generator.prepare(transport, params, {})
-    events = generator.run(prepared)
+async def _generate(resource: Any, source: Any, params: dict[str, Any]) -> AsyncIterator[Any]:
+    pipeline = resource.pipeline
+    prepared = pipeline.prepare(source, params, {})
+    events = pipeline.run(prepared)
     try:
         async for event in events:
             yield event
@@ -171,7 +171,7 @@ class Call:
     """What ``run`` and ``stream`` were asked: the input and how to read it, what to print and where."""
 
     text: str
-    transport: str
+    prompt_kind: str
     system: str | None
     params: dict[str, Any]
     channel: str
@@ -179,8 +179,8 @@ class Call:
     output: IO[str]
 
     def generation(self) -> Any:
-        """The transport of a language model's generation, from the input."""
-        return _transport(self.text, self.transport, self.system)
+        """What a language model generates from, read from the input."""
+        return _prompt_of(self.text, self.prompt_kind, self.system)
 
 
 def _call_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -190,7 +190,7 @@ def _call_options(function: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(
         *,
         input_file: IO[str],
-        transport: str,
+        prompt_kind: str,
         system: str | None,
         params: tuple[str, ...],
         channel: str,
@@ -202,7 +202,7 @@ def _call_options(function: Callable[..., Any]) -> Callable[..., Any]:
             parsed = parse_params(params)
         except SpecError as exc:
             raise click.BadParameter(str(exc), param_hint="'--param'") from None
-        call = Call(input_file.read(), transport, system, parsed, channel, trust, output_file)
+        call = Call(input_file.read(), prompt_kind, system, parsed, channel, trust, output_file)
         return function(call=call, **kwargs)
 
     options = (
@@ -215,13 +215,13 @@ def _call_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="Read the input from this file (default: stdin).",
         ),
         click.option(
-            "--transport",
+            "--prompt-kind",
             type=click.Choice(["raw", "chat", "conversation"]),
             default="chat",
             show_default=True,
             help="LLM input: a verbatim prompt, one message, or a JSON list of messages.",
         ),
-        click.option("--system", default=None, help="LLM system message (chat transport)."),
+        click.option("--system", default=None, help="LLM system message (chat prompts)."),
         click.option(
             "--param",
             "params",
@@ -271,7 +271,7 @@ def run(model: Model, call: Call, pretty: bool) -> None:
     \b
     Examples:
       echo "Hello! Who are you?" | flama model assistant.flm run
-      flama model assistant.flm run -i chat.json --transport conversation
+      flama model assistant.flm run -i chat.json --prompt-kind conversation
       echo '[[1.0, 2.0]]' | flama model fish.flm run
     """  # noqa: D301 - click's \b keeps the examples' lines as written
     model.trust(call.trust)
@@ -286,9 +286,9 @@ def run(model: Model, call: Call, pretty: bool) -> None:
                 result = await loaded.predict(rows)
             call.output.write(json.dumps(result["output"], indent=indent, default=_plain) + "\n")
             return
-        transport = call.generation()
+        source = call.generation()
         async with model.loaded() as loaded:
-            completion = await collect(_generate(loaded, transport, call.params))
+            completion = await collect(_generate(loaded, source, call.params))
         blocks = [block for block in completion.blocks if block.type in _CHANNELS[call.channel]]
         if call.channel == "all":
             call.output.write(json.dumps([block.to_dict() for block in blocks], indent=indent) + "\n")
@@ -337,10 +337,10 @@ def stream(model: Model, call: Call, buffered: bool) -> None:
                     result = await loaded.predict([row])
                     write(json.dumps(result["output"][0], default=_plain) + "\n")
             return
-        transport = call.generation()
+        source = call.generation()
         open_blocks: dict[int, str] = {}
         async with model.loaded() as loaded:
-            async for event in _generate(loaded, transport, call.params):
+            async for event in _generate(loaded, source, call.params):
                 if isinstance(event, BlockStart):
                     if event.kind in kinds:
                         open_blocks[event.index] = event.kind

@@ -1,4 +1,4 @@
-"""Large language model serving for Flama: backends, transports, decoder and dialects.
+"""Large language model serving for Flama: backends, prompts, decoder and dialects.
 
 The documented API: :class:`LanguageModel` (a served model injected into your routes), the resource
 ``app.models.add_model`` builds for ``.flm`` files of family ``llm`` (:class:`LLMResource`), what a generation

@@ -1,7 +1,7 @@
 """A generation's path, dialect-free: canonical request -> prompt -> backend -> stop trimming -> decoder -> events.
 
-Dialects build a :class:`Prepared` generation with :meth:`Generator.prepare` (every problem with the request is
-raised there, before anything is sent) and then consume :meth:`Generator.run`: the decoder's canonical events
+Dialects build a :class:`Prepared` generation with :meth:`Pipeline.prepare` (every problem with the request is
+raised there, before anything is sent) and then consume :meth:`Pipeline.run`: the decoder's canonical events
 (``BlockStart``, ``BlockDelta``, ``BlockStop``) followed by one :class:`Finish` with the stop reason and exact token
 usage. :func:`collect` folds the events into the blocks of a buffered answer.
 
@@ -22,10 +22,10 @@ from flama.llm.backends.base import Backend, GenerationParams
 from flama.llm.decoder import Decoder, DecoderSpec
 from flama.llm.events import BlockDelta, BlockStart, BlockStop, Event
 from flama.llm.exceptions import InvalidParameter, InvalidRequest
+from flama.llm.prompts import Prompt
 from flama.llm.stops import StopMatcher
-from flama.llm.transports import Transport
 
-__all__ = ["Block", "Completion", "Finish", "Generator", "Prepared", "StopReason", "Usage", "collect"]
+__all__ = ["Block", "Completion", "Finish", "Pipeline", "Prepared", "StopReason", "Usage", "collect"]
 
 StopReason = Literal["end", "length", "stop_sequence", "tool_use", "cancelled"]
 
@@ -56,7 +56,7 @@ class Finish:
     Attributes:
         stop_reason: ``tool_use`` when a tool call was emitted, ``stop_sequence`` when a stop sequence was met,
             ``length`` when ``max_tokens`` ran out, ``end`` when the model ended its turn; ``cancelled`` (given only
-            to `Generator.run`'s ``stopped`` callback) when the generation was stopped before its end.
+            to `Pipeline.run`'s ``stopped`` callback) when the generation was stopped before its end.
         usage: Token counts.
         first_token: Seconds from the start of the generation to the first delta (``None`` when none came).
         duration: Seconds from the start of the generation to its end.
@@ -78,7 +78,7 @@ class Prepared:
     input_tokens: int
 
 
-class Generator:
+class Pipeline:
     """One model's generation pipeline: its backend, decoder spec and default parameters.
 
     Args:
@@ -108,11 +108,11 @@ class Generator:
         self.backend.check(GenerationParams.parse(values))
         self._defaults = dict(values)
 
-    def prepare(self, transport: Transport, params: Mapping[str, Any], template: Mapping[str, Any]) -> Prepared:
+    def prepare(self, source: Prompt, params: Mapping[str, Any], template: Mapping[str, Any]) -> Prepared:
         """Render the prompt and validate the parameters.
 
         Args:
-            transport: What to generate from.
+            source: What to generate from.
             params: The request's generation parameters (over the defaults).
             template: Chat template keyword arguments.
 
@@ -123,9 +123,9 @@ class Generator:
         parsed = GenerationParams.parse(params, defaults=self._defaults)
         self.backend.check(parsed)
         try:
-            prompt = transport.render(self.backend, template)
+            prompt = source.render(self.backend, template)
         except (ValueError, jinja2.TemplateError) as exc:  # no chat template, or the template refused the messages
-            raise InvalidRequest(transport.field, str(exc)) from exc
+            raise InvalidRequest(source.field, str(exc)) from exc
         input_tokens = self.backend.count_tokens(prompt)
         left = self.backend.context_length - input_tokens
         if left <= 0:

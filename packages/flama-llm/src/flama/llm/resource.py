@@ -21,14 +21,14 @@ from flama.llm.backends import select_backend
 from flama.llm.backends.base import Backend
 from flama.llm.decoder import detect_spec, spec_by_name
 from flama.llm.exceptions import ERRORS
-from flama.llm.generation import Generator
+from flama.llm.generation import Pipeline
 from flama.llm.model import LanguageModel
 from flama.llm.native import NativeDialect
 from flama.llm.ollama import OllamaDialect
 from flama.llm.openai import OpenAIDialect
 from flama.llm.streams import StreamRegistry
 from flama.middleware.keys import APIKeys
-from flama.models import Limits, Metadata, ModelArtifact, load, read_meta
+from flama.models import Limits, Metadata, ModelFile, load, read_meta
 from flama.models.admission import DEFAULT_MAX_QUEUED, Admission
 from flama.models.exceptions import ModelNotReady, UntrustedModel
 from flama.models.resources.base import ModelResource
@@ -62,7 +62,7 @@ class LLMResource(ModelResource):
     Args:
         path: Where the model is mounted.
         name: The model's name.
-        source: A ``.flm`` path, a :class:`~flama.models.ModelArtifact`, or a checkpoint directory.
+        source: A ``.flm`` path, a :class:`~flama.models.ModelFile`, or a checkpoint directory.
         serving: The dialects to serve; every available one by default.
         params: Default generation parameters.
         backend: Force a backend: a name (``mlx``, ``transformers``, ``vllm``) or a :class:`Backend` subclass;
@@ -142,30 +142,30 @@ class LLMResource(ModelResource):
         self.any_model_name = any_model_name
         self.dialects = [DIALECTS[dialect](self) for dialect in serving]
         self.chat = None if chat is False or "native" not in serving else _chat_page(chat, name, path)
-        self.artifact: ModelArtifact | None = None
+        self.model_file: ModelFile | None = None
         # The header only (cheap): what inspect shows while the model loads.
         self.meta: Metadata | None = None
-        if isinstance(source, ModelArtifact):
+        if isinstance(source, ModelFile):
             self.meta = source.meta
         elif isinstance(source, (str, pathlib.Path)) and pathlib.Path(source).is_file():
             self.meta = read_meta(source)
-        self._generator: Generator | None = None
+        self._pipeline: Pipeline | None = None
 
     @property
-    def generator(self) -> Generator:
+    def pipeline(self) -> Pipeline:
         """The generation pipeline, once loaded.
 
         Raises:
             ModelNotReady: The model is loading, or failed to load (503).
         """
-        if self._generator is None:
+        if self._pipeline is None:
             raise ModelNotReady(self.name, self.failure)
-        return self._generator
+        return self._pipeline
 
     @property
     def backend(self) -> Backend | None:
         """The loaded backend."""
-        return None if self._generator is None else self._generator.backend
+        return None if self._pipeline is None else self._pipeline.backend
 
     def authorize(self, request: Request) -> None:
         """Check the request's API key when the model requires one.
@@ -187,10 +187,10 @@ class LLMResource(ModelResource):
         if isinstance(source, (str, pathlib.Path)) and pathlib.Path(source).is_dir():
             directory, trusted = pathlib.Path(source), self.trusted is True
         else:
-            if not isinstance(source, ModelArtifact):
+            if not isinstance(source, ModelFile):
                 unpack = functools.partial(load, pathlib.Path(source), trusted=self.trusted, limits=self.limits)
                 source = await anyio.to_thread.run_sync(unpack, limiter=self.limiter)
-            self.artifact = source
+            self.model_file = source
             if source.directory is None:
                 raise ValueError(f"model {self.name!r} is not a checkpoint bundle (family {source.meta.family!r})")
             directory, trusted = pathlib.Path(source.directory), source.trusted
@@ -211,19 +211,19 @@ class LLMResource(ModelResource):
             spec = spec_by_name(self.decoder_name)
         else:
             spec = detect_spec(backend.tokenizer_template, backend.special_tokens)
-        self._generator = Generator(backend, spec, self.initial_params)
+        self._pipeline = Pipeline(backend, spec, self.initial_params)
         self.ready = True
 
     async def unload(self) -> None:
         """Stop every stream, release the backend and the unpacked files."""
         self.ready = False
         await self.streams.close()
-        generator, self._generator = self._generator, None
-        if generator is not None:
-            await generator.backend.close()
-        if self.artifact is not None and self.artifact is not self.source:
-            self.artifact.close()
-        self.artifact = None
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            await pipeline.backend.close()
+        if self.model_file is not None and self.model_file is not self.source:
+            self.model_file.close()
+        self.model_file = None
 
     def routes(self) -> list[BaseRoute]:
         """The routes of every dialect served, relative to the model's path."""
@@ -233,17 +233,17 @@ class LLMResource(ModelResource):
     def inspect(self) -> dict[str, Any]:
         """Name, metadata, capabilities, backend, context length, default parameters, dialects and model names."""
         meta = self.meta
-        generator = self._generator
+        pipeline = self._pipeline
         return {
             "name": self.name,
             "family": "llm",
-            "ready": generator is not None,
+            "ready": pipeline is not None,
             "meta": None if meta is None else meta.to_dict(),
             "capabilities": {} if meta is None else dict(meta.capabilities),
-            "backend": None if generator is None else generator.backend.name,
-            "context_length": None if generator is None else generator.backend.context_length,
-            "decoder": None if generator is None else self._spec_name(generator),
-            "params": self.initial_params if generator is None else generator.defaults,
+            "backend": None if pipeline is None else pipeline.backend.name,
+            "context_length": None if pipeline is None else pipeline.backend.context_length,
+            "decoder": None if pipeline is None else self._spec_name(pipeline),
+            "params": self.initial_params if pipeline is None else pipeline.defaults,
             "serving": list(self.serving),
             # The model names each vendor dialect accepts in a request ("*": any, with any_model_name).
             "model_names": {
@@ -254,8 +254,8 @@ class LLMResource(ModelResource):
         }
 
     @staticmethod
-    def _spec_name(generator: Generator) -> str | None:
-        name = getattr(generator.spec, "name", None)
+    def _spec_name(pipeline: Pipeline) -> str | None:
+        name = getattr(pipeline.spec, "name", None)
         return name if isinstance(name, str) else None
 
 

@@ -1,8 +1,8 @@
 """What the vendor dialects (OpenAI, Anthropic, Ollama) share: one request's generation and its errors.
 
-A dialect reads its wire body into a pydantic model, translates it into the canonical request (a transport, the
+A dialect reads its wire body into a pydantic model, translates it into the canonical request (a source, the
 generation parameters, the chat template's arguments) and hands that to a :class:`Generation`, which checks it with
-the model's :class:`~flama.llm.generation.Generator`, holds a scheduler slot while it runs, stops the backend when
+the model's :class:`~flama.llm.generation.Pipeline`, holds a scheduler slot while it runs, stops the backend when
 the client goes away and counts it in ``/metrics``. Every problem is raised as a :class:`DialectError`: a status, a
 message, the field at fault and a kind, which each dialect renders in its vendor's own error envelope.
 
@@ -22,7 +22,7 @@ from flama.http.metrics import Metrics, metrics_of
 from flama.llm.events import Event
 from flama.llm.exceptions import ClientGone, InvalidParameter, InvalidRequest, QueueFull
 from flama.llm.generation import Completion, Finish, Prepared, collect
-from flama.llm.transports import Transport
+from flama.llm.prompts import Prompt
 
 if TYPE_CHECKING:
     from flama.llm.resource import LLMResource
@@ -227,7 +227,7 @@ class Generation:
             tokens.labels(self.model.name, self.dialect, "input").inc(finish.usage.input_tokens)
             tokens.labels(self.model.name, self.dialect, "output").inc(finish.usage.output_tokens)
 
-    def prepare(self, transport: Transport, params: Mapping[str, Any], template: Mapping[str, Any]) -> Prepared:
+    def prepare(self, source: Prompt, params: Mapping[str, Any], template: Mapping[str, Any]) -> Prepared:
         """Count the request and check it: render the prompt and validate the parameters.
 
         Raises:
@@ -236,7 +236,7 @@ class Generation:
         if self.metrics is not None:
             self.metrics.requested(self.model.name, self.dialect, self.kind, self.model.scheduler)
         try:
-            self.prepared = self.model.generator.prepare(transport, params, template)
+            self.prepared = self.model.pipeline.prepare(source, params, template)
         except (InvalidParameter, InvalidRequest, HTTPException) as exc:
             self.failed("invalid_request")
             raise DialectError.of(exc) from exc
@@ -245,7 +245,7 @@ class Generation:
     async def _observed(self) -> AsyncGenerator[Event | Finish, None]:
         assert self.prepared is not None, "prepare() first"
         # A generation stopped before its end is measured too (its tokens were made).
-        events = self.model.generator.run(self.prepared, self._finished)
+        events = self.model.pipeline.run(self.prepared, self._finished)
         try:
             async for event in events:
                 if isinstance(event, Finish):

@@ -1,11 +1,15 @@
 """What every middleware of ``flama.middleware`` shares: the exceptions, the header scan and the error answer."""
 
+import re
 from collections.abc import Collection
 
 from flama.http.exceptions import FlamaError, HTTPException, error_response
 from flama.http.types import Receive, Scope, Send
 
-__all__ = ["ConfigurationError", "MiddlewareError", "reject", "scan_headers"]
+__all__ = ["HTTP_TOKEN", "ConfigurationError", "MiddlewareError", "reject", "scan_headers"]
+
+HTTP_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+"""An HTTP token (RFC 9110): what a header name or a Server-Timing metric name may be."""
 
 
 class MiddlewareError(FlamaError):

@@ -1,4 +1,4 @@
-"""The `.flm` model artifact and model serving for Flama.
+"""The `.flm` model file and model serving for Flama.
 
 ``flama.dump``/``flama.load``, ``app.models``, the served models injectable into your routes
 (:class:`PredictiveModel`), and the errors (:class:`ModelsError`).
@@ -6,7 +6,6 @@
 
 import importlib.metadata
 
-from flama.models.artifact import ModelArtifact, Trust, dump, list_artifacts, load, read_meta
 from flama.models.components import Model, ModelComponent, PredictiveModel
 from flama.models.exceptions import (
     ChecksumMismatch,
@@ -29,7 +28,9 @@ from flama.models.exceptions import (
 )
 from flama.models.limits import Limits
 from flama.models.metadata import FrameworkInfo, Metadata, ModelInfo
+from flama.models.modelfile import ModelArtifact, ModelFile, Trust, dump, list_artifacts, load, read_meta
 from flama.models.module import ModelsModule
+from flama.models.options import LanguageModelOptions, ModelOptions, PredictiveOptions
 
 __version__ = importlib.metadata.version("flama-models")
 
@@ -38,6 +39,7 @@ __all__ = [
     "CorruptedFile",
     "FrameworkInfo",
     "InvalidInput",
+    "LanguageModelOptions",
     "LibraryVersionWarning",
     "LimitExceeded",
     "Limits",
@@ -46,12 +48,15 @@ __all__ = [
     "Model",
     "ModelArtifact",
     "ModelComponent",
+    "ModelFile",
     "ModelFileError",
     "ModelInfo",
     "ModelNotReady",
+    "ModelOptions",
     "ModelsError",
     "ModelsModule",
     "PredictiveModel",
+    "PredictiveOptions",
     "TruncatedFile",
     "Trust",
     "UnknownCodec",

@@ -16,8 +16,9 @@ import functools
 import importlib.metadata
 import inspect
 import os
+import sys
 from collections.abc import Collection
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import anyio
 from flama.http.health import HealthModule
@@ -26,7 +27,13 @@ from flama.http.modules import Module
 from flama.http.routing import Mount
 from flama.models.exceptions import ERRORS
 from flama.models.loading import Loader
+from flama.models.options import LanguageModelOptions, ModelOptions, PredictiveOptions
 from flama.models.resources.base import ModelResource
+
+if sys.version_info >= (3, 11):
+    from typing import Unpack
+else:
+    from typing_extensions import Unpack
 
 __all__ = ["RESOURCES_GROUP", "ModelsModule"]
 
@@ -38,13 +45,13 @@ RESOURCES_GROUP = "flama.models.resources"
 
 def _family(model: Any, limits: "Limits | None" = None) -> str:
     """The family of a ``.flm`` path, a loaded artifact or a model object (``ml`` for objects no serializer knows)."""
-    from flama.models.artifact import ModelArtifact, read_meta
     from flama.models.exceptions import UnknownLibrary
+    from flama.models.modelfile import ModelFile, read_meta
     from flama.models.serializers import serializer_for
 
     if isinstance(model, (str, os.PathLike)):
         return read_meta(model, limits=limits).family
-    if isinstance(model, ModelArtifact):
+    if isinstance(model, ModelFile):
         return model.meta.family
     try:
         return serializer_for(model).family(model)
@@ -97,6 +104,45 @@ class ModelsModule(Module):
         self.resources: dict[str, ModelResource] = {}
         self._group: anyio.abc.TaskGroup | None = None
 
+    @overload
+    def add_model(
+        self,
+        path: str,
+        model: Any,
+        name: str,
+        *,
+        family: Literal["ml"],
+        trusted: bool | Collection[str] = False,
+        limits: "Limits | None" = None,
+        **options: Unpack[PredictiveOptions],
+    ) -> ModelResource: ...
+
+    @overload
+    def add_model(
+        self,
+        path: str,
+        model: Any,
+        name: str,
+        *,
+        family: Literal["llm"],
+        trusted: bool | Collection[str] = False,
+        limits: "Limits | None" = None,
+        **options: Unpack[LanguageModelOptions],
+    ) -> ModelResource: ...
+
+    @overload
+    def add_model(
+        self,
+        path: str,
+        model: Any,
+        name: str,
+        *,
+        family: None = None,
+        trusted: bool | Collection[str] = False,
+        limits: "Limits | None" = None,
+        **options: Unpack[ModelOptions],
+    ) -> ModelResource: ...
+
     def add_model(
         self,
         path: str,
@@ -113,13 +159,15 @@ class ModelsModule(Module):
         Args:
             path: Where its routes go, e.g. ``/model/`` (inspect at ``/model/``, predictions at
                 ``/model/predict/``...).
-            model: A ``.flm`` file path, a :class:`~flama.models.ModelArtifact` or a model object.
+            model: A ``.flm`` file path, a :class:`~flama.models.ModelFile` or a model object.
             name: The model's name: its routes are named ``<name>:predict`` and so on, ``/health`` lists it.
             family: ``ml`` or ``llm``; read from the file, or asked of the model's serializer, when omitted.
             trusted: Let a ``.flm`` file's payload run code as it loads (a pickle, TorchScript...): ``True``, or the
                 SHA-256 digests of the files to trust (``["sha256:<hex>"]``); see :func:`flama.models.load`.
             limits: Caps on what reading the file may decompress (:class:`~flama.models.Limits` defaults).
-            options: Options of the resource class (for predictive models: ``workers``, ``max_queued``).
+            options: Options of the family's resource class, typed per family: :class:`~flama.models.PredictiveOptions`
+                (``ml``) and :class:`~flama.models.LanguageModelOptions` (``llm``); either set when the family is read
+                from the file.
 
         Returns:
             The resource serving the model.

@@ -38,8 +38,8 @@ from flama.llm.anthropic.schemas import (
 from flama.llm.events import BlockDelta, BlockStart, BlockStop, Event
 from flama.llm.exceptions import InvalidParameter, InvalidRequest
 from flama.llm.generation import Completion, Finish, StopReason, Usage
+from flama.llm.prompts import Conversation
 from flama.llm.serving import DialectError, Generation, accepted_names, check_model, created, read_body
-from flama.llm.transports import Conversation
 
 if TYPE_CHECKING:
     from flama.llm.resource import LLMResource
@@ -256,9 +256,9 @@ class AnthropicDialect:
         """Tokens of the prompt a messages request renders."""
         body = await read_body(request, CountTokensRequest)
         check_model(self.model, body.model)
-        transport, template = self._conversation(body)
+        source, template = self._conversation(body)
         try:
-            prepared = self.model.generator.prepare(transport, {}, template)
+            prepared = self.model.pipeline.prepare(source, {}, template)
         except (InvalidParameter, InvalidRequest) as exc:
             raise DialectError.of(exc) from exc
         return JSONResponse({"input_tokens": prepared.input_tokens})
@@ -267,7 +267,7 @@ class AnthropicDialect:
         """A message, buffered or streamed."""
         body = await read_body(request, MessagesRequest)
         check_model(self.model, body.model)
-        transport, template = self._conversation(body)
+        source, template = self._conversation(body)
         params = {
             "max_tokens": body.max_tokens,
             "temperature": body.temperature,
@@ -276,7 +276,7 @@ class AnthropicDialect:
             "stop": body.stop_sequences or None,
         }
         generation = Generation(self.model, request, DIALECT, "messages")
-        prepared = generation.prepare(transport, {k: v for k, v in params.items() if v is not None}, template)
+        prepared = generation.prepare(source, {k: v for k, v in params.items() if v is not None}, template)
         # The stop sequence met is named when only one was given (the pipeline says that one was met, not which).
         stops = body.stop_sequences or []
         head = {

@@ -4,7 +4,7 @@
 overrides the detection per model. See the package README's "Decoder" section.
 """
 
-from flama.llm.decoder.decoder import Decoder
+from flama.llm.decoder.blocks import Decoder
 from flama.llm.decoder.scanner import Scanner
 from flama.llm.decoder.spec import SPECS, DecoderSpec, detect_spec, spec_by_name
 from flama.llm.decoder.tools import PARSERS, ToolCall

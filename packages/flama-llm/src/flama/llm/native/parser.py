@@ -2,9 +2,9 @@ r"""The native dialect's request body, read into the canonical request.
 
 ::
 
-    {"prompt": "..."}                                   raw transport
-    {"message": "...", "system": "...", "tools": [...]}  chat transport
-    {"messages": [...], "tools": [...]}                  conversation transport
+    {"prompt": "..."}                                   raw prompt
+    {"message": "...", "system": "...", "tools": [...]}  chat prompt
+    {"messages": [...], "tools": [...]}                  conversation prompt
     + "params": {"max_tokens": 64, "temperature": 0, "stop": ["\\n\\n"], ...}
     + "template": {"enable_thinking": false}            chat template arguments
 """
@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flama.llm.exceptions import InvalidRequest
-from flama.llm.transports import Transport, parse_transport, template_kwargs
+from flama.llm.prompts import Prompt, parse_prompt, template_kwargs
 
 __all__ = ["NativeRequest", "parse_params", "parse_request"]
 
@@ -25,7 +25,7 @@ _FIELDS = frozenset({"prompt", "message", "messages", "system", "tools", "params
 class NativeRequest:
     """A native generation request: what to generate from, the parameters over the defaults, template arguments."""
 
-    transport: Transport
+    source: Prompt
     params: dict[str, Any]
     template: dict[str, Any]
 
@@ -54,4 +54,4 @@ def parse_request(body: Any) -> NativeRequest:
     unknown = sorted(set(body) - _FIELDS)
     if unknown:
         raise InvalidRequest(unknown[0], "is not a field of a native request")
-    return NativeRequest(parse_transport(body), parse_params(body.get("params")), template_kwargs(body.get("template")))
+    return NativeRequest(parse_prompt(body), parse_params(body.get("params")), template_kwargs(body.get("template")))

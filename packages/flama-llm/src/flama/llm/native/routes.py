@@ -81,9 +81,9 @@ class NativeDialect:
     async def set_params(self, request: Request) -> dict[str, Any]:
         """Replace the default generation parameters."""
         self.model.authorize(request)
-        generator = self.model.generator
-        generator.defaults = parse_params(await request.json(), "body")
-        return {"params": generator.defaults}
+        pipeline = self.model.pipeline
+        pipeline.defaults = parse_params(await request.json(), "body")
+        return {"params": pipeline.defaults}
 
     def prepare(self, body: Any, metrics: Metrics | None, kind: str) -> Prepared:
         """Count the request and validate a native body into a generation ready to run.
@@ -96,7 +96,7 @@ class NativeDialect:
             metrics.requested(self.model.name, DIALECT, kind, self.model.scheduler)
         try:
             native = parse_request(body)
-            return self.model.generator.prepare(native.transport, native.params, native.template)
+            return self.model.pipeline.prepare(native.source, native.params, native.template)
         except (InvalidParameter, InvalidRequest):
             if metrics is not None:
                 metrics.failed(self.model.name, "invalid_request")
@@ -107,7 +107,7 @@ class NativeDialect:
     ) -> AsyncIterator[Event | Finish]:
         """Run a prepared generation: its events passed on, its end logged and measured (a cancelled one's too)."""
         stopped = None if metrics is None else functools.partial(metrics.finished, self.model.name)
-        async for event in self.model.generator.run(prepared, stopped):
+        async for event in self.model.pipeline.run(prepared, stopped):
             if isinstance(event, Finish):
                 if metrics is not None:
                     metrics.finished(self.model.name, event)

@@ -21,8 +21,8 @@ from flama.http.routing import BaseRoute
 from flama.llm.events import BlockDelta, BlockStart, BlockStop, Event
 from flama.llm.generation import Completion, Finish
 from flama.llm.ollama.schemas import ChatRequest, GenerateRequest, Message, Options, ShowRequest
+from flama.llm.prompts import Chat, Conversation, Prompt, Raw
 from flama.llm.serving import DialectError, Generation, accepted_names, check_model, created, read_body
-from flama.llm.transports import Chat, Conversation, Raw, Transport
 
 if TYPE_CHECKING:
     from flama.llm.resource import LLMResource
@@ -183,8 +183,8 @@ class OllamaDialect:
         if not body.messages:  # Ollama's way to load a model
             return self._loaded(body.model, {"message": {"role": "assistant", "content": ""}}, body.stream)
         messages = tuple(self._message(m, f"messages[{i}]") for i, m in enumerate(body.messages))
-        transport = Conversation(messages, None if not body.tools else tuple(_tool(tool) for tool in body.tools))
-        return await self._run(request, "chat", body.model, transport, body.options, body.think, body.stream)
+        source = Conversation(messages, None if not body.tools else tuple(_tool(tool) for tool in body.tools))
+        return await self._run(request, "chat", body.model, source, body.options, body.think, body.stream)
 
     async def generate(self, request: Request) -> Response:
         """A completion of a prompt, streamed as NDJSON or buffered."""
@@ -196,14 +196,14 @@ class OllamaDialect:
                 raise DialectError(400, f"{name}: not supported on this backend", name)
         if not body.prompt:
             return self._loaded(body.model, {"response": ""}, body.stream)
-        transport: Transport
+        source: Prompt
         if body.raw:
             if body.system is not None:
                 raise DialectError(400, "system: a raw prompt is sent verbatim; put it in the prompt", "system")
-            transport = Raw(body.prompt)
+            source = Raw(body.prompt)
         else:
-            transport = Chat(body.prompt, body.system)
-        return await self._run(request, "generate", body.model, transport, body.options, body.think, body.stream)
+            source = Chat(body.prompt, body.system)
+        return await self._run(request, "generate", body.model, source, body.options, body.think, body.stream)
 
     def _loaded(self, model: str, content: dict[str, Any], stream: bool) -> Response:
         frame = {"model": model, "created_at": _now(), **content, "done": True, "done_reason": "load"}
@@ -239,13 +239,13 @@ class OllamaDialect:
         request: Request,
         kind: str,
         model: str,
-        transport: Transport,
+        source: Prompt,
         options: Options | None,
         think: bool | str | None,
         stream: bool,
     ) -> Response:
         generation = Generation(self.model, request, DIALECT, kind)
-        generation.prepare(transport, _params(options), _thinking(think))
+        generation.prepare(source, _params(options), _thinking(think))
         if not stream:
             completion = await generation.complete()
             body = _chat_body(completion) if kind == "chat" else _generate_body(completion)
@@ -265,8 +265,8 @@ class OllamaDialect:
         }
 
     def _architecture(self) -> str:
-        artifact = self.model.artifact
-        directory = None if artifact is None else artifact.directory
+        model_file = self.model.model_file
+        directory = None if model_file is None else model_file.directory
         config = None if directory is None else pathlib.Path(directory) / "config.json"
         if config is not None and config.is_file():
             return str(json.loads(config.read_text()).get("model_type", "unknown"))
@@ -310,23 +310,23 @@ class OllamaDialect:
         if name is None:
             raise DialectError(400, "model: is required", "model")
         self._check(name)
-        generator = self.model.generator
+        pipeline = self.model.pipeline
         capabilities = ["completion"]
         given = {} if self.model.meta is None else self.model.meta.capabilities
         capabilities += [ours for theirs, ours in (("tools", "tools"), ("reasoning", "thinking")) if given.get(theirs)]
         if given.get("vision"):
             capabilities.append("vision")
         architecture = self._architecture()
-        parameters = "\n".join(f"{key} {value}" for key, value in generator.defaults.items())
+        parameters = "\n".join(f"{key} {value}" for key, value in pipeline.defaults.items())
         return JSONResponse(
             {
                 "modelfile": "",
                 "parameters": parameters,
-                "template": generator.backend.tokenizer_template or "",
+                "template": pipeline.backend.tokenizer_template or "",
                 "details": self._details(),
                 "model_info": {
                     "general.architecture": architecture,
-                    f"{architecture}.context_length": generator.backend.context_length,
+                    f"{architecture}.context_length": pipeline.backend.context_length,
                 },
                 "capabilities": capabilities,
                 "modified_at": self._entry(name)["modified_at"],

@@ -30,8 +30,8 @@ from flama.llm.openai.schemas import (
     ReasoningItem,
     ResponsesRequest,
 )
+from flama.llm.prompts import Conversation
 from flama.llm.serving import DialectError, Generation, check_model, read_body
-from flama.llm.transports import Conversation
 
 if TYPE_CHECKING:
     from flama.llm.resource import LLMResource
@@ -202,12 +202,12 @@ async def respond(model: "LLMResource", request: Request, dialect: str) -> Respo
         raise DialectError(
             400, "text.format: structured output needs constrained decoding, not supported here", "text.format"
         )
-    transport = Conversation(_messages(body, model), _tools(body))
+    source = Conversation(_messages(body, model), _tools(body))
     params = {"max_tokens": body.max_output_tokens, "temperature": body.temperature, "top_p": body.top_p}
     effort = None if body.reasoning is None else body.reasoning.effort
     template = {} if effort is None else {"enable_thinking": effort != "none"}
     generation = Generation(model, request, dialect, "responses")
-    generation.prepare(transport, {k: v for k, v in params.items() if v is not None}, template)
+    generation.prepare(source, {k: v for k, v in params.items() if v is not None}, template)
     rendering = _Rendering(body)
     if not body.stream:
         return JSONResponse(_buffered(rendering, await generation.complete()))

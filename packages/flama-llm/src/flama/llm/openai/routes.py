@@ -32,8 +32,8 @@ from flama.llm.openai.schemas import (
     ToolMessage,
     UserMessage,
 )
+from flama.llm.prompts import Conversation, Raw
 from flama.llm.serving import DialectError, Generation, accepted_names, check_model, created, read_body
-from flama.llm.transports import Conversation, Raw
 
 if TYPE_CHECKING:
     from flama.llm.resource import LLMResource
@@ -271,12 +271,12 @@ class OpenAIDialect:
         check_format(body.response_format)
         messages = tuple(_message(self.model, m, f"messages[{i}]") for i, m in enumerate(body.messages))
         tools = [tool.model_dump(exclude_none=True) for tool in body.tools] if body.tools else None
-        transport = Conversation(messages, tools_offered(tools, body.tool_choice, body.parallel_tool_calls))
+        source = Conversation(messages, tools_offered(tools, body.tool_choice, body.parallel_tool_calls))
         params = sampling(
             body, body.max_completion_tokens if body.max_completion_tokens is not None else body.max_tokens
         )
         generation = Generation(self.model, request, DIALECT, "chat")
-        generation.prepare(transport, params, thinking(body.reasoning_effort))
+        generation.prepare(source, params, thinking(body.reasoning_effort))
         head = {
             "id": f"chatcmpl-{secrets.token_hex(12)}",
             "object": "chat.completion",

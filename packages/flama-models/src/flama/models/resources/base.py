@@ -26,7 +26,7 @@ class ModelResource(abc.ABC):
     Args:
         path: Where the module mounts the routes, e.g. ``/model/``.
         name: The model's name (route names, schema titles, ``/health``).
-        source: A ``.flm`` path, a loaded :class:`~flama.models.ModelArtifact` or a model object.
+        source: A ``.flm`` path, a loaded :class:`~flama.models.ModelFile` or a model object.
         trusted: Whether a ``.flm`` file's payload may run code as it loads (``True``, or the SHA-256 digests of
             the files to trust); see :func:`flama.models.load`.
         limits: Caps on what reading a ``.flm`` file may decompress; :class:`~flama.models.Limits` defaults.

@@ -123,7 +123,7 @@ class PredictiveResource(ModelResource):
     Args:
         path: Where the routes are mounted.
         name: The model's name.
-        source: A ``.flm`` path, a :class:`~flama.models.ModelArtifact`, or a model object.
+        source: A ``.flm`` path, a :class:`~flama.models.ModelFile`, or a model object.
         limiter: The application-wide limit on worker threads; a private one of ``workers`` threads when omitted.
         workers: Predictions of this model running at once; ``None``: only the application-wide limit applies.
         max_queued: Requests allowed to wait for a worker (default 64; ``None``: unbounded); the next ones are answered
@@ -153,7 +153,7 @@ class PredictiveResource(ModelResource):
         super().__init__(path=path, name=name, source=source, **options)
         self.trusted_types = tuple(trusted_types)
         self.runner = Runner(limiter or anyio.CapacityLimiter(workers or 1), workers=workers, max_queued=max_queued)
-        self.artifact: Any = None
+        self.model_file: Any = None
         self.model: Any = None
         self._predict: Predict | None = None
         self.meta, self.description, self.artifacts = self._describe(source, self.limits)
@@ -166,12 +166,12 @@ class PredictiveResource(ModelResource):
     @staticmethod
     def _describe(source: Any, limits: Any) -> tuple[Any, dict[str, Any], dict[str, int]]:
         """The metadata (files only), the model's description and the artifact sizes, without loading the model."""
-        from flama.models.artifact import ModelArtifact, list_artifacts, read_meta
+        from flama.models.modelfile import ModelFile, list_artifacts, read_meta
 
         if isinstance(source, (str, os.PathLike)):
             meta = read_meta(source, limits=limits)
             return meta, meta.to_dict()["model"], list_artifacts(source, limits=limits)
-        if isinstance(source, ModelArtifact):
+        if isinstance(source, ModelFile):
             sizes = {name: file.stat().st_size for name, file in source.artifacts.items()}
             return source.meta, source.meta.to_dict()["model"], sizes
         from flama.models.exceptions import UnknownLibrary
@@ -190,26 +190,26 @@ class PredictiveResource(ModelResource):
         self.ready = True
 
     def _load_model(self) -> Any:
-        from flama.models.artifact import ModelArtifact, load
+        from flama.models.modelfile import ModelFile, load
 
         source = self.source
         if isinstance(source, (str, os.PathLike)):
             path = pathlib.Path(source)
-            self.artifact = load(path, trusted=self.trusted, trusted_types=self.trusted_types, limits=self.limits)
-            return self.artifact.model
-        if isinstance(source, ModelArtifact):
+            self.model_file = load(path, trusted=self.trusted, trusted_types=self.trusted_types, limits=self.limits)
+            return self.model_file.model
+        if isinstance(source, ModelFile):
             return source.model
         return source
 
     async def unload(self) -> None:
-        """Drop the model, end its worker threads; an artifact this resource opened removes its extracted files."""
+        """Drop the model, end its worker threads; a model file this resource opened removes its extracted files."""
         self.ready = False
         self._predict = None
         self.model = None
         self.runner.close()
-        if self.artifact is not None:
-            artifact, self.artifact = self.artifact, None
-            await anyio.to_thread.run_sync(artifact.close)
+        if self.model_file is not None:
+            model_file, self.model_file = self.model_file, None
+            await anyio.to_thread.run_sync(model_file.close)
 
     def inspect(self) -> dict[str, Any]:
         """The name, readiness, metadata (``None`` for a model object), model description, artifacts and schemas."""

@@ -57,7 +57,7 @@ class Serializer(abc.ABC):
     def untrusted(self, source: pathlib.Path, **options: Any) -> str | None:
         """Why loading this payload would run code from the file, or None when its format runs none.
 
-        `flama.models.ModelArtifact.model` refuses such a payload unless the file is trusted. The default: none.
+        `flama.models.ModelFile.model` refuses such a payload unless the file is trusted. The default: none.
 
         Args:
             source: The payload file or extracted directory.

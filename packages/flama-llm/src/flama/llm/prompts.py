@@ -1,4 +1,4 @@
-"""Transports: the three ways a request says what to generate from, each turned into a prompt.
+"""Prompts: the three ways a request says what to generate from, each rendered into the model's prompt text.
 
 - :class:`Raw`: a prompt sent to the model verbatim (no chat template).
 - :class:`Chat`: one user message and an optional system message.
@@ -6,7 +6,7 @@
   calls and its earlier reasoning as ``reasoning_content``) and ``tool`` (a tool's result: text, or a JSON value).
 
 ``Chat`` and ``Conversation`` are rendered through the model's own chat template (``Backend.render``), with the tool
-definitions and any template keyword arguments (``enable_thinking``, ...) passed through. :func:`parse_transport` reads
+definitions and any template keyword arguments (``enable_thinking``, ...) passed through. :func:`parse_prompt` reads
 one from a request body and raises :class:`InvalidRequest` naming the field at fault.
 """
 
@@ -19,10 +19,10 @@ from flama.llm.exceptions import InvalidRequest
 __all__ = [
     "Chat",
     "Conversation",
+    "Prompt",
     "Raw",
     "Renderer",
-    "Transport",
-    "parse_transport",
+    "parse_prompt",
     "template_kwargs",
 ]
 
@@ -30,7 +30,7 @@ ROLES = ("system", "user", "assistant", "tool")
 
 
 class Renderer(Protocol):
-    """What a transport needs from a backend: its chat template."""
+    """What a prompt needs from a backend: its chat template."""
 
     def render(
         self,
@@ -87,7 +87,7 @@ class Conversation:
         return renderer.render(list(self.messages), tools=tools, add_generation_prompt=True, **template)
 
 
-Transport = Raw | Chat | Conversation
+Prompt = Raw | Chat | Conversation
 
 
 def _string(value: Any, field: str) -> str:
@@ -161,14 +161,14 @@ def _message(message: Any, field: str) -> dict[str, Any]:
     return normalized
 
 
-def parse_transport(body: Mapping[str, Any]) -> Transport:
-    """Read the transport of a request body: exactly one of ``prompt``, ``message`` or ``messages``.
+def parse_prompt(body: Mapping[str, Any]) -> Prompt:
+    """Read the prompt of a request body: exactly one of ``prompt``, ``message`` or ``messages``.
 
     Args:
         body: The decoded JSON body; ``system`` goes with ``message``, ``tools`` with ``message`` or ``messages``.
 
     Returns:
-        The transport.
+        The prompt.
 
     Raises:
         InvalidRequest: The body has none or several of the three fields, or one of them is malformed.
@@ -209,5 +209,5 @@ def template_kwargs(value: Any) -> dict[str, Any]:
         raise InvalidRequest("template", f"must be an object of chat template arguments, got {_kind(value)}")
     reserved = {"messages", "tools", "add_generation_prompt"} & value.keys()
     if reserved:
-        raise InvalidRequest(f"template.{sorted(reserved)[0]}", "is set by the transport, not by template arguments")
+        raise InvalidRequest(f"template.{sorted(reserved)[0]}", "is set by the prompt, not by template arguments")
     return dict(value)

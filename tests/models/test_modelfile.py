@@ -7,7 +7,7 @@ import pytest
 from flama.models import (
     ChecksumMismatch,
     LibraryVersionWarning,
-    ModelArtifact,
+    ModelFile,
     UnknownCodec,
     UnknownLibrary,
     UnsafeArtifactPath,
@@ -236,8 +236,8 @@ class TestCaseLoadChecks:
     def test_artifact_type(self, sklearn_factory, tmp_path):
         dump(sklearn_factory()[0], tmp_path / "m.flm")
         artifact = load(tmp_path / "m.flm")
-        assert isinstance(artifact, ModelArtifact)
-        assert repr(artifact) == f"<ModelArtifact sklearn ml id={artifact.meta.id}>"
+        assert isinstance(artifact, ModelFile)
+        assert repr(artifact) == f"<ModelFile sklearn ml id={artifact.meta.id}>"
         artifact.close()
         artifact.close()
         assert not pathlib.Path(artifact.payload).exists()

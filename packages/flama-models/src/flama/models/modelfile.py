@@ -1,4 +1,4 @@
-"""`dump` a model into a `.flm` file, `load` it back, and read a file's header without its payload.
+"""`dump` a model into a `.flm` model file, `load` it back, and read a file's header without its payload.
 
 Loading refuses, unless trusted, a payload whose format runs code as it loads (pickle, TorchScript...), refuses a file
 written here whose checksums were lost, and stays within its `Limits`. A payload this process dumped itself is
@@ -32,7 +32,7 @@ from flama.models.limits import DEFAULT_LIMITS, Limits
 from flama.models.metadata import Family, FrameworkInfo, Metadata, ModelInfo
 from flama.models.serializers import INSTALL, serializer_for, serializer_for_lib
 
-__all__ = ["ModelArtifact", "Trust", "dump", "list_artifacts", "load", "read_meta"]
+__all__ = ["ModelArtifact", "ModelFile", "Trust", "dump", "list_artifacts", "load", "read_meta"]
 
 Source = str | os.PathLike[str] | BinaryIO
 Trust = bool | Collection[str]
@@ -198,8 +198,8 @@ def _sink(destination: str | os.PathLike[str] | BinaryIO) -> Iterator[BinaryIO]:
         partial.unlink(missing_ok=True)
 
 
-class ModelArtifact:
-    """A loaded `.flm` file: metadata, extracted artifacts, and the model, deserialized on first use.
+class ModelFile:
+    """A loaded `.flm` model file: metadata, extracted artifacts (its extra files), and the model, loaded on first use.
 
     Files live in a temporary directory removed by `close` (or at the end of a ``with`` block).
 
@@ -264,14 +264,18 @@ class ModelArtifact:
             shutil.rmtree(self._tempdir, ignore_errors=True)
             self._tempdir = None
 
-    def __enter__(self) -> "ModelArtifact":
+    def __enter__(self) -> "ModelFile":
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
-        return f"<ModelArtifact {self.meta.framework.lib} {self.meta.family} id={self.meta.id}>"
+        return f"<ModelFile {self.meta.framework.lib} {self.meta.family} id={self.meta.id}>"
+
+
+ModelArtifact = ModelFile
+"""Flama 2.x's name for a loaded model file."""
 
 
 def _warn_on_version(meta: Metadata) -> None:
@@ -298,7 +302,7 @@ def load(
     trusted: Trust = False,
     trusted_types: Collection[str] = (),
     limits: Limits | None = None,
-) -> ModelArtifact:
+) -> ModelFile:
     """Read a `.flm` file (ours or Flama 2.x's) and extract its artifacts and payload to a temporary directory.
 
     Args:
@@ -391,7 +395,7 @@ def _written_here(container: Container, meta: Metadata) -> bool:
     return container.explicit_codecs or meta.timestamp.tzinfo is not None or bool(meta.sizes)
 
 
-def _extract(container: Container, tempdir: pathlib.Path, *, verify: bool) -> ModelArtifact:
+def _extract(container: Container, tempdir: pathlib.Path, *, verify: bool) -> ModelFile:
     meta = container.meta()
     expected = meta.checksums if verify else {}
     if verify and not expected and _written_here(container, meta):
@@ -433,7 +437,7 @@ def _extract(container: Container, tempdir: pathlib.Path, *, verify: bool) -> Mo
     missing = set(expected) - set(extracted) - {"model"}
     if missing:
         raise CorruptedFile("artifacts section", f"recorded artifacts are missing: {', '.join(sorted(missing))}")
-    return ModelArtifact(meta=meta, payload=payload, artifacts=extracted, kind=kind, tempdir=tempdir)
+    return ModelFile(meta=meta, payload=payload, artifacts=extracted, kind=kind, tempdir=tempdir)
 
 
 def read_meta(source: str | os.PathLike[str] | BinaryIO, *, limits: Limits | None = None) -> Metadata:

@@ -2,7 +2,7 @@ from typing import Any
 
 import pytest
 from flama.llm.exceptions import InvalidRequest
-from flama.llm.transports import Chat, Conversation, Raw, parse_transport, template_kwargs
+from flama.llm.prompts import Chat, Conversation, Raw, parse_prompt, template_kwargs
 
 
 class RecordingRenderer:
@@ -85,7 +85,7 @@ class TestCaseParseTransport:
         ],
     )
     def test_valid(self, body, expected):
-        assert parse_transport(body) == expected
+        assert parse_prompt(body) == expected
 
     @pytest.mark.parametrize(
         ("body", "message"),
@@ -138,7 +138,7 @@ class TestCaseParseTransport:
     )
     def test_invalid(self, body, message):
         with pytest.raises(InvalidRequest, match=message):
-            parse_transport(body)
+            parse_prompt(body)
 
 
 class TestCaseRender:
