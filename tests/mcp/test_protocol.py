@@ -4,9 +4,10 @@ from typing import Any
 
 import httpx
 import pytest
+from flama.mcp import Context, MCPServer
 from mcp_types import methods
 
-from tests.mcp.conftest import SECRET
+from tests.mcp.conftest import SECRET, Name
 
 VERSION = "2026-07-28"
 META = {
@@ -206,6 +207,51 @@ class TestCaseElicitationState:
             answer = {"elicit-0": {"action": "accept", "content": {"name": "Ada"}}}
             second = (await self.greet(url, inputResponses=answer, requestState=first["requestState"])).json()
             assert second["result"]["content"][0]["text"] == "Hello, Ada!"
+
+    @pytest.mark.parametrize(
+        ("method", "target", "text_of"),
+        [
+            pytest.param(
+                "prompts/get",
+                lambda drink: {"name": "order", "arguments": {"drink": drink}},
+                lambda result: result["messages"][0]["content"]["text"],
+                id="prompt",
+            ),
+            pytest.param(
+                "resources/read",
+                lambda drink: {"uri": f"order://{drink}"},
+                lambda result: result["contents"][0]["text"],
+                id="resource-template",
+            ),
+        ],
+    )
+    async def test_round_trip_outside_tools(self, server_factory, method, target, text_of):
+        server = MCPServer("elicit")
+
+        async def ask(ctx: Context, drink: str) -> str:
+            answer = await ctx.elicit(f"Who is the {drink} for?", Name)
+            return f"{drink} for {answer.content['name'] if answer.content else 'nobody'}"
+
+        @server.prompt()
+        async def order(drink: str, ctx: Context) -> str:
+            return await ask(ctx, drink)
+
+        @server.resource("order://{drink}")
+        async def order_resource(drink: str, ctx: Context) -> str:
+            return await ask(ctx, drink)
+
+        url = server_factory(server) + "/"
+        first = (await post(url, *modern(method, target("tea")))).json()["result"]
+        methods.validate_server_result(method, VERSION, first)
+        assert first["resultType"] == "input_required"
+        answer = {"elicit-0": {"action": "accept", "content": {"name": "Ada"}}}
+        again = {"inputResponses": answer, "requestState": first["requestState"]}
+        second = (await post(url, *modern(method, {**target("tea"), **again}))).json()["result"]
+        assert second["resultType"] == "complete"
+        assert text_of(second) == "tea for Ada"
+        # The state is bound to the call it was issued for: another drink cannot reuse it.
+        response = await post(url, *modern(method, {**target("coffee"), **again}))
+        assert response.json()["error"]["code"] == -32602
 
     @pytest.mark.parametrize(
         "tamper",

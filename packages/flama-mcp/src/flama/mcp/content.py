@@ -2,7 +2,7 @@
 
 import base64
 import dataclasses
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 __all__ = ["Audio", "Content", "Image", "Message", "ResourceLink", "Text", "ToolResult"]
 
@@ -27,27 +27,32 @@ class Text(Content):
 
 
 @dataclasses.dataclass(frozen=True)
-class Image(Content):
-    """Image content: raw bytes, sent base64-encoded."""
+class _Media(Content):
+    """Binary content (raw bytes, sent base64-encoded) of the block type ``kind``."""
 
+    kind: ClassVar[str]
     data: bytes
-    mime_type: str = "image/png"
+    mime_type: str
 
     def wire(self) -> dict[str, Any]:
         """The block as the protocol writes it."""
-        return {"type": "image", "data": base64.b64encode(self.data).decode(), "mimeType": self.mime_type}
+        return {"type": self.kind, "data": base64.b64encode(self.data).decode(), "mimeType": self.mime_type}
 
 
 @dataclasses.dataclass(frozen=True)
-class Audio(Content):
+class Image(_Media):
+    """Image content: raw bytes, sent base64-encoded."""
+
+    kind: ClassVar[str] = "image"
+    mime_type: str = "image/png"
+
+
+@dataclasses.dataclass(frozen=True)
+class Audio(_Media):
     """Audio content: raw bytes, sent base64-encoded."""
 
-    data: bytes
+    kind: ClassVar[str] = "audio"
     mime_type: str = "audio/wav"
-
-    def wire(self) -> dict[str, Any]:
-        """The block as the protocol writes it."""
-        return {"type": "audio", "data": base64.b64encode(self.data).decode(), "mimeType": self.mime_type}
 
 
 @dataclasses.dataclass(frozen=True)

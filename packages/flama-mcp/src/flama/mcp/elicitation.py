@@ -6,19 +6,25 @@ A 2026-07-28 server never sends a request of its own. A handler that needs the u
 call with the ``inputResponses`` and the state, and the handler runs again from the start, this time finding its
 answers. The state carries the answers of earlier rounds, bound to the call (method, name, arguments) and to an
 expiry, and signed with HMAC-SHA256 so a client cannot forge or replay it elsewhere.
+
+A handshake-era client that takes event streams is asked directly instead: :class:`ClientRequests` sends the
+requests on the call's stream and waits for the answers the client POSTs back.
 """
 
 import base64
 import binascii
 import hashlib
 import hmac
+import secrets
 import time
 from typing import Any
 
+import anyio
 from flama.core import JSONDecodeError, json_decode, json_encode
-from flama.mcp.protocol import INVALID_PARAMS, MCPError
+from flama.mcp.protocol import INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, MCPError
+from flama.mcp.transport import Exchange
 
-__all__ = ["InputRequired", "RequestState"]
+__all__ = ["ClientRequests", "InputRequired", "RequestState"]
 
 
 class InputRequired(Exception):
@@ -92,3 +98,47 @@ class RequestState:
             raise MCPError(INVALID_PARAMS, "requestState belongs to another request")
         answers: dict[str, Any] = data["a"]
         return answers
+
+
+class ClientRequests:
+    """Requests sent to handshake-era clients on a call's event stream, waiting for the answers they POST.
+
+    Args:
+        timeout: Seconds a call waits for the client's answer.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._pending: dict[str, tuple[anyio.Event, list[dict[str, Any]]]] = {}
+
+    async def ask(self, exchange: Exchange, requests: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """Send ``requests`` (by key) on the exchange's stream and wait for each answer.
+
+        Raises:
+            MCPError: ``INTERNAL_ERROR`` when the client does not answer in time, ``INVALID_REQUEST`` when it
+                answers with an error.
+        """
+        answers: dict[str, Any] = {}
+        for key, request in requests.items():
+            request_id = f"flama-{secrets.token_urlsafe(16)}"
+            done, answer = anyio.Event(), list[dict[str, Any]]()
+            self._pending[request_id] = (done, answer)
+            try:
+                await exchange.event(json_encode({"jsonrpc": "2.0", "id": request_id, **request}))
+                with anyio.fail_after(self.timeout):
+                    await done.wait()
+            except TimeoutError:
+                raise MCPError(INTERNAL_ERROR, f"the client did not answer {request['method']} in time") from None
+            finally:
+                self._pending.pop(request_id, None)
+            if "error" in answer[0]:
+                raise MCPError(INVALID_REQUEST, f"the client refused {request['method']}", answer[0]["error"])
+            answers[key] = answer[0].get("result", {})
+        return answers
+
+    def answered(self, message: dict[str, Any]) -> None:
+        """Hand a client's JSON-RPC response to the call waiting for it (an unknown id is ignored)."""
+        pending = self._pending.get(message["id"]) if isinstance(message["id"], str) else None
+        if pending is not None and not pending[0].is_set():
+            pending[1].append(message)
+            pending[0].set()

@@ -11,11 +11,15 @@ entry-point group)::
 """
 
 import contextlib
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flama.http.modules import Module
+from flama.mcp.primitives import Completer, PromptOptions, ResourceOptions, ToolOptions
 from flama.mcp.server import MCPServer
+
+if TYPE_CHECKING:  # typing.Unpack is 3.11+; only type checkers read it here
+    from typing_extensions import Unpack
 
 __all__ = ["MCPModule"]
 
@@ -68,15 +72,31 @@ class MCPModule(Module):
         except KeyError:
             raise LookupError(f"no MCP server named {name!r}: add it first with app.mcp.add_server()") from None
 
-    def tool(self, name: str | None = None, *, mcp: str | None = None, **options: Any) -> Callable[[F], F]:
+    def tool(
+        self,
+        name: str | None = None,
+        *,
+        mcp: str | None = None,
+        app: str | None = None,
+        **options: "Unpack[ToolOptions]",
+    ) -> Callable[[F], F]:
         """Decorator: a tool of the server ``mcp`` (see :meth:`flama.mcp.MCPServer.tool`)."""
-        return self.server(mcp).tool(name, **options)
+        return self.server(mcp).tool(name, app=app, **options)
 
-    def resource(self, uri: str, *, mcp: str | None = None, **options: Any) -> Callable[[F], F]:
+    def resource(
+        self,
+        uri: str,
+        *,
+        mcp: str | None = None,
+        completions: Mapping[str, Completer] | None = None,
+        **options: "Unpack[ResourceOptions]",
+    ) -> Callable[[F], F]:
         """Decorator: a resource of the server ``mcp`` (see :meth:`flama.mcp.MCPServer.resource`)."""
-        return self.server(mcp).resource(uri, **options)
+        return self.server(mcp).resource(uri, completions=completions, **options)
 
-    def prompt(self, name: str | None = None, *, mcp: str | None = None, **options: Any) -> Callable[[F], F]:
+    def prompt(
+        self, name: str | None = None, *, mcp: str | None = None, **options: "Unpack[PromptOptions]"
+    ) -> Callable[[F], F]:
         """Decorator: a prompt of the server ``mcp`` (see :meth:`flama.mcp.MCPServer.prompt`)."""
         return self.server(mcp).prompt(name, **options)
 

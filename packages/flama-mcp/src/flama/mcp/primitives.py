@@ -5,7 +5,7 @@ import dataclasses
 import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import anyio.to_thread
 from flama.core import json_encode
@@ -14,7 +14,20 @@ from flama.mcp.content import Content, Message, Text, ToolResult
 from flama.mcp.context import Context
 from flama.mcp.schemas import Signature, json_value
 
-__all__ = ["Annotations", "Completer", "Prompt", "Resource", "ResourceTemplate", "Tool"]
+if TYPE_CHECKING:  # typing.Unpack is 3.11+; only type checkers read it here
+    from typing_extensions import Unpack
+
+__all__ = [
+    "Annotations",
+    "Completer",
+    "Prompt",
+    "PromptOptions",
+    "Resource",
+    "ResourceOptions",
+    "ResourceTemplate",
+    "Tool",
+    "ToolOptions",
+]
 
 Completer = Callable[[str], Iterable[str]] | Sequence[str]
 """Completion values for an argument: a list, or a function of the partial value."""
@@ -43,6 +56,38 @@ class Annotations:
             "openWorldHint": self.open_world,
         }
         return {key: value for key, value in pairs.items() if value is not None}
+
+
+class ToolOptions(TypedDict, total=False):
+    """The keyword options of a :class:`Tool`, as ``MCPServer.tool`` and ``add_tool`` take them."""
+
+    description: str | None
+    title: str | None
+    annotations: Annotations | None
+    meta: dict[str, Any] | None
+    task: bool | Literal["optional", "required"]
+    thread: bool
+
+
+class ResourceOptions(TypedDict, total=False):
+    """The keyword options of a :class:`Resource` or :class:`ResourceTemplate`, as ``MCPServer.resource`` takes them."""
+
+    name: str | None
+    title: str | None
+    description: str | None
+    mime_type: str | None
+    meta: dict[str, Any] | None
+    thread: bool
+
+
+class PromptOptions(TypedDict, total=False):
+    """The keyword options of a :class:`Prompt`, as ``MCPServer.prompt`` takes them."""
+
+    title: str | None
+    description: str | None
+    completions: Mapping[str, Completer] | None
+    meta: dict[str, Any] | None
+    thread: bool
 
 
 class Handler:
@@ -216,7 +261,12 @@ class ResourceTemplate(Resource):
     """
 
     def __init__(
-        self, func: Callable[..., Any], uri: str, *, completions: Mapping[str, Completer] | None = None, **options: Any
+        self,
+        func: Callable[..., Any],
+        uri: str,
+        *,
+        completions: Mapping[str, Completer] | None = None,
+        **options: "Unpack[ResourceOptions]",
     ) -> None:
         super().__init__(func, uri, **options)
         self.definition["uriTemplate"] = self.definition.pop("uri")
