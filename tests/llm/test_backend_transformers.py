@@ -1,6 +1,9 @@
 import asyncio
+import threading
+from typing import Any
 
 import pytest
+from flama.llm.backends import GenerationParams
 from flama.llm.backends.transformers import TransformersBackend
 from flama.llm.exceptions import BackendUnavailable
 
@@ -23,6 +26,37 @@ class TestCaseTransformersBackend(BackendCases):
         deltas = await collect(backend, prompt, temperature=0, max_tokens=24, logit_bias={eos: -100})
 
         assert "".join(delta.text for delta in deltas) == expected
+
+    async def test_joiners_are_prefilled_in_one_forward(self, backend, prompt, eos, reference, probe):
+        forwards: list[tuple[int, int]] = []  # (rows, tokens) of each forward pass
+        hook = backend.model.register_forward_pre_hook(
+            lambda _, args, kwargs: forwards.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
+        )
+        probe.permits = threading.Semaphore(0)
+        values: dict[str, Any] = {"temperature": 0, "max_tokens": 24, "logit_bias": {eos: -100}}
+        try:
+            first = backend.generate(prompt, GenerationParams.parse({**values, "max_tokens": 40}))
+            await anext(first)  # the worker now holds the next step until a permit comes
+            # Different prompts, some sharing a cached prefix with an earlier one (the reference's), one not.
+            prompts = [prompt, prompt + " Hi", "Zebra crossing", prompt] * 2
+            joiners = [asyncio.create_task(collect(backend, text, **values)) for text in prompts]
+            while backend.running < 1 + len(prompts):
+                await asyncio.sleep(0.005)
+            probe.permits.release(1000)
+            results = await asyncio.gather(*joiners)
+            await first.aclose()
+        finally:
+            hook.remove()
+
+        # The running row's passes, one pass that prefilled all eight joiners together, then passes over all nine.
+        rows = [rows for rows, _ in forwards]
+        assert set(rows) == {1, 8, 9}
+        assert rows.count(8) == 1
+        # Each joiner's reply is its reply alone (prompts with a cached prefix and without, padded in one pass).
+        alone = [await collect(backend, text, **values) for text in prompts[:3]]
+        assert results == [*alone, alone[0]] * 2
+        assert results[0] == reference
+        assert [deltas[0].cached_input_tokens > 0 for deltas in results[:3]] == [True, True, False]
 
     def test_options(self, model_dir):
         backend = asyncio.run(TransformersBackend.load(model_dir, device="cpu", dtype="bfloat16"))

@@ -95,3 +95,22 @@ async def test_the_second_turn_reads_the_cached_prefix(server_factory, backend, 
         ).json()
     assert first["usage"]["cached_input_tokens"] == 0
     assert first["usage"]["input_tokens"] <= second["usage"]["cached_input_tokens"] < second["usage"]["input_tokens"]
+
+
+async def test_a_generation_ended_by_a_stop_sequence_is_cached(server_factory, backend, demo_expectations):
+    url, _ = await serve(server_factory, backend, serving=("native",))
+    messages = demo_expectations["plain"]["messages"]
+    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+        first = (
+            await client.post(
+                "/llm/query/", json={"messages": messages, "params": {"temperature": 0, "stop": [" demo"]}}
+            )
+        ).json()
+        reply = "".join(block["text"] for block in first["blocks"] if block["type"] == "text")
+        turn = [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": "Thanks"}]
+        second = (
+            await client.post("/llm/query/", json={"messages": turn, "params": {"temperature": 0, "max_tokens": 4}})
+        ).json()
+    assert (reply, first["stop_reason"]) == ("Hello! I am the tiny", "stop_sequence")
+    # The second turn starts from the stopped generation's cache: its prompt and the reply it kept.
+    assert second["usage"]["cached_input_tokens"] > first["usage"]["input_tokens"]

@@ -20,12 +20,14 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from flama.llm.backends.base import Backend, Delta, Detokenizer, FinishReason, GenerationParams
+from flama.llm.backends.base import Backend, Delta, Detokenizer, FinishReason, GenerationParams, TokenLogprob
 from flama.llm.stops import StopMatcher
 
-__all__ = ["CACHE_OPTIONS", "Batch", "BatchedBackend", "Member", "cache_limits"]
+__all__ = ["CACHE_OPTIONS", "Batch", "BatchedBackend", "Member", "Score", "cache_limits"]
 
 Emit = Callable[[Delta | Exception], None]
+Score = tuple[float, list[tuple[int, float]]]
+"""A chosen token's log probability and the most likely ``(token id, log probability)`` pairs, most likely first."""
 
 CACHE_OPTIONS = ("cache_size", "cache_bytes")
 """The load options of the prefix cache, shared by the batched backends."""
@@ -77,8 +79,16 @@ class Batch(abc.ABC):
         """Advance the batch by one token: ``(key, token id)`` for each row that produced one."""
 
     @abc.abstractmethod
-    def remove(self, key: int, *, finished: bool) -> None:
-        """Drop a row (unknown keys are ignored); a ``finished`` row's cache may be kept for prefix reuse."""
+    def remove(self, key: int, *, keep: bool) -> None:
+        """Drop a row (unknown keys are ignored); with ``keep``, its cache may be kept for prefix reuse."""
+
+    def scores(self) -> dict[int, Score]:
+        """The log probabilities of the tokens the last `step` chose, by key, for the rows that asked for them.
+
+        Rows ask with `GenerationParams.logprobs`; a batch that cannot report them returns none (its backend leaves
+        ``logprobs`` out of its `supported` set).
+        """
+        return {}
 
 
 class Member:
@@ -101,6 +111,7 @@ class Member:
         "ids",
         "key",
         "limit",
+        "logprobs",
         "made",
         "params",
         "pending",
@@ -131,20 +142,29 @@ class Member:
         self.made = 0
         self.pending = 0
         self.cached = 0
+        self.logprobs: list[TokenLogprob] = []
 
     def _delta(self, text: str, finish_reason: FinishReason | None = None) -> Delta:
-        delta = Delta(text, self.pending, finish_reason, self.cached)
+        delta = Delta(text, self.pending, finish_reason, self.cached, tuple(self.logprobs))
         self.pending = self.cached = 0  # the cached count travels with the first delta only
+        self.logprobs.clear()
         return delta
 
-    def advance(self, token: int, eos: frozenset[int]) -> bool:
+    def advance(self, token: int, eos: frozenset[int], logprob: TokenLogprob | None = None) -> bool:
         """Take the next token; emit the text it completes, and the last delta when it ends the generation.
+
+        Args:
+            token: The token id.
+            eos: The ids that end the generation.
+            logprob: The token's log probabilities, when they were asked for (not kept for an end-of-sequence token).
 
         Returns:
             Whether the generation is over.
         """
         self.made += 1
         self.pending += 1
+        if logprob is not None and token not in eos:
+            self.logprobs.append(logprob)
         if token in eos:
             self._finish("", "stop")
             return True
@@ -253,11 +273,13 @@ class BatchedBackend(Backend):
                     return
                 joining, self._inbox = self._inbox, []
             try:
+                for key in [key for key, member in members.items() if member.cancel.is_set()]:
+                    # A generation closed by its consumer (a stop sequence met, a client gone) keeps its cache: the
+                    # tokens it was fed are a valid prefix of whatever the conversation goes on with.
+                    self._leave(key, keep=True)
                 for member in joining:
                     if not member.cancel.is_set():
                         self._join(member)
-                for key in [key for key, member in members.items() if member.cancel.is_set()]:
-                    self._leave(key, finished=False)
                 if members:
                     self._step()
             except Exception as error:  # the loop never dies: what was in the batch ends with the error
@@ -271,33 +293,39 @@ class BatchedBackend(Backend):
             return
         self._members[member.key] = member
 
-    def _leave(self, key: int, *, finished: bool) -> None:
+    def _leave(self, key: int, *, keep: bool) -> None:
         del self._members[key]
-        self.batch.remove(key, finished=finished)
+        self.batch.remove(key, keep=keep)
 
     def _step(self) -> None:
         produced = self.batch.step()
+        scores = self.batch.scores()
         self.steps += 1
         for key, token in produced:
             current = self._members.get(key)
             if current is None:
                 continue
             try:
-                over = current.advance(token, self._eos)
+                score = scores.get(key)
+                over = current.advance(token, self._eos, None if score is None else self._logprob(token, score))
             except Exception as error:
                 current.emit(error)
                 over = False
-                self._leave(key, finished=False)
+                self._leave(key, keep=False)
             if over:
-                self._leave(key, finished=True)
+                self._leave(key, keep=True)
 
     def _fail(self, error: Exception) -> None:
         """End every generation in the batch with ``error`` and drop them (the batch cannot go on with them)."""
         for key, failed in list(self._members.items()):
             failed.emit(error)
             with contextlib.suppress(Exception):
-                self._leave(key, finished=False)
+                self._leave(key, keep=False)
         self._members.clear()
+
+    def _logprob(self, token: int, score: Score) -> TokenLogprob:
+        top = tuple((self._decode([choice]), logprob) for choice, logprob in score[1])
+        return TokenLogprob(self._decode([token]), score[0], top)
 
     def _decode(self, ids: list[int]) -> str:
         return str(self.tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False))

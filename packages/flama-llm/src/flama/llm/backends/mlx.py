@@ -2,10 +2,10 @@
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flama.llm.backends.base import PARAMETERS, GenerationParams, context_length
-from flama.llm.backends.batching import CACHE_OPTIONS, Batch, BatchedBackend, cache_limits
+from flama.llm.backends.batching import CACHE_OPTIONS, Batch, BatchedBackend, Score, cache_limits
 
 __all__ = ["MLXBackend"]
 
@@ -43,6 +43,8 @@ class MLXBatch(Batch):
         self.cache = LRUPromptCache(max_size=cache_size, max_bytes=cache_bytes) if cache_size else None
         self._uids: dict[int, int] = {}
         self._keys: dict[int, int] = {}
+        self._top: dict[int, int] = {}  # rows that report log probabilities: how many alternatives
+        self._scores: dict[int, Score] = {}
 
     def insert(self, key: int, ids: list[int], params: GenerationParams, limit: int, seed: int) -> int:
         """Queue the row in the generator, after the longest cached prefix of its prompt."""
@@ -73,6 +75,8 @@ class MLXBatch(Batch):
             logits_processors=[processors],
         )
         self._uids[key], self._keys[uid] = uid, key
+        if params.logprobs is not None:
+            self._top[key] = params.logprobs
         self.processed += len(rest)
         return cached
 
@@ -80,27 +84,50 @@ class MLXBatch(Batch):
         """One call of the generator (a decode step, and the prefill of rows that joined)."""
         _, responses = self.generator.next()
         produced = []
+        self._scores = {}
         for response in responses:
             key = self._keys[response.uid]
             produced.append((key, int(response.token)))
+            if key in self._top:
+                self._scores[key] = _score(response.logprobs, int(response.token), self._top[key])
             if response.finish_reason is not None:  # the generator has dropped the row itself
+                self._top.pop(key, None)
                 del self._keys[response.uid], self._uids[key]
                 self._keep(response.all_tokens, response.prompt_cache)
         return produced
 
-    def remove(self, key: int, *, finished: bool) -> None:
-        """Drop the row from the generator (unless it has left already); a finished row's cache is kept."""
+    def scores(self) -> dict[int, Score]:
+        """The log probabilities mlx-lm computed for the last step's tokens (after the logits processors)."""
+        return self._scores
+
+    def remove(self, key: int, *, keep: bool) -> None:
+        """Drop the row from the generator (unless it has left already); with ``keep``, its cache is kept."""
+        self._top.pop(key, None)
         uid = self._uids.pop(key, None)
         if uid is None:
             return
         del self._keys[uid]
-        caches = self.generator.remove([uid], return_prompt_caches=finished and self.cache is not None)
+        caches = self.generator.remove([uid], return_prompt_caches=keep and self.cache is not None)
         for cache, tokens in caches.values():
-            self._keep(tokens, cache)
+            if cache and tokens:  # a row still waiting for its prefill holds nothing new
+                self._keep(tokens, cache)
 
     def _keep(self, tokens: list[int], cache: list[Any]) -> None:
         if self.cache is not None:
             self.cache.insert_cache(None, list(tokens), cache)
+
+
+def _score(logprobs: Any, token: int, top: int) -> Score:
+    """A token's log probability and the ``top`` most likely tokens from a row's log probabilities."""
+    import mlx.core as mx
+
+    if not top:
+        return float(logprobs[token].item()), []
+    best = mx.argpartition(-logprobs, kth=top - 1)[:top]
+    ids = cast(list[int], best.tolist())  # a 1-d array gives a list
+    values = cast(list[float], logprobs[best].tolist())
+    ranked = sorted(zip(ids, values, strict=True), key=lambda pair: -pair[1])
+    return float(logprobs[token].item()), [(int(choice), float(value)) for choice, value in ranked]
 
 
 def _penalties(prompt: int, frequency: float | None, presence: float | None) -> Any:
@@ -153,7 +180,7 @@ class MLXBackend(BatchedBackend):
 
     name = "mlx"
     requirement = "the mlx and mlx-lm packages (pip install 'flama-llm[mlx]')"
-    supported = PARAMETERS
+    supported = PARAMETERS | {"logprobs"}
     libraries = ("mlx", "mlx_lm")
 
     @classmethod

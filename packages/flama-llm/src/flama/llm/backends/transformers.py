@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from flama.llm.backends.base import PARAMETERS, GenerationParams, context_length
-from flama.llm.backends.batching import CACHE_OPTIONS, Batch, BatchedBackend, cache_limits
+from flama.llm.backends.batching import CACHE_OPTIONS, Batch, BatchedBackend, Score, cache_limits
 from flama.llm.backends.prefix import Layers, PrefixCache
 
 __all__ = ["TransformersBackend"]
@@ -33,11 +33,13 @@ class Row:
 class TorchBatch(Batch):
     """Generations advancing together: one forward pass per step over a left-padded, batched KV cache.
 
-    A row that joins has its prompt processed alone (after the longest cached prefix), and its keys and values are
-    then padded on the left to the batch's length and stacked with the others; the attention mask hides the padding
-    and position ids count each row's own tokens, so a row's logits do not depend on the other rows. A row that
-    leaves is dropped from the cache, and the columns of padding no row needs any more are cut. Each row samples
-    with its own parameters and `torch.Generator`.
+    The rows that joined since the last step are prefilled together in one forward pass: each starts from the longest
+    cached prefix of its prompt, the cached keys and values are padded on the left to the longest cached part and the
+    tokens still to run on the left to the longest rest, and the resulting keys and values are padded on the left to
+    the batch's length and stacked with the others. The attention mask hides every padding (at the left or in the
+    middle of a row) and position ids count each row's own tokens, so a row's logits do not depend on the other rows.
+    A row that leaves is dropped from the cache, and the columns of padding no row needs any more are cut. Each row
+    samples with its own parameters and `torch.Generator`.
 
     Args:
         model: The causal LM.
@@ -54,6 +56,7 @@ class TorchBatch(Batch):
         self._layers: Layers = []
         self._cache: Any = None
         self._mask: Any = None
+        self._scores: dict[int, Score] = {}
 
     def insert(self, key: int, ids: list[int], params: GenerationParams, limit: int, seed: int) -> int:
         """Set the row up; its prompt runs at the next step (cached prefix first)."""
@@ -74,16 +77,16 @@ class TorchBatch(Batch):
         return cached
 
     def step(self) -> list[tuple[int, int]]:
-        """Prefill the rows that joined (each yields its first token), then one batched forward for the others."""
+        """One batched forward for the rows under way, then one for all the rows that joined (each yields a token)."""
         import torch
 
         produced = []
         with torch.inference_mode():
             if self.rows:
                 produced = self._decode()
-            joining, self._joining = self._joining, []
-            for row, ids, start, layers in joining:
-                produced.append((row.key, self._prefill(row, ids, start, layers)))
+            if self._joining:
+                joining, self._joining = self._joining, []
+                produced += self._prefill(joining)
         return produced
 
     def _decode(self) -> list[tuple[int, int]]:
@@ -97,7 +100,12 @@ class TorchBatch(Batch):
         # The cache object is kept from step to step, and rebuilt only when rows joined or left.
         cache = self._cache if self._cache is not None else DynamicCache(ddp_cache_data=self._layers)
         output = self.model(
-            input_ids=inputs, attention_mask=self._mask, position_ids=positions, past_key_values=cache, use_cache=True
+            input_ids=inputs,
+            attention_mask=self._mask,
+            position_ids=positions,
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
         )
         self._cache = output.past_key_values
         self._layers = [(layer.keys, layer.values) for layer in self._cache.layers]
@@ -108,31 +116,54 @@ class TorchBatch(Batch):
             produced.append((row.key, self._choose(row, logits[index])))
         return produced
 
-    def _prefill(self, row: Row, ids: list[int], start: int, layers: Layers | None) -> int:
+    def _prefill(self, joining: list[tuple[Row, list[int], int, Layers | None]]) -> list[tuple[int, int]]:
+        """Run the prompts of all the rows that joined in one forward, then add them to the batch.
+
+        Row ``i`` has ``start`` tokens cached and ``rest`` to run. The cached keys and values are padded on the left
+        to the longest cached part, the tokens to run on the left to the longest rest, so a row's sequence may have
+        padding in the middle: the attention mask hides it, and position ids count the row's own tokens.
+        """
         import torch
         from transformers import DynamicCache
 
         device = self.model.device
-        rest = torch.tensor([ids[start:]], device=device)
-        positions = torch.arange(start, len(ids), device=device)[None]
-        cache = DynamicCache(ddp_cache_data=layers) if layers else DynamicCache()
-        output = self.model(input_ids=rest, position_ids=positions, past_key_values=cache, use_cache=True)
-        self.processed += len(ids) - start
-        row.length = len(ids)
-        self._stack(row, [(layer.keys, layer.values) for layer in output.past_key_values.layers])
-        return self._choose(row, output.logits[0, -1].float())
+        width = max(start for _, _, start, _ in joining)
+        span = max(len(ids) - start for _, ids, start, _ in joining)
+        inputs = torch.zeros((len(joining), span), dtype=torch.long, device=device)
+        positions = torch.zeros((len(joining), span), dtype=torch.long, device=device)
+        mask = torch.zeros((len(joining), width + span), dtype=torch.long, device=device)
+        for index, (row, ids, start, _) in enumerate(joining):
+            rest = len(ids) - start
+            inputs[index, span - rest :] = torch.tensor(ids[start:], device=device)
+            positions[index, span - rest :] = torch.arange(start, len(ids), device=device)
+            mask[index, width - start : width] = 1
+            mask[index, width + span - rest :] = 1
+            row.length = len(ids)
+            self.processed += rest
+        cache = DynamicCache(ddp_cache_data=_stacked([layers for *_, layers in joining], width)) if width else None
+        output = self.model(
+            input_ids=inputs,
+            attention_mask=mask,
+            position_ids=positions,
+            past_key_values=cache if cache is not None else DynamicCache(),
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        self._stack(
+            [row for row, *_ in joining], [(layer.keys, layer.values) for layer in output.past_key_values.layers], mask
+        )
+        logits = output.logits[:, -1].float()
+        return [(row.key, self._choose(row, logits[index])) for index, (row, *_) in enumerate(joining)]
 
-    def _stack(self, row: Row, layers: Layers) -> None:
-        """Add a row's keys and values (one sequence) to the batch, padding on the left to a common length."""
+    def _stack(self, rows: list[Row], layers: Layers, mask: Any) -> None:
+        """Add rows (their keys, values and mask) to the batch, padding on the left to a common length."""
         import torch
 
         self._cache = None
-        size = layers[0][0].shape[2]
-        mask = torch.ones((1, size), dtype=torch.long, device=self.model.device)
         if not self.rows:
             self._layers, self._mask = layers, mask
         else:
-            width = max(size, self._mask.shape[1])
+            width = max(mask.shape[1], self._mask.shape[1])
             self._layers = [
                 (
                     torch.cat((_pad(keys, width), _pad(new_keys, width))),
@@ -141,18 +172,26 @@ class TorchBatch(Batch):
                 for (keys, values), (new_keys, new_values) in zip(self._layers, layers, strict=True)
             ]
             self._mask = torch.cat((_pad(self._mask, width, dim=1), _pad(mask, width, dim=1)))
-        self.rows.append(row)
+        self.rows.extend(rows)
 
     def _choose(self, row: Row, logits: Any) -> int:
         import torch
 
-        token = _sample(logits, row.history, row.prompt, row.params, row.bias, row.generator)
+        logits = _adjust(logits, row.history, row.prompt, row.params, row.bias)
+        token = _sample(logits, row.params, row.generator)
         row.history = torch.cat((row.history, token))
         row.pending = [int(token)]
+        if row.params.logprobs is not None:
+            self._scores[row.key] = _score(logits, row.pending[0], row.params.logprobs)
         return row.pending[0]
 
-    def remove(self, key: int, *, finished: bool) -> None:
-        """Drop the row; a finished one's keys and values are offered to the prefix cache."""
+    def scores(self) -> dict[int, Score]:
+        """The log probabilities of the last step's tokens (after the logit bias and penalties)."""
+        scores, self._scores = self._scores, {}
+        return scores
+
+    def remove(self, key: int, *, keep: bool) -> None:
+        """Drop the row; with ``keep``, its keys and values are offered to the prefix cache."""
         import torch
 
         self._joining = [joining for joining in self._joining if joining[0].key != key]
@@ -161,16 +200,15 @@ class TorchBatch(Batch):
             return
         row = self.rows.pop(index)
         self._cache = None
-        if finished and self.cache is not None:
-            # The cache holds every token fed so far: all but the last one sampled. Copied out of the batch's
-            # tensors, so the entry does not keep them alive.
-            tokens = row.history[:-1].tolist()
-            size = len(tokens)
-            rows = [
-                (k[index : index + 1, :, -size:].clone(), v[index : index + 1, :, -size:].clone())
-                for k, v in self._layers
-            ]
-            self.cache.put(tokens, rows)
+        if keep and self.cache is not None:
+            # The cache holds every token fed so far (all but the last one sampled), in the row's unmasked columns
+            # (padding may sit on the left and, after a batched prefill, in the middle). Indexing copies them out of
+            # the batch's tensors, so the entry does not keep those alive.
+            columns = self._mask[index].nonzero().squeeze(1)
+            self.cache.put(
+                row.history[:-1].tolist(),
+                [(k[index : index + 1, :, columns], v[index : index + 1, :, columns]) for k, v in self._layers],
+            )
         if not self.rows:
             self._layers, self._mask = [], None
             return
@@ -180,6 +218,21 @@ class TorchBatch(Batch):
         first = int(mask.any(dim=0).nonzero()[0])
         self._mask = mask[:, first:]
         self._layers = [(k[keep, :, first:], v[keep, :, first:]) for k, v in self._layers]
+
+
+def _stacked(caches: list[Layers | None], width: int) -> Layers:
+    """Cached prefixes of several rows as one batch, each padded on the left to ``width`` (zeros for no prefix)."""
+    import torch
+
+    shaped = next(layers for layers in caches if layers)
+    stacked = []
+    for index, (keys, values) in enumerate(shaped):
+        empty = (keys[:, :, :0], values[:, :, :0])
+        parts = [layers[index] if layers else empty for layers in caches]
+        stacked.append(
+            (torch.cat([_pad(part, width) for part, _ in parts]), torch.cat([_pad(part, width) for _, part in parts]))
+        )
+    return stacked
 
 
 def _pad(tensor: Any, width: int, dim: int = 2) -> Any:
@@ -217,7 +270,7 @@ class TransformersBackend(BatchedBackend):
 
     name = "transformers"
     requirement = "the transformers and torch packages (pip install 'flama-llm[transformers]')"
-    supported = PARAMETERS
+    supported = PARAMETERS | {"logprobs"}
     libraries = ("transformers", "torch")
 
     @classmethod
@@ -255,8 +308,16 @@ class TransformersBackend(BatchedBackend):
             raise
 
 
-def _sample(logits: Any, history: Any, prompt: int, params: GenerationParams, bias: Any, generator: Any) -> Any:
-    """Pick the next token (a one-element tensor) from the last position's logits."""
+def _score(logits: Any, token: int, top: int) -> Score:
+    """A token's log probability and the ``top`` most likely tokens, from adjusted logits."""
+    logprobs = logits.log_softmax(-1)
+    best = logprobs.topk(top) if top else None
+    ranked = [] if best is None else list(zip(best.indices.tolist(), best.values.tolist(), strict=True))
+    return float(logprobs[token]), ranked
+
+
+def _adjust(logits: Any, history: Any, prompt: int, params: GenerationParams, bias: Any) -> Any:
+    """The last position's logits after the logit bias and the repetition, frequency and presence penalties."""
     import torch
 
     if bias is not None:
@@ -269,6 +330,13 @@ def _sample(logits: Any, history: Any, prompt: int, params: GenerationParams, bi
         counts = torch.bincount(history[prompt:], minlength=logits.shape[0])[: logits.shape[0]].float()
         logits = logits - (params.frequency_penalty or 0.0) * counts
         logits = logits - (params.presence_penalty or 0.0) * (counts > 0).float()
+    return logits
+
+
+def _sample(logits: Any, params: GenerationParams, generator: Any) -> Any:
+    """Pick the next token (a one-element tensor) from adjusted logits."""
+    import torch
+
     temperature = 1.0 if params.temperature is None else params.temperature
     if temperature == 0:
         return logits.argmax()[None]
