@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.load import free_port
+from benchmarks.load import free_port, resident_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "examples" / "models" / "assistant.flm"
@@ -26,13 +26,6 @@ TICKS = os.sysconf("SC_CLK_TCK")
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def resident_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
 
 
 def one_start(environment: Path) -> tuple[float, float, float]:
@@ -65,7 +58,7 @@ def one_start(environment: Path) -> tuple[float, float, float]:
             cpu = cpu_seconds(server.pid)
             body = {"messages": [{"role": "user", "content": "Hello! Who are you?"}], "params": {"temperature": 0}}
             client.post("/llm/query/", json=body, timeout=60).raise_for_status()
-            return wall, cpu, resident_mib(server.pid)
+            return wall, cpu, resident_bytes(server.pid) / 2**20
     finally:
         server.terminate()
         server.wait(timeout=30)

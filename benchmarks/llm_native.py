@@ -40,7 +40,7 @@ from typing import Any
 import httpx
 
 from benchmarks.environments import FLAMA2, environment
-from benchmarks.load import free_port
+from benchmarks.load import free_port, resident_bytes
 
 __all__ = ["DEMO", "run"]
 
@@ -120,13 +120,6 @@ async def _round_trip(client: httpx.AsyncClient) -> float:
 async def _concurrent(client: httpx.AsyncClient, body: dict[str, Any], count: int) -> int:
     results = await asyncio.gather(*(_streamed(client, body) for _ in range(count)), return_exceptions=True)
     return sum(1 for result in results if isinstance(result, BaseException) or result[2] != MAX_TOKENS)
-
-
-def _rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS in /proc: the memory figure needs Linux")
 
 
 def _pipeline_cost(deltas: int = 20_000) -> float:
@@ -231,7 +224,7 @@ async def _measure(flm: Path, backend: str | None, url: str, pid: int) -> dict[s
             memory, errors = [], 0
             for _ in range(3):
                 errors += await _concurrent(client, body, 32)
-                memory.append(_rss_kib(pid))
+                memory.append(resident_bytes(pid))
         name = resource.backend.name  # type: ignore[union-attr]
     finally:
         await resource.unload()

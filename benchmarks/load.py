@@ -32,6 +32,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def resident_bytes(pid: int) -> int:
+    """The resident memory (the kernel's ``VmRSS``) of process ``pid``, in bytes; Linux only (``/proc``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS in /proc/{pid}/status: the memory figures need Linux")
+
+
 def wait_until_up(url: str, timeout: float = 30.0) -> None:
     """Poll ``url`` until the server answers."""
     deadline = time.monotonic() + timeout

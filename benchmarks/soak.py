@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.load import free_port
+from benchmarks.load import free_port, resident_bytes
 
 __all__ = ["run"]
 
@@ -45,14 +45,6 @@ PROMPT = {
     "messages": [{"role": "user", "content": "Hello! Who are you?"}],
     "params": {"temperature": 0.0, "max_tokens": 64},
 }
-
-
-def _rss(pid: int) -> int:
-    """Resident memory of ``pid`` in bytes."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS in /proc: the soak needs Linux")
 
 
 def serve(kind: str, port: int) -> None:
@@ -140,11 +132,11 @@ async def _streams(url: str, pid: int, seconds: float) -> dict[str, Any]:
 
         async def sampler() -> None:
             while time.monotonic() < deadline:
-                samples.append((time.monotonic() - started, _rss(pid)))
+                samples.append((time.monotonic() - started, resident_bytes(pid)))
                 await asyncio.sleep(SAMPLE_SECONDS)
 
         await asyncio.gather(sampler(), *(worker() for _ in range(STREAMS)))
-        samples.append((time.monotonic() - started, _rss(pid)))
+        samples.append((time.monotonic() - started, resident_bytes(pid)))
     warm = min(60.0, seconds / 10)
     after = [rss for at, rss in samples if at >= warm] or [samples[-1][1]]
     shown = "; ".join(f"{kind} ({count})" for kind, count in sorted(kinds.items())) or "none"
@@ -163,14 +155,14 @@ async def _burst(url: str, pid: int) -> dict[str, Any]:
             (await client.post("/classifier/predict/", content=body, headers=headers)).raise_for_status()
         await asyncio.sleep(2)
         heap_before = (await client.get("/soak/heap")).json()["bytes"]
-        baseline = _rss(pid)
+        baseline = resident_bytes(pid)
         peak = baseline
         done = asyncio.Event()
 
         async def sampler() -> None:
             nonlocal peak
             while not done.is_set():
-                peak = max(peak, _rss(pid))
+                peak = max(peak, resident_bytes(pid))
                 await asyncio.sleep(0.05)
 
         watcher = asyncio.create_task(sampler())
@@ -183,7 +175,7 @@ async def _burst(url: str, pid: int) -> dict[str, Any]:
         done.set()
         await watcher
         await asyncio.sleep(5)  # what the server frees once it is idle again
-        after = _rss(pid)
+        after = resident_bytes(pid)
         heap_after = (await client.get("/soak/heap")).json()["bytes"]
     statuses = [a.status_code if isinstance(a, httpx.Response) else type(a).__name__ for a in answers]
     errors = [str(s) for s in statuses if s not in (200, 429)]
