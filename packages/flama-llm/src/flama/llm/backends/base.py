@@ -17,12 +17,14 @@ from typing import Any, ClassVar, Literal, TypeVar
 from flama.llm.exceptions import BackendUnavailable, InvalidParameter
 
 __all__ = [
+    "MAX_LOGPROBS",
     "PARAMETERS",
     "Backend",
     "Delta",
     "Detokenizer",
     "FinishReason",
     "GenerationParams",
+    "TokenLogprob",
     "context_length",
 ]
 
@@ -33,6 +35,8 @@ FinishReason = Literal["stop", "length"]
 MAX_STOPS = 16
 # The most positive or negative bias a token can get (OpenAI's range).
 MAX_BIAS = 100.0
+# The most alternatives a token's log probabilities list (OpenAI's bound).
+MAX_LOGPROBS = 20
 # Config keys that hold a model's context length, most specific first.
 CONTEXT_KEYS = ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "n_ctx")
 
@@ -95,7 +99,7 @@ CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "logit_bias": _bias,
 }
 PARAMETERS = frozenset(CHECKS)
-"""The name of every generation parameter."""
+"""The name of every generation parameter a client sets (``logprobs`` is asked for by a dialect, not a parameter)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -114,6 +118,9 @@ class GenerationParams:
         seed: Makes sampling repeatable: the same seed, prompt and parameters give the same output.
         stop: Sequences that end the generation; they are not part of the output.
         logit_bias: Added to the logits of the given token ids (-100 bans a token, +100 all but forces it).
+        logprobs: Report each generated token's log probability and this many most likely alternatives (0 to
+            `MAX_LOGPROBS`); ``None`` reports none. Set by a dialect that asks for them (`Pipeline.prepare`), not by
+            `parse`; a backend whose `supported` set lacks ``logprobs`` refuses it.
     """
 
     max_tokens: int | None = None
@@ -127,6 +134,7 @@ class GenerationParams:
     seed: int | None = None
     stop: tuple[str, ...] = ()
     logit_bias: dict[int, float] | None = None
+    logprobs: int | None = None
 
     @classmethod
     def parse(cls, values: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> "GenerationParams":
@@ -162,6 +170,24 @@ class GenerationParams:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class TokenLogprob:
+    """A generated token's log probability, and the most likely tokens at its position.
+
+    Log probabilities are those the sampler starts from: after the logit bias and the penalties, before temperature
+    and the top-k, top-p and min-p filters, so at temperature 0 the token chosen is the first alternative.
+
+    Attributes:
+        token: The token's text (special tokens as written; a piece of a UTF-8 character as U+FFFD).
+        logprob: Its log probability.
+        top: The most likely tokens with their log probabilities, most likely first.
+    """
+
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Delta:
     """A piece of generated text.
 
@@ -174,12 +200,15 @@ class Delta:
             (``max_tokens`` or the context was used up).
         cached_input_tokens: On the first delta only: how many prompt tokens were read from a cached prefix rather
             than processed again (not compared: the same text may come from a cached prefix or not).
+        logprobs: When asked for (`GenerationParams.logprobs`), the log probabilities of the tokens this delta
+            covers, the end-of-sequence token excepted (not compared).
     """
 
     text: str
     tokens: int
     finish_reason: FinishReason | None = None
     cached_input_tokens: int = dataclasses.field(default=0, compare=False)
+    logprobs: tuple[TokenLogprob, ...] = dataclasses.field(default=(), compare=False)
 
 
 def context_length(directory: Path, tokenizer: Any) -> int:
