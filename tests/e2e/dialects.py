@@ -1,12 +1,16 @@
 """What the vendor-dialect end-to-end tests share: the demo model served for real, a step counter on its backend."""
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anthropic
+import ollama
+import openai
 import pytest
 from flama.http import Flama
 from flama.http.metrics import MetricsModule
@@ -75,6 +79,23 @@ async def serve(server_factory: ServerFactory, backend: str, **options: Any) -> 
         assert time.monotonic() < deadline, "the model did not load"
         await asyncio.sleep(0.05)
     return url, resource
+
+
+def openai_client(url: str, *, mount: str = "openai", **options: Any) -> openai.AsyncOpenAI:
+    """The official OpenAI SDK on the served model's OpenAI routes (``mount="ollama"``: Ollama's ``/v1`` mirror)."""
+    return openai.AsyncOpenAI(base_url=f"{url}/llm/{mount}/v1", api_key="unused", **{"timeout": 60, **options})
+
+
+def anthropic_client(url: str, **options: Any) -> anthropic.AsyncAnthropic:
+    """The official Anthropic SDK on the served model's Anthropic routes."""
+    return anthropic.AsyncAnthropic(base_url=f"{url}/llm/anthropic", api_key="unused", **{"timeout": 60, **options})
+
+
+@contextlib.asynccontextmanager
+async def ollama_client(url: str) -> AsyncIterator[ollama.AsyncClient]:
+    """The official Ollama SDK on the served model's Ollama routes (typed: the SDK's own ``async with`` is not)."""
+    async with ollama.AsyncClient(host=f"{url}/llm/ollama") as client:
+        yield client
 
 
 async def expected_usage(resource: LLMResource, conversation: dict[str, Any]) -> tuple[int, int]:

@@ -12,6 +12,7 @@ from tests.e2e.dialects import (
     CONVERSATIONS,
     TOOLS,
     WEATHER,
+    anthropic_client,
     count_steps,
     expected_usage,
     serve,
@@ -55,7 +56,7 @@ def same(streamed: anthropic.types.Message, buffered: anthropic.types.Message) -
 async def test_messages(server_factory, backend):
     # The SDK sends no temperature any more: greedy decoding is the model's default here.
     url, resource = await serve(server_factory, backend, params={"temperature": 0})
-    async with anthropic.AsyncAnthropic(base_url=f"{url}/llm/anthropic", api_key="unused", timeout=60) as client:
+    async with anthropic_client(url) as client:
         plain = CONVERSATIONS["plain"]
         answer = await client.messages.create(model=MODEL, max_tokens=256, messages=ask("plain"))
         assert [block.type for block in answer.content] == ["text"]
@@ -165,9 +166,7 @@ def _json(value: object) -> str:
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_invalid_requests(server_factory, backend):
     url, _ = await serve(server_factory, backend)
-    async with anthropic.AsyncAnthropic(
-        base_url=f"{url}/llm/anthropic", api_key="unused", timeout=60, max_retries=0
-    ) as client:
+    async with anthropic_client(url, max_retries=0) as client:
         messages = ask("plain")
         with pytest.raises(anthropic.NotFoundError):
             await client.messages.create(model="claude-x", max_tokens=8, messages=messages)
@@ -199,7 +198,7 @@ async def test_invalid_requests(server_factory, backend):
 async def test_closing_the_stream_stops_the_backend(server_factory, backend):
     url, resource = await serve(server_factory, backend, params={"temperature": 0})
     steps = count_steps(resource)
-    async with anthropic.AsyncAnthropic(base_url=f"{url}/llm/anthropic", api_key="unused", timeout=60) as client:
+    async with anthropic_client(url) as client:
         # The demo story is long enough that one delta arrives long before its end.
         async with client.messages.stream(model=MODEL, max_tokens=1000, messages=ask("story")) as s:
             async for event in s:

@@ -1,13 +1,11 @@
 """The official ``ollama`` SDK against the demo model served for real, on MLX and transformers."""
 
-import contextlib
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 import ollama
-import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
@@ -18,18 +16,14 @@ from tests.e2e.dialects import (
     WEATHER,
     count_steps,
     expected_usage,
+    ollama_client,
+    openai_client,
     serve,
     thought_and_answer,
     tool_arguments,
 )
 
 MODEL = "assistant"
-
-
-@contextlib.asynccontextmanager
-async def connect(host: str) -> AsyncIterator[ollama.AsyncClient]:
-    async with ollama.AsyncClient(host=host) as client:
-        yield client
 
 
 GREEDY = {"temperature": 0}
@@ -42,7 +36,7 @@ def ask(conversation_id: str) -> list[ChatCompletionMessageParam]:
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_chat_and_generate(server_factory, backend):
     url, resource = await serve(server_factory, backend)
-    async with connect(f"{url}/llm/ollama") as client:
+    async with ollama_client(url) as client:
         plain = CONVERSATIONS["plain"]
 
         # Buffered, with counts; streamed (the default) as NDJSON frames ending with done.
@@ -130,7 +124,7 @@ async def test_chat_and_generate(server_factory, backend):
             assert all(part.isdigit() for part in version.split("."))
 
         # The OpenAI routes, mirrored under /v1 as Ollama does.
-        async with openai.AsyncOpenAI(base_url=f"{url}/llm/ollama/v1", api_key="ollama") as mirror:
+        async with openai_client(url, mount="ollama") as mirror:
             mirrored = await mirror.chat.completions.create(model=MODEL, messages=ask("plain"), temperature=0)
         assert mirrored.choices[0].message.content == plain["reply"]
 
@@ -138,7 +132,7 @@ async def test_chat_and_generate(server_factory, backend):
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_invalid_requests(server_factory, backend):
     url, _ = await serve(server_factory, backend)
-    async with connect(f"{url}/llm/ollama") as client:
+    async with ollama_client(url) as client:
         messages = ask("plain")
         with pytest.raises(ollama.ResponseError) as raised:
             await client.chat(model="llama3", messages=messages, stream=False)
@@ -162,7 +156,7 @@ async def test_invalid_requests(server_factory, backend):
 async def test_closing_the_stream_stops_the_backend(server_factory, backend):
     url, resource = await serve(server_factory, backend)
     steps = count_steps(resource)
-    async with connect(f"{url}/llm/ollama") as client:
+    async with ollama_client(url) as client:
         options = {"num_predict": 1000, "temperature": 0}
         stream = await client.chat(model=MODEL, messages=ask("story"), options=options, stream=True)
         async for frame in stream:

@@ -17,6 +17,7 @@ from tests.e2e.dialects import (
     count_steps,
     eos_ban,
     expected_usage,
+    openai_client,
     serve,
     thought_and_answer,
     tool_arguments,
@@ -32,8 +33,7 @@ def ask(conversation_id: str) -> list[ChatCompletionMessageParam]:
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_chat_completions(server_factory, backend):
     url, resource = await serve(server_factory, backend)
-    client = openai.AsyncOpenAI(base_url=f"{url}/llm/openai/v1", api_key="unused", timeout=60)
-    async with client:
+    async with openai_client(url) as client:
         await check_chat_completions(client, resource)
     metrics = httpx.get(f"{url}/metrics").text
     assert 'flama_llm_requests_total{dialect="openai",kind="chat",model="assistant"}' in metrics
@@ -164,9 +164,7 @@ async def check_chat_completions(client: Any, resource: LLMResource) -> None:
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_invalid_requests(server_factory, backend):
     url, _ = await serve(server_factory, backend)
-    async with openai.AsyncOpenAI(
-        base_url=f"{url}/llm/openai/v1", api_key="unused", timeout=60, max_retries=0
-    ) as client:
+    async with openai_client(url, max_retries=0) as client:
         messages = ask("plain")
         # Deliberately invalid bodies: plain dicts, not the SDK's param types.
         cases: list[tuple[dict[str, Any], type[openai.APIStatusError], str]] = [
@@ -209,7 +207,7 @@ async def test_invalid_requests(server_factory, backend):
 async def test_closing_the_stream_stops_the_backend(server_factory, backend):
     url, resource = await serve(server_factory, backend, any_model_name=True)
     steps = count_steps(resource)
-    async with openai.AsyncOpenAI(base_url=f"{url}/llm/openai/v1", api_key="unused", timeout=60) as client:
+    async with openai_client(url) as client:
         stream = await client.chat.completions.create(
             model="any-name-goes",
             messages=ask("story"),
