@@ -177,7 +177,7 @@ async def test_invalid_requests(server_factory, backend):
             ),
             ({"model": MODEL, "messages": messages, "temperature": "hot"}, openai.BadRequestError, "temperature"),
             ({"model": MODEL, "messages": messages, "temperature": -1}, openai.BadRequestError, "temperature"),
-            ({"model": MODEL, "messages": messages, "n": 2}, openai.BadRequestError, "n"),
+            ({"model": MODEL, "messages": messages, "n": 0}, openai.BadRequestError, "n"),
             (
                 {"model": MODEL, "messages": messages, "response_format": {"type": "json_object"}},
                 openai.BadRequestError,

@@ -18,7 +18,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import Any, Literal
 
 import jinja2
-from flama.llm.backends.base import Backend, GenerationParams
+from flama.llm.backends.base import MAX_LOGPROBS, Backend, GenerationParams, TokenLogprob
 from flama.llm.decoder import Decoder, DecoderSpec
 from flama.llm.events import BlockDelta, BlockStart, BlockStop, Event
 from flama.llm.exceptions import InvalidParameter, InvalidRequest
@@ -70,12 +70,18 @@ class Finish:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Prepared:
-    """A validated generation, ready to run."""
+    """A validated generation, ready to run.
+
+    Attributes:
+        logprobs: When log probabilities were asked for, the generated tokens' ones, appended by `Pipeline.run` as
+            they come (a dialect reads them beside the events); ``None`` otherwise.
+    """
 
     prompt: str
     params: GenerationParams
     stop: tuple[str, ...]
     input_tokens: int
+    logprobs: list[TokenLogprob] | None = None
 
 
 class Pipeline:
@@ -108,19 +114,39 @@ class Pipeline:
         self.backend.check(GenerationParams.parse(values))
         self._defaults = dict(values)
 
-    def prepare(self, source: Prompt, params: Mapping[str, Any], template: Mapping[str, Any]) -> Prepared:
+    def prepare(
+        self,
+        source: Prompt,
+        params: Mapping[str, Any],
+        template: Mapping[str, Any],
+        *,
+        logprobs: int | None = None,
+        logprobs_field: str = "logprobs",
+    ) -> Prepared:
         """Render the prompt and validate the parameters.
 
         Args:
             source: What to generate from.
             params: The request's generation parameters (over the defaults).
             template: Chat template keyword arguments.
+            logprobs: Report the generated tokens' log probabilities with this many alternatives (0 to 20) in
+                `Prepared.logprobs`; ``None`` reports none.
+            logprobs_field: The request field that asked for them, named in errors.
 
         Raises:
-            InvalidParameter: A parameter is invalid or unsupported; ``max_tokens`` beyond the context left.
+            InvalidParameter: A parameter is invalid or unsupported (log probabilities included); ``max_tokens``
+                beyond the context left.
             InvalidRequest: The chat template cannot render the request, or the prompt fills the model's context.
         """
         parsed = GenerationParams.parse(params, defaults=self._defaults)
+        if logprobs is not None:
+            if not 0 <= logprobs <= MAX_LOGPROBS:
+                raise InvalidParameter(logprobs_field, f"must be between 0 and {MAX_LOGPROBS}, got {logprobs}")
+            if "logprobs" not in self.backend.supported:
+                raise InvalidParameter(
+                    logprobs_field, f"log probabilities are not available on the {self.backend.name} backend"
+                )
+            parsed = dataclasses.replace(parsed, logprobs=logprobs)
         self.backend.check(parsed)
         try:
             prompt = source.render(self.backend, template)
@@ -138,7 +164,7 @@ class Pipeline:
         elif max_tokens > left:
             raise InvalidParameter("max_tokens", f"{max_tokens} exceeds the {left} tokens left in the context")
         backend_params = dataclasses.replace(parsed, max_tokens=max_tokens, stop=())
-        return Prepared(prompt, backend_params, parsed.stop, input_tokens)
+        return Prepared(prompt, backend_params, parsed.stop, input_tokens, None if logprobs is None else [])
 
     async def run(
         self, prepared: Prepared, stopped: Callable[[Finish], None] | None = None
@@ -166,6 +192,8 @@ class Pipeline:
                     first_token = time.perf_counter() - started
                     cached = delta.cached_input_tokens
                 output_tokens += delta.tokens
+                if delta.logprobs and prepared.logprobs is not None:
+                    prepared.logprobs.extend(delta.logprobs)
                 if delta.finish_reason == "length":
                     reason = "length"
                 text = stops.feed(delta.text)

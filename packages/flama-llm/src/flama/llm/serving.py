@@ -227,8 +227,18 @@ class Generation:
             tokens.labels(self.model.name, self.dialect, "input").inc(finish.usage.input_tokens)
             tokens.labels(self.model.name, self.dialect, "output").inc(finish.usage.output_tokens)
 
-    def prepare(self, source: Prompt, params: Mapping[str, Any], template: Mapping[str, Any]) -> Prepared:
+    def prepare(
+        self,
+        source: Prompt,
+        params: Mapping[str, Any],
+        template: Mapping[str, Any],
+        *,
+        logprobs: int | None = None,
+        logprobs_field: str = "logprobs",
+    ) -> Prepared:
         """Count the request and check it: render the prompt and validate the parameters.
+
+        ``logprobs`` and ``logprobs_field`` ask for the tokens' log probabilities (see `Pipeline.prepare`).
 
         Raises:
             DialectError: The model is loading (503), or the request is invalid (400, naming the field).
@@ -236,7 +246,9 @@ class Generation:
         if self.metrics is not None:
             self.metrics.requested(self.model.name, self.dialect, self.kind, self.model.scheduler)
         try:
-            self.prepared = self.model.pipeline.prepare(source, params, template)
+            self.prepared = self.model.pipeline.prepare(
+                source, params, template, logprobs=logprobs, logprobs_field=logprobs_field
+            )
         except (InvalidParameter, InvalidRequest, HTTPException) as exc:
             self.failed("invalid_request")
             raise DialectError.of(exc) from exc

@@ -19,6 +19,15 @@ from flama.http import EventSourceResponse, HTTPException, JSONResponse, Request
 from flama.http.routing import BaseRoute
 from flama.llm.events import BlockDelta, BlockStart, Event
 from flama.llm.generation import Completion, Finish, StopReason, Usage
+from flama.llm.openai.choices import (
+    TokenLog,
+    chat_logprobs,
+    complete_all,
+    completion_logprobs,
+    seeded,
+    stream_choices,
+    total_usage,
+)
 from flama.llm.openai.responses import respond
 from flama.llm.openai.schemas import (
     AssistantMessage,
@@ -187,15 +196,7 @@ def check_format(response_format: ResponseFormat | None, field: str = "response_
 
 
 def sampling(body: ChatCompletionRequest | CompletionRequest, max_tokens: int | None) -> dict[str, Any]:
-    """The canonical generation parameters of a chat or completion request.
-
-    Raises:
-        DialectError: ``n`` above 1 or ``logprobs``: this server answers one choice without log probabilities.
-    """
-    if body.n is not None and body.n != 1:
-        raise DialectError(400, "n: only one choice per request is supported", "n")
-    if body.logprobs:
-        raise DialectError(400, "logprobs: log probabilities are not available on this backend", "logprobs")
+    """The canonical generation parameters of a chat or completion request."""
     params: dict[str, Any] = {
         "max_tokens": max_tokens,
         "temperature": body.temperature,
@@ -275,8 +276,16 @@ class OpenAIDialect:
         params = sampling(
             body, body.max_completion_tokens if body.max_completion_tokens is not None else body.max_tokens
         )
-        generation = Generation(self.model, request, DIALECT, "chat")
-        generation.prepare(source, params, thinking(body.reasoning_effort))
+        if body.top_logprobs is not None and not body.logprobs:
+            raise DialectError(400, "top_logprobs: needs logprobs: true", "top_logprobs")
+        logprobs = (body.top_logprobs or 0) if body.logprobs else None
+        field = "logprobs" if body.top_logprobs is None else "top_logprobs"
+        generations = [Generation(self.model, request, DIALECT, "chat") for _ in range(body.n or 1)]
+        for index, generation in enumerate(generations):
+            generation.prepare(
+                source, seeded(params, index), thinking(body.reasoning_effort), logprobs=logprobs, logprobs_field=field
+            )
+        logs = [TokenLog(generation.prepared) for generation in generations]
         head = {
             "id": f"chatcmpl-{secrets.token_hex(12)}",
             "object": "chat.completion",
@@ -285,11 +294,11 @@ class OpenAIDialect:
             "system_fingerprint": None,
         }
         if not body.stream:
-            return JSONResponse(_chat_body(head, await generation.complete()))
+            return JSONResponse(_chat_body(head, await complete_all(generations), logs))
         include_usage = body.stream_options is not None and bool(body.stream_options.include_usage)
         head["object"] = "chat.completion.chunk"
-        events = await generation.stream()
-        return EventSourceResponse(_chat_chunks(head, events, include_usage), ping=self.model.heartbeat)
+        events = await stream_choices(generations)
+        return EventSourceResponse(_chat_chunks(head, events, logs, include_usage), ping=self.model.heartbeat)
 
     async def responses(self, request: Request) -> Response:
         """The Responses API, stateless."""
@@ -309,27 +318,44 @@ class OpenAIDialect:
                 raise DialectError(400, f"{name}: not supported on this backend", name)
         if body.best_of not in (None, 1):
             raise DialectError(400, "best_of: only one candidate per request is supported", "best_of")
-        generation = Generation(self.model, request, DIALECT, "completions")
+        if isinstance(body.logprobs, bool):
+            raise DialectError(400, "logprobs: must be the number of alternatives per token (0 to 20)", "logprobs")
         # OpenAI's legacy default: 16 tokens.
-        generation.prepare(Raw(prompt), sampling(body, 16 if body.max_tokens is None else body.max_tokens), {})
+        params = sampling(body, 16 if body.max_tokens is None else body.max_tokens)
+        generations = [Generation(self.model, request, DIALECT, "completions") for _ in range(body.n or 1)]
+        for index, generation in enumerate(generations):
+            generation.prepare(Raw(prompt), seeded(params, index), {}, logprobs=body.logprobs)
+        logs = [TokenLog(generation.prepared) for generation in generations]
         head = {"id": f"cmpl-{secrets.token_hex(12)}", "object": "text_completion", "created": int(time.time())}
         head["model"] = body.model
         if not body.stream:
-            completion = await generation.complete()
-            text = "".join(block.text for block in completion.blocks if block.type == "text")
-            choice = {
-                "index": 0,
-                "text": text,
-                "logprobs": None,
-                "finish_reason": FINISH[completion.finish.stop_reason],
-            }
-            return JSONResponse({**head, "choices": [choice], "usage": openai_usage(completion.finish.usage)})
+            completions = await complete_all(generations)
+            choices = [
+                {
+                    "index": index,
+                    "text": completion.text,
+                    "logprobs": completion_logprobs(log.take()) if log.asked else None,
+                    "finish_reason": FINISH[completion.finish.stop_reason],
+                }
+                for index, (completion, log) in enumerate(zip(completions, logs, strict=True))
+            ]
+            usage = total_usage([completion.finish.usage for completion in completions])
+            return JSONResponse({**head, "choices": choices, "usage": openai_usage(usage)})
         include_usage = body.stream_options is not None and bool(body.stream_options.include_usage)
-        events = await generation.stream()
-        return EventSourceResponse(_completion_chunks(head, events, include_usage), ping=self.model.heartbeat)
+        events = await stream_choices(generations)
+        return EventSourceResponse(_completion_chunks(head, events, logs, include_usage), ping=self.model.heartbeat)
 
 
-def _chat_body(head: dict[str, Any], completion: Completion) -> dict[str, Any]:
+def _chat_body(head: dict[str, Any], completions: list[Completion], logs: list[TokenLog]) -> dict[str, Any]:
+    choices = [
+        _chat_choice(index, completion, log)
+        for index, (completion, log) in enumerate(zip(completions, logs, strict=True))
+    ]
+    usage = total_usage([completion.finish.usage for completion in completions])
+    return {**head, "choices": choices, "usage": openai_usage(usage)}
+
+
+def _chat_choice(index: int, completion: Completion, log: TokenLog) -> dict[str, Any]:
     texts, thoughts, calls = [], [], []
     for block in completion.blocks:
         if block.type == "text":
@@ -344,46 +370,63 @@ def _chat_body(head: dict[str, Any], completion: Completion) -> dict[str, Any]:
         message["reasoning_content"] = message["reasoning"] = "".join(thoughts)
     if calls:
         message["tool_calls"] = calls
-    finish = completion.finish
-    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": FINISH[finish.stop_reason]}
-    return {**head, "choices": [choice], "usage": openai_usage(finish.usage)}
+    logprobs = chat_logprobs(log.take()) if log.asked else None
+    return {
+        "index": index,
+        "message": message,
+        "logprobs": logprobs,
+        "finish_reason": FINISH[completion.finish.stop_reason],
+    }
 
 
 def stream_error(exc: Exception) -> dict[str, Any]:
-    """The event that ends a stream whose generation failed."""
+    """The event that ends a stream whose generation failed (or whose later choice found no place in the queue)."""
+    if isinstance(exc, DialectError):
+        return error_body(exc)
     return error_body(DialectError(500, f"The generation failed: {exc or type(exc).__name__}", None, "server"))
 
 
 async def _chat_chunks(
-    head: dict[str, Any], events: AsyncIterator[Event | Finish], include_usage: bool
+    head: dict[str, Any],
+    events: AsyncIterator[tuple[int, Event | Finish]],
+    logs: list[TokenLog],
+    include_usage: bool,
 ) -> AsyncIterator[Any]:
-    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        return {**head, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+    def chunk(choice: int, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        log = logs[choice]
+        logprobs = chat_logprobs(log.take()) if log.asked else None
+        return {**head, "choices": [{"index": choice, "delta": delta, "logprobs": logprobs, "finish_reason": finish}]}
 
-    kinds: dict[int, str] = {}
-    calls: dict[int, int] = {}
-    yield chunk({"role": "assistant"})
+    kinds: dict[tuple[int, int], str] = {}
+    calls: dict[tuple[int, int], int] = {}
+    usages: list[Usage] = []
+    for choice in range(len(logs)):
+        yield chunk(choice, {"role": "assistant"})
     try:
-        async for event in events:
+        async for choice, event in events:
             if isinstance(event, BlockDelta):
-                kind = kinds[event.index]
+                block = (choice, event.index)
+                kind = kinds[block]
                 if kind == "text":
-                    yield chunk({"content": event.text})
+                    yield chunk(choice, {"content": event.text})
                 elif kind == "thinking":
-                    yield chunk({"reasoning_content": event.text, "reasoning": event.text})
+                    yield chunk(choice, {"reasoning_content": event.text, "reasoning": event.text})
                 else:
-                    yield chunk({"tool_calls": [{"index": calls[event.index], "function": {"arguments": event.text}}]})
+                    arguments = {"index": calls[block], "function": {"arguments": event.text}}
+                    yield chunk(choice, {"tool_calls": [arguments]})
             elif isinstance(event, BlockStart):
-                kinds[event.index] = event.kind
+                block = (choice, event.index)
+                kinds[block] = event.kind
                 if event.kind == "tool_call":
-                    calls[event.index] = len(calls)
+                    calls[block] = sum(1 for (other, _) in calls if other == choice)
                     function = {"name": event.tool_name, "arguments": ""}
-                    call = {"index": calls[event.index], "id": event.tool_id, "type": "function", "function": function}
-                    yield chunk({"tool_calls": [call]})
+                    call = {"index": calls[block], "id": event.tool_id, "type": "function", "function": function}
+                    yield chunk(choice, {"tool_calls": [call]})
             elif isinstance(event, Finish):
-                yield chunk({}, FINISH[event.stop_reason])
-                if include_usage:
-                    yield {**head, "choices": [], "usage": openai_usage(event.usage)}
+                yield chunk(choice, {}, FINISH[event.stop_reason])
+                usages.append(event.usage)
+                if include_usage and len(usages) == len(logs):
+                    yield {**head, "choices": [], "usage": openai_usage(total_usage(usages))}
     except Exception as exc:  # the stream ends with the error, as OpenAI's does
         yield stream_error(exc)
         return
@@ -391,24 +434,36 @@ async def _chat_chunks(
 
 
 async def _completion_chunks(
-    head: dict[str, Any], events: AsyncIterator[Event | Finish], include_usage: bool
+    head: dict[str, Any],
+    events: AsyncIterator[tuple[int, Event | Finish]],
+    logs: list[TokenLog],
+    include_usage: bool,
 ) -> AsyncIterator[Any]:
-    def chunk(text: str, finish: str | None = None) -> dict[str, Any]:
-        return {**head, "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": finish}]}
+    offsets = [0] * len(logs)
 
-    text_blocks: set[int] = set()
+    def chunk(choice: int, text: str, finish: str | None = None) -> dict[str, Any]:
+        logprobs = None
+        if logs[choice].asked:
+            tokens = logs[choice].take()
+            logprobs = completion_logprobs(tokens, offsets[choice])
+            offsets[choice] += sum(len(token.token) for token in tokens)
+        return {**head, "choices": [{"index": choice, "text": text, "logprobs": logprobs, "finish_reason": finish}]}
+
+    text_blocks: set[tuple[int, int]] = set()
+    usages: list[Usage] = []
     try:
-        async for event in events:
+        async for choice, event in events:
             if isinstance(event, BlockDelta):
-                if event.index in text_blocks:
-                    yield chunk(event.text)
+                if (choice, event.index) in text_blocks:
+                    yield chunk(choice, event.text)
             elif isinstance(event, BlockStart):
                 if event.kind == "text":
-                    text_blocks.add(event.index)
+                    text_blocks.add((choice, event.index))
             elif isinstance(event, Finish):
-                yield chunk("", FINISH[event.stop_reason])
-                if include_usage:
-                    yield {**head, "choices": [], "usage": openai_usage(event.usage)}
+                yield chunk(choice, "", FINISH[event.stop_reason])
+                usages.append(event.usage)
+                if include_usage and len(usages) == len(logs):
+                    yield {**head, "choices": [], "usage": openai_usage(total_usage(usages))}
     except Exception as exc:
         yield stream_error(exc)
         return

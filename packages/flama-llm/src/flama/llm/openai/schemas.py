@@ -158,7 +158,7 @@ class _Sampling(_Wire):
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
     logit_bias: dict[str, float] | None = None
-    n: int | None = None
+    n: int | None = Field(default=None, ge=1, le=128)
     logprobs: bool | int | None = None
     user: str | None = None
 
@@ -168,7 +168,7 @@ class ChatCompletionRequest(_Sampling):
 
     messages: list[Message] = Field(min_length=1)
     max_completion_tokens: int | None = None
-    top_logprobs: int | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
     tools: list[Tool] | None = None
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool | None = None
