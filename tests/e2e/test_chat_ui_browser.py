@@ -7,7 +7,6 @@ Stop cancel the generation on the server, and conversations survive a reload. Sc
 """
 
 import json
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,9 @@ from typing import Any
 import httpx
 import pytest
 from flama.llm.resource import LLMResource
-from playwright.async_api import Browser, Page, Request, async_playwright, expect
+from playwright.async_api import Browser, Page, Request, expect
 
+from tests.e2e.chromium import chromium
 from tests.e2e.test_llm_server import CONVERSATIONS, eos_ban, serve_demo, stream_over, wait_ready
 from tests.servers import ServerFactory
 
@@ -24,14 +24,6 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "chat-ui"
-CHROMIUM = Path(os.environ.get("FLAMA_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 WEATHER_TOOLS = CONVERSATIONS["tool_call"]["tools"]
 TIMEOUT = 60_000
 
@@ -44,20 +36,9 @@ def reply(conversation: str) -> str:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: install Debian's chromium (`make browser` as root) or set FLAMA_CHROMIUM"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message)
-        pytest.skip(message)
     # Generation on a busy 2-core machine can take seconds: assertions wait longer than Playwright's default 5 s.
-    expect.set_options(timeout=TIMEOUT)
-    try:
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            yield browser
-            await browser.close()
-    finally:
-        expect.set_options(timeout=5_000)
+    async with chromium(expect_timeout=TIMEOUT) as browser:
+        yield browser
 
 
 async def demo(server_factory: ServerFactory, **options: Any) -> tuple[str, LLMResource]:

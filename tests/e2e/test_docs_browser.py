@@ -4,27 +4,16 @@ Swagger UI must render the application's operations from its own assets, and "Tr
 with no request leaving 127.0.0.1.
 """
 
-import os
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from flama.http import Flama, Mount, Router
-from playwright.async_api import Browser, Page, Request, async_playwright, expect
+from playwright.async_api import Browser, Page, Request, expect
 from pydantic import BaseModel
 
-pytestmark = pytest.mark.browser
+from tests.e2e.chromium import chromium
 
-# Debian's Chromium (`make browser` installs it); FLAMA_CHROMIUM names another Chromium-based browser.
-CHROMIUM = Path(os.environ.get("FLAMA_CHROMIUM", "/usr/bin/chromium"))
-# What Chromium needs on a headless CI machine; Playwright gives every launch a fresh profile of its own.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
+pytestmark = pytest.mark.browser
 
 
 class Item(BaseModel):
@@ -50,15 +39,8 @@ def app_factory() -> Flama:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: install Debian's chromium (`make browser` as root) or set FLAMA_CHROMIUM"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message)
-        pytest.skip(message)
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    async with chromium() as browser:
         yield browser
-        await browser.close()
 
 
 @pytest.fixture
