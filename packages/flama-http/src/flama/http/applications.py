@@ -18,7 +18,12 @@ from flama.http.routing import BaseRoute, Endpoint, Mount, Route, RouteOptions, 
 from flama.http.server import DEFAULT_SERVER_LIMITS, ServerLimits, server_defaults
 from flama.http.types import ASGIApp, Message, Receive, Scope, Send
 
-if TYPE_CHECKING:  # typing.Unpack is 3.11+; only type checkers read it here
+if TYPE_CHECKING:  # only type checkers read these: typing.Unpack is 3.11+, the modules of other distributions type
+    # `app.models` / `app.mcp` and are never imported at run time
+    from flama.http.health import HealthModule
+    from flama.http.metrics import MetricsModule
+    from flama.mcp.module import MCPModule
+    from flama.models.module import ModelsModule
     from typing_extensions import Unpack
 
 __all__ = ["ExceptionHandler", "Flama", "Middleware", "run"]
@@ -81,6 +86,14 @@ class Flama:
         ValueError: ``docs`` is set without ``schema``, ``max_body_size`` is negative or ``json_offload_size`` is
             under 16 KiB.
     """
+
+    if TYPE_CHECKING:
+        # What `__getattr__` finds for the modules registered by default (``flama.modules`` entry points), typed so
+        # that `app.models.add_model(...)` and `@app.mcp.tool(...)` are checked; absent without their distribution.
+        models: "ModelsModule"
+        mcp: "MCPModule"
+        health: "HealthModule"
+        metrics: "MetricsModule"
 
     def __init__(
         self,
