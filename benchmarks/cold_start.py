@@ -9,9 +9,9 @@ Where the time goes is measured apart, in CPU seconds (which load changes far le
 each environment takes the steps `flama serve` takes (import the CLI, build the application, load the server,
 import the model's backend library, load the model) and reports its CPU time after each.
 
-Whether Python may write bytecode matters: with ``PYTHONDONTWRITEBYTECODE`` set (as on this project's build machines) every module
-without bytecode compiled ahead is compiled again at each start. ``make demo`` compiles the lean environment's
-bytecode when it installs it (as pip does); the footnote says whether bytecode may be written.
+Whether Python may write bytecode matters: with ``PYTHONDONTWRITEBYTECODE`` set (as on this project's machines)
+every module without bytecode compiled ahead is compiled again at each start. ``make demo`` compiles the lean
+environment's bytecode when it installs it (as pip does); the footnote says whether bytecode may be written.
 """
 
 import os
