@@ -190,8 +190,14 @@ def main(argv: list[str] | None = None) -> int:
     native_parser.add_argument("--flm", type=Path, default=None, help="the .flm to serve (the demo model by default)")
     native_parser.add_argument("--backend", default=None, help="force a backend")
     dialects_parser = commands.add_parser("dialects", help="LLM streaming through each vendor dialect; RESULTS.md")
-    dialects_parser.add_argument("--flm", type=Path, default=None, help="the .flm to serve (the demo model by default)")
+    dialects_parser.add_argument(
+        "--flm",
+        type=Path,
+        default=None,
+        help="the one .flm to serve (the demo model and its Flama 2.2.2 copy by default)",
+    )
     dialects_parser.add_argument("--backend", default=None, help="force a backend")
+    dialects_parser.add_argument("--quick", action="store_true", help="fewer alternated runs per model")
     commands.add_parser("cold", help="flama serve's cold start on the demo model, lean and full; RESULTS.md")
     llm_parser = commands.add_parser("llm", help="backend tokens per second; writes RESULTS.md")
     llm_parser.add_argument("--tokens", type=int, default=256, help="tokens generated per run")
@@ -234,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "dialects":
         from benchmarks import llm_dialects
 
-        section = llm_dialects.run(args.flm or llm_dialects.DEMO, args.backend)
+        section = llm_dialects.run(args.flm, args.backend, args.quick)
         write_section("dialects", f"Recorded {datetime.now(timezone.utc):%Y-%m-%d}.\n\n{section}")
         sys.stdout.write(section)
         return 0
