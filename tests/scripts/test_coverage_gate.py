@@ -19,15 +19,17 @@ def counts(count: int, covered: int) -> dict[str, float]:
     return {"count": count, "covered": covered, "percent": 100 * covered / count if count else 0.0}
 
 
-def rust_file(path: Path, lines: tuple[int, int], regions: tuple[int, int]) -> dict[str, Any]:
-    """One file of cargo llvm-cov's `--json --summary-only` export."""
+def rust_file(
+    path: Path, lines: tuple[int, int], regions: tuple[int, int], branches: tuple[int, int] = (0, 0)
+) -> dict[str, Any]:
+    """One file of cargo llvm-cov's `--json --summary-only` export (no branch at all without `--branch`)."""
     return {
         "filename": str(path),
         "summary": {
             "lines": counts(*lines),
             "regions": counts(*regions),
             "functions": counts(1, 1),
-            "branches": counts(0, 0),
+            "branches": counts(*branches),
         },
     }
 
@@ -39,8 +41,8 @@ def rust_report(*files: dict[str, Any]) -> dict[str, Any]:
 def crate_report(routing_lines: int) -> dict[str, Any]:
     """A crate of 200 lines: routing.rs (100 lines, ``routing_lines`` covered) and a binding file (100, 50)."""
     return rust_report(
-        rust_file(CRATE / "src" / "routing.rs", (100, routing_lines), (200, 2 * routing_lines)),
-        rust_file(CRATE / "src" / "py" / "routing.rs", (100, 50), (100, 40)),
+        rust_file(CRATE / "src" / "routing.rs", (100, routing_lines), (200, 2 * routing_lines), (10, 8)),
+        rust_file(CRATE / "src" / "py" / "routing.rs", (100, 50), (100, 40), (10, 5)),
         # A dependency's source, should the report include one: never counted.
         rust_file(Path("/root/.cargo/registry/src/memchr/lib.rs"), (1000, 0), (1000, 0)),
     )
@@ -66,14 +68,16 @@ def test_rust_figures_split_the_bindings_from_the_pure_modules(tmp_path: Path, w
     result = gate(write("rust.json", crate_report(90)), "--record", baseline=baseline)
     assert result.returncode == 0, result.stderr
     assert json.loads(baseline.read_text()) == {
-        PURE: {"lines": 90.0, "regions": 90.0},
-        WHOLE: {"lines": 70.0, "regions": 73.3},  # (90 + 50) / 200 lines, (180 + 40) / 300 regions
+        PURE: {"lines": 90.0, "branches": 80.0, "regions": 90.0},
+        WHOLE: {"lines": 70.0, "branches": 65.0, "regions": 73.3},  # (90 + 50) / 200 lines, (180 + 40) / 300 regions
     }
-    assert f"| {PURE} | 90.0 % | n/a | 90.0 % |" in result.stdout
+    assert f"| {PURE} | 90.0 % | 80.0 % | 90.0 % |" in result.stdout
 
 
 def test_gate_fails_when_a_rust_figure_falls(tmp_path: Path, write: Any) -> None:
-    baseline = write("baseline.json", {PURE: {"lines": 90.0, "regions": 90.0}, WHOLE: {"lines": 70.0, "regions": 73.3}})
+    baseline = write(
+        "baseline.json", {PURE: {"lines": 90.0, "branches": 80.0}, WHOLE: {"lines": 70.0, "regions": 73.3}}
+    )
     within_tolerance = gate(write("same.json", crate_report(90)), baseline=baseline)
     assert within_tolerance.returncode == 0, within_tolerance.stderr
 
@@ -82,6 +86,14 @@ def test_gate_fails_when_a_rust_figure_falls(tmp_path: Path, write: Any) -> None
     assert f"coverage fell: {PURE} lines: 88.0 % < 90.0 % recorded" in fallen.stderr
     assert f"coverage fell: {WHOLE} lines: 69.0 % < 70.0 % recorded" in fallen.stderr
     assert json.loads(baseline.read_text())[PURE]["lines"] == 90.0  # the gate never lowers the bar itself
+
+
+def test_gate_fails_when_a_recorded_kind_is_no_longer_measured(write: Any) -> None:
+    without_branches = rust_report(rust_file(CRATE / "src" / "routing.rs", (100, 95), (100, 95)))
+    baseline = write("baseline.json", {PURE: {"lines": 95.0, "branches": 90.0}})
+    result = gate(write("rust.json", without_branches), baseline=baseline)
+    assert result.returncode == 1
+    assert f"coverage fell: {PURE} branches: not measured, 90.0 % recorded" in result.stderr
 
 
 def test_a_build_without_the_bindings_measures_only_the_pure_modules(tmp_path: Path, write: Any) -> None:
@@ -119,4 +131,4 @@ def test_recording_one_tool_keeps_the_other_tools_figures(tmp_path: Path, write:
 
 def test_the_committed_baseline_gates_the_rust_crate() -> None:
     recorded = json.loads((ROOT / "scripts" / "coverage-baseline.json").read_text())
-    assert set(recorded[PURE]) == set(recorded[WHOLE]) == {"lines", "regions"}
+    assert set(recorded[PURE]) == set(recorded[WHOLE]) == {"lines", "branches", "regions"}
