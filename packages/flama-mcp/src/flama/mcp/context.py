@@ -3,7 +3,6 @@
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Literal
 
-import jsonschema
 import pydantic
 from flama.mcp.elicitation import InputRequired
 from flama.mcp.protocol import INVALID_PARAMS, MISSING_REQUIRED_CLIENT_CAPABILITY, MCPError
@@ -156,6 +155,8 @@ class Context:
         except pydantic.ValidationError:
             raise MCPError(INVALID_PARAMS, f"the answer to {key!r} is not an elicitation result") from None
         if answer.action == "accept":
+            import jsonschema  # here, not at the top: only an elicitation needs it
+
             errors = [error.message for error in jsonschema.Draft202012Validator(requested).iter_errors(answer.content)]
             if errors:
                 raise MCPError(

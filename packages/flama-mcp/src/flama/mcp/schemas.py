@@ -14,7 +14,6 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import jsonschema
 import pydantic
 
 __all__ = ["Signature", "docstring_params"]
@@ -118,6 +117,8 @@ class Signature:
         schema.setdefault("properties", {})
         self.input_schema: dict[str, Any] = schema
         self.required: list[str] = list(schema.get("required", []))
+        import jsonschema  # here, not at the top: an application that registers no handler never imports it
+
         self.validator = jsonschema.Draft202012Validator(schema)
         self.output_schema: dict[str, Any] | None = None
         self.wrap_output = False
