@@ -71,8 +71,8 @@ coverage: ## line and branch coverage per distribution (the suite but its slow w
 bench: ## instruction counts (callgrind) against peers, both suites, written to benchmarks/RESULTS.md
 	$(RUN) python -m benchmarks run
 
-bench-batching: ## many users at once on the demo model (MLX beside mlx_lm.server, then transformers); minutes
-	$(RUN) python -m benchmarks.llm_batching --backend mlx --mlx-server
+bench-batching: ## many users at once, demo model and its Flama 2.2.2 copy (MLX beside Flama 2.2.2 and mlx_lm.server, then transformers); minutes
+	$(RUN) python -m benchmarks.llm_batching --backend mlx --peers
 	$(RUN) python -m benchmarks.llm_batching --backend transformers
 
 soak: ## server memory under 32 LLM streams for SOAK_SECONDS (600) and a 500-request predictive burst, into RESULTS.md

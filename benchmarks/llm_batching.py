@@ -1,35 +1,48 @@
 """Many users at once on one language model: continuous batching, prefix caching and freed slots, over HTTP.
 
-``python -m benchmarks.llm_batching [--backend mlx|transformers] [--flm PATH] [--mlx-server]`` serves the model with
-uvicorn in a child process (``benchmarks.llm_native``'s server: ``add_model`` defaults, so ``max_running`` 8) and
-measures, through the native dialect's one-request stream (``POST U/stream/`` with ``Accept: text/event-stream``):
+``python -m benchmarks.llm_batching [--backend mlx|transformers] [--flm PATH] [--peers]`` measures, once per model
+(the demo model ``examples/models/assistant.flm`` and the same checkpoint written into a ``.flm`` by Flama 2.2.2's own
+``serialize.dump``, ``benchmarks/flama2_models.py``; ``--flm`` measures that one file instead), each subject served in
+a child process and read over loopback:
 
-- aggregate tokens per second of 8 concurrent greedy streams of ``TOKENS`` tokens, divided by one stream's alone;
+- this tree (``benchmarks.llm_native``'s server, ``add_model`` defaults, so ``max_running`` 8) through the native
+  dialect's one-request stream (``POST U/stream/`` with ``Accept: text/event-stream``);
+- with ``--peers``, Flama 2.2.2 serving the same file with its own MLX backend (venv ``benchmarks/.venvs/flama2-llm``,
+  ``benchmarks.llm_dialects``'s server: the end-of-sequence token banned for it, since it drops ``logit_bias``) through
+  its OpenAI chat-completions stream, and ``mlx_lm.server --decode-concurrency 8`` on the same checkpoint through its
+  own.
+
+The figures, each a median of ``ROUNDS`` (greedy, the end-of-sequence token banned where a stream must run long):
+
+- aggregate tokens per second of 8 concurrent streams of ``TOKENS`` tokens, divided by one stream's alone;
 - the 8th client's time to first token divided by the 1st client's (the clients sorted by it);
 - one stream alone, tokens per second, divided by mlx-lm's own ``stream_generate`` on the same weights in this
-  process (MLX only; ``LONG`` greedy tokens, runs alternated);
-- the second turn of a conversation of about ``CONVERSATION`` tokens: its time to first token divided by the first
-  turn's (the second reuses the first's KV cache: ``cached_input_tokens`` in the usage says how much);
-- the wait added to an 8-token request sent right after a client dropped a long stream (against the same request on
-  an idle server).
+  process (MLX subjects only; ``LONG`` tokens, runs alternated, the server idle meanwhile);
+- the second turn of a conversation of about ``CONVERSATION`` tokens (the first turn's 8-token reply, then a new user
+  message): its time to first token divided by the first turn's, each turn timed as a one-token stream read to its
+  end (Flama 2.2.2 sends no event for a token without text), and the cached prompt tokens the usage reports;
+- the wait added to an 8-token stream sent right after a client dropped a long stream (against the same request on
+  the idle server; the server is let go idle again between rounds).
 
-With ``--mlx-server``, ``mlx_lm.server --decode-concurrency 8`` serves the same checkpoint and the first two figures
-are measured for it too, through its OpenAI-compatible streaming endpoint. Every figure is a median of ``ROUNDS``;
-the subjects run one after the other, never at once.
+The subjects run one after the other, never at once. The load average is printed with each model's table.
 """
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from benchmarks.environments import WORK, environment
 from benchmarks.load import free_port
 
 __all__ = ["run"]
@@ -40,222 +53,363 @@ LONG = 512
 CLIENTS = 8
 ROUNDS = 3
 CONVERSATION = 1500
+QUICK = 8
+DROPPED = 1500
+HELLO = [{"role": "user", "content": "Once upon a time"}]
+
+Messages = list[dict[str, str]]
 
 
-def _body(eos: int, tokens: int, prompt: str = "Once upon a time") -> dict[str, Any]:
-    return {"prompt": prompt, "params": {"max_tokens": tokens, "temperature": 0.0, "logit_bias": {str(eos): -100.0}}}
+@dataclass(frozen=True)
+class Subject:
+    """A server under test: how to start it and how to ask it for one streamed chat turn."""
+
+    name: str
+    port: int
+    command: list[str]
+    path: str
+    body: Callable[[Messages, int, int | None], dict[str, Any]]  # messages, max tokens, token to ban
+    first: bytes  # a marker of the first text delta
+    text: Callable[[bytes], str]  # the reply's text, from the whole stream
+    cached: Callable[[bytes], int | None]  # the cached prompt tokens the usage reports
+    mlx: bool  # runs MLX, so it can be set beside stream_generate
 
 
-async def _stream(client: httpx.AsyncClient, body: dict[str, Any]) -> tuple[float, float, bytes]:
-    """One SSE stream: (seconds to the first block.delta, seconds to the end, the last chunk)."""
-    started = time.perf_counter()
-    first = 0.0
-    last = b""
-    headers = {"Accept": "text/event-stream"}
-    async with client.stream("POST", "/llm/stream/", json=body, headers=headers) as response:
-        response.raise_for_status()
-        async for chunk in response.aiter_raw():
-            if not first and b"block.delta" in chunk:
-                first = time.perf_counter() - started
-            last = chunk
-    return first, time.perf_counter() - started, last
+def _events(raw: bytes) -> list[tuple[str, Any]]:
+    """The ``(event name, decoded data)`` of an SSE stream (JSON data only)."""
+    events = []
+    for block in raw.replace(b"\r\n", b"\n").split(b"\n\n"):
+        name, data = "", b""
+        for line in block.split(b"\n"):
+            if line.startswith(b"event:"):
+                name = line[6:].strip().decode()
+            elif line.startswith(b"data:"):
+                data += line[5:].strip()
+        if data and data != b"[DONE]":
+            events.append((name, json.loads(data)))
+    return events
 
 
-async def _openai_stream(client: httpx.AsyncClient, eos: int, tokens: int) -> tuple[float, float, bytes]:
-    """The same through mlx_lm.server's OpenAI completions stream."""
-    started = time.perf_counter()
-    first = 0.0
-    body = {
-        "prompt": "Once upon a time",
-        "max_tokens": tokens,
-        "temperature": 0.0,
-        "logit_bias": {str(eos): -100.0},
-        "stream": True,
-    }
-    async with client.stream("POST", "/v1/completions", json=body) as response:
-        response.raise_for_status()
-        async for chunk in response.aiter_raw():
-            if not first and b'"text"' in chunk:
-                first = time.perf_counter() - started
-    return first, time.perf_counter() - started, b""
+def _native_body(messages: Messages, tokens: int, banned: int | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"max_tokens": tokens, "temperature": 0.0}
+    if banned is not None:
+        params["logit_bias"] = {str(banned): -100.0}
+    return {"messages": messages, "params": params}
 
 
-async def _concurrency(one: Any, tokens: int) -> tuple[float, float]:
-    """(aggregate tokens/s of CLIENTS streams ÷ one stream's, last client's first token ÷ first client's)."""
-    ratios, spreads = [], []
-    for _ in range(ROUNDS):
-        _, alone, _ = await one()
+def _native_text(raw: bytes) -> str:
+    return "".join(data["text"] for name, data in _events(raw) if name == "block.delta")
+
+
+def _native_cached(raw: bytes) -> int | None:
+    usage = [data["usage"] for name, data in _events(raw) if name == "message.delta"]
+    return int(usage[-1].get("cached_input_tokens", 0)) if usage else None
+
+
+def _openai_text(raw: bytes) -> str:
+    return "".join(
+        choice["delta"].get("content") or ""
+        for _, data in _events(raw)
+        for choice in data.get("choices", [])
+        if "delta" in choice
+    )
+
+
+def _openai_cached(raw: bytes) -> int | None:
+    for _, data in reversed(_events(raw)):
+        if data.get("usage"):
+            return int((data["usage"].get("prompt_tokens_details") or {}).get("cached_tokens", 0))
+    return None
+
+
+def _ours(flm: Path, backend: str, port: int) -> Subject:
+    command = [sys.executable, "-m", "benchmarks.llm_native", str(flm), "--port", str(port), "--backend", backend]
+    return Subject(
+        "Flama",
+        port,
+        command,
+        "/llm/stream/",
+        _native_body,
+        b"block.delta",
+        _native_text,
+        _native_cached,
+        backend == "mlx",
+    )
+
+
+def _flama2(flm: Path, port: int) -> Subject:
+    from benchmarks.llm_dialects import FLAMA2_SERVER
+    from benchmarks.llm_native import FLAMA2_LLM
+
+    python = environment("flama2-llm", FLAMA2_LLM, [], rebuild=False)
+
+    def body(messages: Messages, tokens: int, banned: int | None) -> dict[str, Any]:
+        # Its server bans the end-of-sequence token itself (2.2.2 drops logit_bias); no per-request thinking switch.
+        return {"model": "assistant", "messages": messages, "stream": True, "max_tokens": tokens, "temperature": 0.0}
+
+    command = [str(python), "-c", FLAMA2_SERVER, str(flm), str(port)]
+    path = "/llm/openai/v1/chat/completions"
+    return Subject("Flama 2.2.2", port, command, path, body, b'content":', _openai_text, _openai_cached, True)
+
+
+def _mlx_server(directory: Path, port: int) -> Subject:
+    def body(messages: Messages, tokens: int, banned: int | None) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "max_tokens": tokens,
+            "temperature": 0.0,
+            "chat_template_kwargs": {"enable_thinking": False},  # as the other subjects render it
+        }
+        if banned is not None:
+            request["logit_bias"] = {str(banned): -100.0}
+        return request
+
+    command = [sys.executable, "-m", "mlx_lm.server", "--model", str(directory), "--port", str(port)]
+    command += ["--decode-concurrency", str(CLIENTS)]
+    return Subject(
+        "mlx_lm.server", port, command, "/v1/chat/completions", body, b'content":', _openai_text, _openai_cached, True
+    )
+
+
+class Client:
+    """Streams chat turns from one subject, timing the first text delta and the end."""
+
+    def __init__(self, subject: Subject, url: str, eos: int) -> None:
+        self.subject = subject
+        self.eos = eos
+        self.http = httpx.AsyncClient(base_url=url, timeout=600)
+
+    async def stream(
+        self, messages: Messages = HELLO, tokens: int = TOKENS, ban: bool = True, *, drop: bool = False
+    ) -> tuple[float, float, bytes]:
+        """(seconds to the first text delta, or to the end if none came; seconds to the end; the whole stream).
+
+        ``drop`` leaves at the first text delta.
+        """
+        body = self.subject.body(messages, tokens, self.eos if ban else None)
+        headers = {"Accept": "text/event-stream"}
         started = time.perf_counter()
-        results = await asyncio.gather(*(one() for _ in range(CLIENTS)))
-        wall = time.perf_counter() - started
-        ratios.append((CLIENTS * tokens / wall) / (tokens / alone))
-        firsts = sorted(result[0] for result in results)
-        spreads.append(firsts[-1] / firsts[0])
-    return statistics.median(ratios), statistics.median(spreads)
+        first = 0.0
+        chunks = []
+        async with self.http.stream("POST", self.subject.path, json=body, headers=headers) as response:
+            if response.status_code != 200:
+                raise RuntimeError(f"{self.subject.name}: {response.status_code} {(await response.aread())[:300]!r}")
+            async for chunk in response.aiter_raw():
+                chunks.append(chunk)
+                if not first and self.subject.first in b"".join(chunks[-2:]):
+                    first = time.perf_counter() - started
+                    if drop:
+                        break
+        end = time.perf_counter() - started
+        if not first and drop:
+            raise RuntimeError(f"{self.subject.name}: no text in {b''.join(chunks)[-300:]!r}")
+        return first or end, end, b"".join(chunks)
+
+    async def ready(self) -> None:
+        """Stream once, retrying while the server is still starting (some bind their port before loading)."""
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                await self.stream(tokens=QUICK)
+                return
+            except (httpx.HTTPError, OSError, RuntimeError):
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
+
+    async def concurrency(self) -> tuple[float, float]:
+        """(aggregate tokens/s of CLIENTS streams ÷ one stream's, last client's first token ÷ first client's)."""
+        ratios, spreads = [], []
+        for _ in range(ROUNDS):
+            _, alone, _ = await self.stream()
+            started = time.perf_counter()
+            results = await asyncio.gather(*(self.stream() for _ in range(CLIENTS)))
+            wall = time.perf_counter() - started
+            ratios.append((CLIENTS * TOKENS / wall) / (TOKENS / alone))
+            firsts = sorted(result[0] for result in results)
+            spreads.append(firsts[-1] / firsts[0])
+        return statistics.median(ratios), statistics.median(spreads)
+
+    async def single(self, directory: Path) -> float:
+        """One stream's tokens/s ÷ mlx-lm stream_generate's on the same weights (runs alternated)."""
+        ours, theirs = [], []
+        for _ in range(ROUNDS):
+            _, seconds, _ = await self.stream(tokens=LONG)
+            ours.append(LONG / seconds)
+            theirs.append(await asyncio.to_thread(_stream_generate, directory, self.eos))
+        return statistics.median(ours) / statistics.median(theirs)
+
+    async def second_turn(self, conversation: Messages) -> tuple[float, int | None]:
+        """Second-turn first token ÷ first turn's, and the cached prompt tokens the second turn's usage reports."""
+        ratios, cached = [], None
+        for number in range(ROUNDS):
+            # A fresh prefix each round. Each turn is timed as a one-token stream read to its end: the same figure for
+            # every subject, even where a first token carries no text.
+            turn = [{**conversation[0], "content": f"{number} {conversation[0]['content']}"}]
+            _, first, _ = await self.stream(turn, 1, ban=False)
+            _, _, raw = await self.stream(turn, QUICK, ban=False)  # the reply the conversation goes on with
+            follow = [*turn, {"role": "assistant", "content": self.subject.text(raw)}]
+            follow.append({"role": "user", "content": "And then?"})
+            _, second, raw = await self.stream(follow, 1, ban=False)
+            ratios.append(second / first)
+            cached = self.subject.cached(raw)
+        return statistics.median(ratios), cached
+
+    async def after_disconnect(self) -> float:
+        """Seconds a quick stream waits more right after a client dropped a long one than on the idle server."""
+        added = []
+        for _ in range(ROUNDS):
+            _, idle, _ = await self.stream(tokens=QUICK)
+            await self.stream(tokens=DROPPED, drop=True)
+            _, waited, _ = await self.stream(tokens=QUICK)
+            added.append(waited - idle)
+            await self._idle(idle)
+        return statistics.median(added)
+
+    async def _idle(self, idle: float) -> None:
+        """Wait until a quick stream takes about as long as on the idle server (a dropped stream may still run)."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            await asyncio.sleep(1)
+            _, seconds, _ = await self.stream(tokens=QUICK)
+            if seconds < 2 * idle + 0.05:
+                return
+
+    async def measure(self, directory: Path, conversation: Messages) -> dict[str, Any]:
+        figures: dict[str, Any] = {}
+        stage = "start"
+        try:
+            await self.ready()
+            stage = "concurrency"
+            figures["aggregate"], figures["spread"] = await self.concurrency()
+            if self.subject.mlx:
+                stage = "single"
+                figures["single"] = await self.single(directory)
+            stage = "second turn"
+            figures["turn"], figures["cached"] = await self.second_turn(conversation)
+            stage = "disconnect"
+            figures["disconnect"] = await self.after_disconnect()
+        except Exception as error:
+            figures["error"] = f"{stage}: {error!r}"[:400]
+        finally:
+            await self.http.aclose()
+        return figures
 
 
-def _conversation(tokenizer: Any) -> list[dict[str, str]]:
+def _stream_generate(directory: Path, eos: int) -> float:
+    """mlx-lm's own stream_generate: tokens per second of LONG greedy tokens."""
+    import mlx_lm
+    from mlx_lm.sample_utils import make_logits_processors
+
+    model, tokenizer = mlx_lm.load(str(directory))
+    prompt = tokenizer.apply_chat_template(HELLO, add_generation_prompt=True, enable_thinking=False)
+    processors = make_logits_processors(logit_bias={eos: -100.0})
+    started = time.perf_counter()
+    count = sum(
+        1 for _ in mlx_lm.stream_generate(model, tokenizer, prompt, max_tokens=LONG, logits_processors=processors)
+    )
+    return count / (time.perf_counter() - started)
+
+
+def _conversation(tokenizer: Any) -> Messages:
     words: list[str] = []
     while len(tokenizer.encode(" ".join(words))) < CONVERSATION:
         words.extend(["the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog", "and", "tells", "a"])
     return [{"role": "user", "content": " ".join(words)}]
 
 
-async def _second_turn(client: httpx.AsyncClient, messages: list[dict[str, str]]) -> tuple[float, int]:
-    """Second-turn first token ÷ first turn's, and the cached prompt tokens of the second turn."""
-    ratios, cached = [], 0
-    for round_number in range(ROUNDS):
-        turn = [{**messages[0], "content": f"{round_number} {messages[0]['content']}"}]  # a fresh prefix each round
-        params = {"max_tokens": 8, "temperature": 0.0}
-        first, _, _ = await _stream(client, {"messages": turn, "params": params})
-        answer = (await client.post("/llm/query/", json={"messages": turn, "params": params})).json()
-        reply = "".join(block["text"] for block in answer["blocks"] if block["type"] == "text")
-        follow = [*turn, {"role": "assistant", "content": reply}, {"role": "user", "content": "And then?"}]
-        second, _, last = await _stream(client, {"messages": follow, "params": params})
-        ratios.append(second / first)
-        marker = b'"cached_input_tokens":'
-        if marker in last:
-            cached = int(last.split(marker, 1)[1].split(b"}", 1)[0].split(b",", 1)[0])
-    return statistics.median(ratios), cached
-
-
-async def _after_disconnect(client: httpx.AsyncClient, eos: int) -> float:
-    """Seconds an 8-token query waits more right after a client dropped a long stream than on an idle server."""
-    quick = _body(eos, 8)
-    added = []
-    for _ in range(ROUNDS):
-        started = time.perf_counter()
-        await client.post("/llm/query/", json=quick)
-        idle = time.perf_counter() - started
-        headers = {"Accept": "text/event-stream"}
-        async with client.stream("POST", "/llm/stream/", json=_body(eos, 1500), headers=headers) as response:
-            async for chunk in response.aiter_raw():
-                if b"block.delta" in chunk:
-                    break
-        started = time.perf_counter()
-        await client.post("/llm/query/", json=quick)
-        added.append(time.perf_counter() - started - idle)
-        await asyncio.sleep(6)  # let the dropped stream's resume window pass before the next round
-    return statistics.median(added)
-
-
-def _mlx_stream_generate(directory: Path, eos: int) -> float:
-    """mlx-lm's own stream_generate: tokens per second of LONG greedy tokens."""
-    import mlx_lm
-    from mlx_lm.sample_utils import make_logits_processors
-
-    model, tokenizer = mlx_lm.load(str(directory))
-    processors = make_logits_processors(logit_bias={eos: -100.0})
-    started = time.perf_counter()
-    count = sum(
-        1
-        for _ in mlx_lm.stream_generate(
-            model, tokenizer, "Once upon a time", max_tokens=LONG, logits_processors=processors
-        )
-    )
-    return count / (time.perf_counter() - started)
-
-
-def _wait_ready(url: str, path: str) -> None:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
+def _measure(subject: Subject, directory: Path, eos: int, conversation: Messages) -> dict[str, Any]:
+    """Start the subject's server, measure it, stop it; a failure is reported in place of the figures."""
+    log = WORK / "llm-batching.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as output:
+        child = subprocess.Popen(subject.command, stdout=output, stderr=output)
         try:
-            response = httpx.get(url + path, timeout=5)
-            if response.status_code == 200 and response.json().get("ready", True) is not False:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{url} did not start")
-
-
-async def _ours(url: str, eos: int, messages: list[dict[str, str]], directory: Path | None) -> dict[str, float]:
-    figures: dict[str, float] = {}
-    async with httpx.AsyncClient(base_url=url, timeout=300) as client:
-        await _stream(client, _body(eos, 8))  # warm-up
-        figures["aggregate"], figures["spread"] = await _concurrency(
-            lambda: _stream(client, _body(eos, TOKENS)), TOKENS
-        )
-        if directory is not None:
-            ours, theirs = [], []
-            for _ in range(ROUNDS):  # alternated
-                _, seconds, _ = await _stream(client, _body(eos, LONG))
-                ours.append(LONG / seconds)
-                theirs.append(await asyncio.to_thread(_mlx_stream_generate, directory, eos))
-            figures["single"] = statistics.median(ours) / statistics.median(theirs)
-        figures["turn"], figures["cached"] = await _second_turn(client, messages)
-        figures["disconnect"] = await _after_disconnect(client, eos)
-    return figures
-
-
-async def _mlx_server(url: str, eos: int) -> tuple[float, float]:
-    async with httpx.AsyncClient(base_url=url, timeout=300) as client:
-        await _openai_stream(client, eos, 8)
-        return await _concurrency(lambda: _openai_stream(client, eos, TOKENS), TOKENS)
-
-
-def run(flm: Path = DEMO, backend: str = "mlx", mlx_server: bool = False) -> str:
-    """Measure and return the section's Markdown."""
-    from flama.models import load
-    from transformers import AutoTokenizer
-
-    with load(flm) as artifact:
-        assert artifact.directory is not None
-        directory = Path(artifact.directory)
-        tokenizer = AutoTokenizer.from_pretrained(directory)
-        eos = int(tokenizer.eos_token_id)
-        messages = _conversation(tokenizer)
-        port = free_port()
-        command = [sys.executable, "-m", "benchmarks.llm_native", str(flm), "--port", str(port), "--backend", backend]
-        child = subprocess.Popen(command)
-        try:
-            _wait_ready(f"http://127.0.0.1:{port}", "/llm/")
-            ours = asyncio.run(
-                _ours(f"http://127.0.0.1:{port}", eos, messages, directory if backend == "mlx" else None)
+            figures = asyncio.run(
+                Client(subject, f"http://127.0.0.1:{subject.port}", eos).measure(directory, conversation)
             )
         finally:
             child.terminate()
             child.wait(timeout=60)
-        print(ours, flush=True)  # kept if the peer fails
-        peer = None
-        if mlx_server:
-            port = free_port()
-            command = [sys.executable, "-m", "mlx_lm.server", "--model", str(directory), "--port", str(port)]
-            child = subprocess.Popen([*command, "--decode-concurrency", str(CLIENTS)])
-            try:
-                _wait_ready(f"http://127.0.0.1:{port}", "/health")
-                peer = asyncio.run(_mlx_server(f"http://127.0.0.1:{port}", eos))
-            finally:
-                child.terminate()
-                child.wait(timeout=60)
+    print(subject.name, figures, flush=True)  # kept if a later subject fails
+    return figures
+
+
+def _cell(figures: dict[str, Any], key: str) -> str:
+    value = figures.get(key)
+    if value is None and "error" in figures:
+        return "failed"
+    if value is None:
+        return "—"
+    if key == "disconnect":
+        return f"{value * 1000:.0f} ms"
+    if key == "turn":
+        cached = figures.get("cached")
+        return f"{value:.2f}" + ("" if cached is None else f" ({cached:,} cached)")
+    return f"{value:.2f}"
+
+
+def _table(label: str, backend: str, measured: dict[str, dict[str, Any]]) -> list[str]:
+    names = list(measured)
     rows = [
-        f"Backend `{backend}`, demo model, greedy, {CLIENTS} clients x {TOKENS} tokens, median of {ROUNDS} rounds;"
-        f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores shared with other work.",
+        f"**{label}**: Flama on `{backend}`; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the"
+        " end.",
         "",
-        "| measure | Flama | mlx_lm.server | target |",
-        "|---|---:|---:|---|",
-        f"| aggregate tokens/s, {CLIENTS} streams ÷ one alone | {ours['aggregate']:.2f} | "
-        f"{'' if peer is None else f'{peer[0]:.2f}'} | ≥ mlx_lm.server (MLX), ≥ 2.5 (transformers) |",
-        f"| {CLIENTS}th client's first token ÷ 1st's | {ours['spread']:.2f} | "
-        f"{'' if peer is None else f'{peer[1]:.2f}'} | ≤ 1.5 |",
+        f"| measure | {' | '.join(names)} | target |",
+        f"|---|{'---:|' * len(names)}---|",
     ]
-    if "single" in ours:
-        rows.append(
-            f"| one stream, tokens/s ÷ mlx-lm stream_generate ({LONG} tokens) | {ours['single']:.2f} | | ≥ 0.95 |"
-        )
-    rows += [
-        f"| second turn of a {CONVERSATION}-token conversation, first token ÷ first turn's | {ours['turn']:.2f} | |"
-        f" ≤ 0.3 (cached_input_tokens {ours['cached']:.0f}) |",
-        f"| 8-token request right after a client dropped a stream: added wait | {ours['disconnect'] * 1000:.0f} ms |"
-        " | ≤ 50 ms |",
+    measures = [
+        (
+            "aggregate",
+            f"aggregate tokens/s, {CLIENTS} streams ÷ one alone",
+            "≥ mlx_lm.server (MLX), ≥ 2.5 (transformers)",
+        ),
+        ("spread", f"{CLIENTS}th client's first token ÷ 1st's", "≤ 1.5"),
+        ("single", f"one stream, tokens/s ÷ mlx-lm stream_generate ({LONG} tokens)", "≥ 0.95"),
+        ("turn", f"second turn of a {CONVERSATION:,}-token conversation, first token ÷ first turn's", "≤ 0.3"),
+        ("disconnect", f"{QUICK}-token request right after a client dropped a stream: added wait", "≤ 50 ms"),
     ]
+    for key, title, target in measures:
+        rows.append(f"| {title} | {' | '.join(_cell(measured[name], key) for name in names)} | {target} |")
+    errors = [f"{name}: {figures['error']}" for name, figures in measured.items() if "error" in figures]
+    return rows + (["", *errors] if errors else [])
+
+
+def run(flm: Path | None = None, backend: str = "mlx", peers: bool = False) -> str:
+    """Measure and return the section's Markdown: a table per model (``flm``, or the demo model and its 2.2.2 copy)."""
+    from flama.models import load
+    from transformers import AutoTokenizer
+
+    from benchmarks.flama2_models import flama2_demo_model
+
+    models = [("the given model", flm)] if flm else [("demo model", DEMO), ("demo model written by Flama 2.2.2", None)]
+    rows = [
+        f"Greedy, {CLIENTS} clients x {TOKENS} tokens, medians of {ROUNDS} rounds; subjects one after the other.",
+    ]
+    for label, path in models:
+        path = path or flama2_demo_model()
+        with load(path) as artifact:
+            assert artifact.directory is not None
+            directory = Path(artifact.directory)
+            tokenizer = AutoTokenizer.from_pretrained(directory)
+            eos = int(tokenizer.eos_token_id)
+            conversation = _conversation(tokenizer)
+            measured = {}
+            subjects = [_ours(path, backend, free_port())]
+            if peers:
+                subjects += [_flama2(path, free_port()), _mlx_server(directory, free_port())]
+            for subject in subjects:
+                measured[subject.name] = _measure(subject, directory, eos, conversation)
+        rows += ["", *_table(label, backend, measured)]
     return "\n".join(rows) + "\n"
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="continuous batching, prefix caching and freed slots over HTTP")
-    parser.add_argument("--flm", type=Path, default=DEMO)
+    parser.add_argument("--flm", type=Path, default=None)
     parser.add_argument("--backend", default="mlx")
-    parser.add_argument("--mlx-server", action="store_true")
+    parser.add_argument("--peers", action="store_true", help="also Flama 2.2.2 and mlx_lm.server")
     arguments = parser.parse_args()
-    print(run(arguments.flm, arguments.backend, arguments.mlx_server))
+    print(run(arguments.flm, arguments.backend, arguments.peers))
