@@ -91,7 +91,7 @@ class Driver:
             message = next(pending, None)
             if message is not None:
                 return message
-            await complete
+            await asyncio.shield(complete)  # a receive cancelled by a timeout must not cancel the others
             return {"type": "http.disconnect"}
 
         async def send(message: Message) -> None:
