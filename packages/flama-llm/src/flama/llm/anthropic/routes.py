@@ -119,9 +119,19 @@ class AnthropicDialect:
         """The routes, relative to the model's path."""
         p = "/anthropic/v1"
         return [
-            Route(f"{p}/messages", self._guard(self.messages), methods=["POST"], name="anthropic-messages"),
             Route(
-                f"{p}/messages/count_tokens", self._guard(self.count_tokens), methods=["POST"], name="anthropic-count"
+                f"{p}/messages",
+                self._guard(self.messages),
+                methods=["POST"],
+                name="anthropic-messages",
+                body=MessagesRequest,
+            ),
+            Route(
+                f"{p}/messages/count_tokens",
+                self._guard(self.count_tokens),
+                methods=["POST"],
+                name="anthropic-count",
+                body=CountTokensRequest,
             ),
             Route(f"{p}/models", self._guard(self.models), methods=["GET"], name="anthropic-models"),
             Route(f"{p}/models/{{model_id}}", self.retrieve_model, methods=["GET"], name="anthropic-model"),

@@ -1,4 +1,4 @@
-r"""The native dialect's request body, read into the canonical request.
+r"""The native dialect's request body: a pydantic model (:class:`NativeBody`), read into the canonical request.
 
 ::
 
@@ -7,18 +7,34 @@ r"""The native dialect's request body, read into the canonical request.
     {"messages": [...], "tools": [...]}                  conversation prompt
     + "params": {"max_tokens": 64, "temperature": 0, "stop": ["\\n\\n"], ...}
     + "template": {"enable_thinking": false}            chat template arguments
+
+A body that does not validate is an :class:`InvalidRequest` naming the field (``messages[1].role``), in the native
+dialect's own words (:func:`flama.llm.prompts.invalid`).
 """
 
 import dataclasses
-from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 from flama.llm.exceptions import InvalidRequest
-from flama.llm.prompts import Prompt, parse_prompt, template_kwargs
+from flama.llm.prompts import Prompt, PromptBody, check_template, invalid
+from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
-__all__ = ["NativeRequest", "parse_params", "parse_request"]
+__all__ = ["NativeBody", "NativeRequest", "parse_params", "parse_request"]
 
-_FIELDS = frozenset({"prompt", "message", "messages", "system", "tools", "params", "template"})
+
+class NativeBody(PromptBody):
+    """A native generation request: the prompt fields, generation parameters over the defaults, template arguments."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    params: dict[str, Any] | None = Field(
+        default=None,
+        description="Generation parameters over the model's defaults: max_tokens, temperature, top_p, top_k, min_p, "
+        "repetition_penalty, frequency_penalty, presence_penalty, seed, stop, logit_bias.",
+    )
+    template: Annotated[dict[str, Any] | None, AfterValidator(check_template)] = Field(
+        default=None, description='Chat template arguments, e.g. {"enable_thinking": false}.'
+    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -30,17 +46,19 @@ class NativeRequest:
     template: dict[str, Any]
 
 
+_PARAMS: TypeAdapter[dict[str, Any] | None] = TypeAdapter(dict[str, Any] | None)
+
+
 def parse_params(value: Any, field: str = "params") -> dict[str, Any]:
     """Check that generation parameters are an object (their values are validated by ``GenerationParams``).
 
     Raises:
         InvalidRequest: ``value`` is not an object.
     """
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise InvalidRequest(field, "must be an object of generation parameters")
-    return dict(value)
+    try:
+        return dict(_PARAMS.validate_python(value) or {})
+    except ValidationError:
+        raise InvalidRequest(field, "must be an object of generation parameters") from None
 
 
 def parse_request(body: Any) -> NativeRequest:
@@ -49,9 +67,8 @@ def parse_request(body: Any) -> NativeRequest:
     Raises:
         InvalidRequest: The body is not an object, has an unknown field, or a malformed one.
     """
-    if not isinstance(body, Mapping):
-        raise InvalidRequest("body", "must be a JSON object")
-    unknown = sorted(set(body) - _FIELDS)
-    if unknown:
-        raise InvalidRequest(unknown[0], "is not a field of a native request")
-    return NativeRequest(parse_prompt(body), parse_params(body.get("params")), template_kwargs(body.get("template")))
+    try:
+        native = NativeBody.model_validate(body)
+    except ValidationError as exc:
+        raise invalid(exc) from None
+    return NativeRequest(native.source(), dict(native.params or {}), dict(native.template or {}))

@@ -28,7 +28,7 @@ from flama.http.routing import BaseRoute
 from flama.llm.events import Event
 from flama.llm.exceptions import ClientGone, InvalidParameter, InvalidRequest, QueueFull, UnknownStream
 from flama.llm.generation import Completion, Finish, Prepared, collect
-from flama.llm.native.parser import parse_params, parse_request
+from flama.llm.native.parser import NativeBody, parse_params, parse_request
 from flama.llm.native.renderer import completion_body, stream_events
 from flama.llm.serving import unless_disconnected
 from flama.llm.streams import Stream
@@ -66,9 +66,10 @@ class NativeDialect:
         """The routes, relative to the model's path."""
         return [
             Route("/", self.inspect, methods=["GET"], name="inspect"),
-            Route("/", self.set_params, methods=["PUT"], name="params"),
-            Route("/query/", self.query, methods=["POST"], name="query"),
-            Route("/stream/", self.open_stream, methods=["POST"], name="stream"),
+            # The bodies are read and validated by the endpoints (400s naming the field); `body` documents them.
+            Route("/", self.set_params, methods=["PUT"], name="params", body=dict[str, Any]),
+            Route("/query/", self.query, methods=["POST"], name="query", body=NativeBody),
+            Route("/stream/", self.open_stream, methods=["POST"], name="stream", body=NativeBody),
             Route("/stream/{stream_id}/", self.read_stream, methods=["GET"], name="stream-events"),
             Route("/stream/{stream_id}/", self.cancel_stream, methods=["DELETE"], name="stream-cancel"),
         ]

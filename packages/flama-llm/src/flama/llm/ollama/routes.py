@@ -139,10 +139,16 @@ class OllamaDialect:
         routes: list[BaseRoute] = [
             Route(p, self.running, methods=["GET", "HEAD"], name="ollama-root"),
             Route(f"{p}/", self.running, methods=["GET", "HEAD"], name="ollama-root-slash"),
-            Route(f"{p}/api/chat", self._guard(self.chat), methods=["POST"], name="ollama-chat"),
-            Route(f"{p}/api/generate", self._guard(self.generate), methods=["POST"], name="ollama-generate"),
+            Route(f"{p}/api/chat", self._guard(self.chat), methods=["POST"], name="ollama-chat", body=ChatRequest),
+            Route(
+                f"{p}/api/generate",
+                self._guard(self.generate),
+                methods=["POST"],
+                name="ollama-generate",
+                body=GenerateRequest,
+            ),
             Route(f"{p}/api/tags", self._guard(self.tags), methods=["GET"], name="ollama-tags"),
-            Route(f"{p}/api/show", self._guard(self.show), methods=["POST"], name="ollama-show"),
+            Route(f"{p}/api/show", self._guard(self.show), methods=["POST"], name="ollama-show", body=ShowRequest),
             Route(f"{p}/api/ps", self._guard(self.ps), methods=["GET"], name="ollama-ps"),
             Route(f"{p}/api/version", self.version, methods=["GET"], name="ollama-version"),
         ]

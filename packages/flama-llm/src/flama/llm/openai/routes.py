@@ -36,6 +36,7 @@ from flama.llm.openai.schemas import (
     Message,
     NamedToolChoice,
     ResponseFormat,
+    ResponsesRequest,
     SystemMessage,
     TextPart,
     ToolMessage,
@@ -229,9 +230,28 @@ class OpenAIDialect:
         p = self.prefix
         tag = p.strip("/").replace("/", "-")
         return [
-            Route(f"{p}/chat/completions", self._guard(self.chat), methods=["POST"], name=f"{tag}-chat"),
-            Route(f"{p}/completions", self._guard(self.completions), methods=["POST"], name=f"{tag}-completions"),
-            Route(f"{p}/responses", self._guard(self.responses), methods=["POST"], name=f"{tag}-responses"),
+            # The bodies are read and validated by the endpoints (errors in OpenAI's envelope); `body` documents them.
+            Route(
+                f"{p}/chat/completions",
+                self._guard(self.chat),
+                methods=["POST"],
+                name=f"{tag}-chat",
+                body=ChatCompletionRequest,
+            ),
+            Route(
+                f"{p}/completions",
+                self._guard(self.completions),
+                methods=["POST"],
+                name=f"{tag}-completions",
+                body=CompletionRequest,
+            ),
+            Route(
+                f"{p}/responses",
+                self._guard(self.responses),
+                methods=["POST"],
+                name=f"{tag}-responses",
+                body=ResponsesRequest,
+            ),
             Route(f"{p}/models", self._guard(self.models), methods=["GET"], name=f"{tag}-models"),
             Route(f"{p}/models/{{model_id}}", self.retrieve_model, methods=["GET"], name=f"{tag}-model"),
         ]
