@@ -171,3 +171,58 @@ class TestCaseRunnerAdmission:
         await asyncio.gather(*(call(number) for number in range(50)))
         runner.close()
         assert order == list(range(50))
+
+
+class TestCaseAdmissionPlaces:
+    async def test_places_count_as_waiting(self):
+        admission = Admission(max_running=1, max_queued=1)
+        with admission.place(), admission.place():
+            assert admission.placed == 2
+            with pytest.raises(QueueFull), admission.place():
+                pass
+            assert admission.placed == 2
+        assert admission.placed == 0
+
+    async def test_a_place_is_not_refused_its_slot(self):
+        admission = Admission(max_running=1, max_queued=0)
+        with admission.place():
+            async with admission.slot():
+                assert (admission.running, admission.placed) == (1, 0)
+                with pytest.raises(QueueFull):  # the line is full for anybody without a place
+                    async with admission.slot():
+                        pass
+        assert (admission.running, admission.placed) == (0, 0)
+
+    async def test_placed_request_waits_its_turn(self):
+        admission = Admission(max_running=1, max_queued=0)
+        release = asyncio.Event()
+        order: list[str] = []
+
+        async def holder() -> None:
+            async with admission.slot():
+                order.append("holder")
+                await release.wait()
+
+        async def placed() -> None:
+            async with admission.slot():
+                order.append("placed")
+
+        task = asyncio.create_task(holder())
+        await asyncio.sleep(0)
+        with pytest.raises(QueueFull):
+            admission.place().__enter__()
+        release.set()
+        await task
+        with admission.place():
+            await placed()
+        assert order == ["holder", "placed"]
+
+    async def test_turn_holds_one_slot_for_the_model_calls_within(self):
+        admission = Admission(max_running=1, max_queued=0)
+        async with admission.turn(), admission.slot(), admission.slot():
+            assert admission.running == 1
+        assert admission.running == 0
+        async with admission.slot():  # outside the turn, the line is full again for another request
+            with pytest.raises(QueueFull):
+                async with admission.slot():
+                    pass

@@ -7,6 +7,11 @@ Under the path the model is added at (``/model/`` below):
 - ``POST /model/stream/`` with the same body: one ``{"output": prediction}`` per input row, as NDJSON, or as
   server-sent events when the request accepts ``text/event-stream``.
 
+A prediction (``predict/``) takes its place in the model's line before its body is read, and decodes the body only
+once its turn to run has come (see :meth:`~flama.models.admission.Admission.place`): a request turned away (429)
+never decodes or keeps its body, and those waiting in line keep only its bytes, not the Python objects it decodes to
+(several times larger), so memory follows the requests running rather than those waiting.
+
 The model is called in worker threads (see :mod:`flama.models.runner`): an object with ``predict`` (scikit-learn,
 Keras, ...) through ``predict(input)``; a PyTorch module is called with the input as one tensor, of the dtype the
 serializer described (``float32`` otherwise), under ``torch.no_grad()``; any other callable is called with the input.
@@ -24,11 +29,13 @@ import anyio
 import anyio.to_thread
 import pydantic
 from flama.http.exceptions import error_event, error_line, streamed_error
+from flama.http.injection.components import Context
 from flama.http.requests import Request
 from flama.http.responses import NDJSONResponse, StreamingResponse
 from flama.http.routing import BaseRoute, Route
 from flama.http.sse import EventSourceResponse
-from flama.models.admission import DEFAULT_MAX_QUEUED
+from flama.http.types import Receive, Scope, Send
+from flama.models.admission import DEFAULT_MAX_QUEUED, Admission, QueueFull
 from flama.models.components import PredictiveModel, model_title
 from flama.models.exceptions import InvalidInput, ModelNotReady
 from flama.models.resources.base import ModelResource
@@ -115,6 +122,57 @@ def _predict_function(model: Any, input_schema: dict[str, Any] | None) -> Predic
     if callable(model):
         return model  # type: ignore[no-any-return]
     raise TypeError(f"cannot serve {type(model).__qualname__}: it has no predict method and is not callable")
+
+
+async def _discard_body(request: Request) -> None:
+    """Receive the rest of a refused request's body without keeping it (at most ``max_body_size`` bytes).
+
+    The answer then goes out once the client has sent its whole request, as it expects: answered early, a client
+    still sending would meet the server's keep-alive timer, armed as the response ends, and could be cut off.
+    """
+    limit = request.max_body_size
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if limit is not None and received > limit:
+            return
+
+
+class _AdmittedRoute(Route):
+    """``POST`` with admission first: a place in the model's line, the body's bytes, the slot, then the endpoint.
+
+    Args:
+        path: The route's path.
+        endpoint: The endpoint, whose body parameter is decoded from the bytes read here.
+        admission: The model's admission.
+        name: The route's name.
+    """
+
+    __slots__ = ("admission",)
+
+    def __init__(self, path: str, endpoint: Any, *, admission: Admission, name: str) -> None:
+        super().__init__(path, endpoint, methods=["POST"], name=name)
+        self.admission = admission
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request in its turn; ``QueueFull`` (429) before its body is kept when the line is full."""
+        admission = self.admission
+        request = Request(scope, receive, send)
+        served = False
+        try:
+            with admission.place():
+                await request.body()
+                async with admission.turn():
+                    served = True  # from here on, the route answers its own errors
+                    await super().handle(scope, request.receive, send)
+        except Exception as exc:
+            responder = getattr(scope.get("app"), "exception_response", None)
+            if served or responder is None:
+                raise
+            if isinstance(exc, QueueFull):
+                await _discard_body(request)
+            response = await responder(Context(scope, receive, send), exc)
+            await response(scope, receive, send)
 
 
 class PredictiveResource(ModelResource):
@@ -249,7 +307,7 @@ class PredictiveResource(ModelResource):
         stream.__annotations__ = {"request": Request, "data": request_model, "return": NDJSONResponse}
         return [
             Route("/", inspect, name="inspect"),
-            Route("/predict/", predict, methods=["POST"], name="predict"),
+            _AdmittedRoute("/predict/", predict, admission=self.runner.admission, name="predict"),
             Route("/stream/", stream, methods=["POST"], name="stream"),
         ]
 
