@@ -180,7 +180,9 @@ class TestCaseTemplateKwargs:
         ("value", "message"),
         [
             pytest.param([1], "template: must be an object of chat template arguments, got list", id="type"),
-            pytest.param({"tools": []}, "template.tools: is set by the prompt, not by template arguments", id="reserved"),
+            pytest.param(
+                {"tools": []}, "template.tools: is set by the prompt, not by template arguments", id="reserved"
+            ),
         ],
     )
     def test_invalid(self, value, message):
