@@ -17,7 +17,7 @@ import inspect
 import json
 import pathlib
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import yaml  # type: ignore[import-untyped,unused-ignore]  # no stubs in the dev group
@@ -263,6 +263,8 @@ def build_app(
         flama.add_middleware(APIKeyMiddleware, keys=api_keys)
     registry = flama.modules.get("models")
     assert isinstance(registry, ModelsModule)  # registered by flama-models' entry point
+    # A spec's keys are data, checked against its family's resource class here; the typed overloads are for code.
+    add_model: Callable[..., Any] = registry.add_model
     for spec in models:
         family, options = resource_options(spec)
         accepted = _accepted(resource_class(family))
@@ -270,7 +272,7 @@ def build_app(
             if value is not None and key in accepted:
                 options.setdefault(key, value)
         try:
-            registry.add_model(path=spec.url, model=pathlib.Path(spec.file), name=spec.name, family=family, **options)
+            add_model(path=spec.url, model=pathlib.Path(spec.file), name=spec.name, family=family, **options)
         except (TypeError, ValueError) as exc:
             raise SpecError(f"model {spec.name!r}: {exc}") from None
     return flama
