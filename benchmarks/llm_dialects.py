@@ -234,7 +234,7 @@ async def _round_trip(url: httpx.URL) -> float:
     return time.perf_counter() - started
 
 
-async def _ready(check: Callable[[], Awaitable[Any]]) -> None:
+async def _ready(check: Callable[[], Awaitable[Any]], server: subprocess.Popen[bytes]) -> None:
     """Call ``check`` until it succeeds (a server binds its port before its model is loaded), for up to 5 minutes."""
     deadline = time.monotonic() + 300
     while True:
@@ -242,12 +242,16 @@ async def _ready(check: Callable[[], Awaitable[Any]]) -> None:
             await check()
             return
         except (httpx.HTTPError, OSError, RuntimeError):
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or server.poll() is not None:
                 raise
             await asyncio.sleep(0.5)
 
 
-async def _measure(flm: Path, backend: str | None, ours: str, theirs: str | None, rounds: int) -> dict[str, Any]:
+async def _measure(
+    flm: Path, backend: str | None, servers: list[tuple[str, subprocess.Popen[bytes]]], rounds: int
+) -> dict[str, Any]:
+    """Every subject, alternated, against ``servers``: this tree's, then Flama 2.2.2's if there is one (URL, child)."""
+    (ours, our_child), *others = servers
     from flama.llm.resource import LLMResource
 
     resource = LLMResource(path="/llm/", name="assistant", source=flm, backend=backend)
@@ -262,19 +266,20 @@ async def _measure(flm: Path, backend: str | None, ours: str, theirs: str | None
             async def healthy() -> None:
                 (await client.get("/health")).raise_for_status()
 
-            await _ready(healthy)
+            await _ready(healthy, our_child)
             (await client.put("/llm/", json=ban)).raise_for_status()
             subjects: dict[str, Callable[[], Awaitable[Figure]]] = {
                 "backend": lambda: _direct(resource),
                 "native": lambda: _native(client),
                 **{key: _bound(client.base_url, route) for key, route in OURS.items()},
             }
-            servers = {"ours": client.base_url}
+            urls = {"ours": client.base_url}
             # 2.2.2 runs its MLX backend only: beside another backend its ratios would compare two backends.
-            if theirs is not None and name == "mlx":
-                servers["flama2"] = httpx.URL(theirs)
-                subjects |= {f"flama2 {key}": _bound(servers["flama2"], route) for key, route in FLAMA2.items()}
-                await _ready(subjects["flama2 openai"])  # warm-up: first calls compile kernels and fill caches
+            if others and name == "mlx":
+                theirs, their_child = others[0]
+                urls["flama2"] = httpx.URL(theirs)
+                subjects |= {f"flama2 {key}": _bound(urls["flama2"], route) for key, route in FLAMA2.items()}
+                await _ready(subjects["flama2 openai"], their_child)  # also the warm-up, as below
             deltas: list[Any] = []
             await _direct(resource, deltas)  # warm-up, and the deltas the per-token cost replays
             for measure in subjects.values():
@@ -287,7 +292,7 @@ async def _measure(flm: Path, backend: str | None, ours: str, theirs: str | None
                     figures[key].append(await measure())
                 sys.stderr.write(f"round {number + 1}/{rounds}, load average {os.getloadavg()[0]:.1f}\n")
             load.append(os.getloadavg()[0])
-            trips = {server: [await _round_trip(url) for _ in range(rounds * 4)] for server, url in servers.items()}
+            trips = {server: [await _round_trip(url) for _ in range(rounds * 4)] for server, url in urls.items()}
     finally:
         await resource.unload()
     trip = {server: statistics.median(each) for server, each in trips.items()}
@@ -377,17 +382,20 @@ def _serve(label: str, flm: Path, backend: str | None, flama2: Path | None, roun
     """Start this tree's server and Flama 2.2.2's on ``flm`` (unless ``flama2`` is None), measure, stop them."""
     ours_port, theirs_port = free_port(), free_port()
     command = [sys.executable, "-m", "benchmarks.llm_native", str(flm), "--port", str(ours_port)]
-    children = [subprocess.Popen([*command, *(["--backend", backend] if backend else [])])]
+    ours = subprocess.Popen([*command, *(["--backend", backend] if backend else [])])
+    servers = [(f"http://127.0.0.1:{ours_port}", ours)]
     with log.open("wb") as output:
         if flama2 is not None:
-            children.append(subprocess.Popen([flama2, "-c", FLAMA2_SERVER, flm, str(theirs_port)], stderr=output))
-        theirs = f"http://127.0.0.1:{theirs_port}" if flama2 is not None else None
+            # 2.2.2's import name is flama too: nothing of this tree's may come first on its path.
+            env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+            theirs = [str(flama2), "-c", FLAMA2_SERVER, str(flm), str(theirs_port)]
+            servers.append((f"http://127.0.0.1:{theirs_port}", subprocess.Popen(theirs, stderr=output, env=env)))
         try:
-            return asyncio.run(_measure(flm, backend, f"http://127.0.0.1:{ours_port}", theirs, rounds))
+            return asyncio.run(_measure(flm, backend, servers, rounds))
         except Exception as error:
             raise RuntimeError(f"{label}: {error!r}; Flama 2.2.2's server said: {log.read_text()[-800:]!r}") from error
         finally:
-            for child in children:
+            for _, child in servers:
                 child.terminate()
                 child.wait(timeout=60)
 
@@ -453,6 +461,7 @@ def run(flm: Path | None = None, backend: str | None = None, quick: bool = False
 
     ``quick`` takes the median of fewer alternated runs.
     """
+    started = time.monotonic()
     rounds = QUICK_ROUNDS if quick else ROUNDS
     flama2 = environment("flama2-llm", FLAMA2_LLM, [], rebuild=False)
     models = [("the given model", flm)] if flm else [("demo model", DEMO), ("demo model written by Flama 2.2.2", None)]
@@ -464,4 +473,7 @@ def run(flm: Path | None = None, backend: str | None = None, quick: bool = False
         measured = _serve(label, model, backend, flama2, rounds, log)
         measured["costs"] = _costs(model, measured["backend"], measured["deltas"])
         rows += [*([""] if rows else []), *_table(label, measured, rounds)]
+    options = [*(["--flm", str(flm)] if flm else []), *(["--backend", backend] if backend else [])]
+    command = " ".join(["python -m benchmarks dialects", *options, *(["--quick"] if quick else [])])
+    rows = [f"`{command}`; the whole run took {time.monotonic() - started:.0f} s.", "", *rows]
     return "\n".join(rows) + "\n"
