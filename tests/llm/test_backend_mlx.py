@@ -1,4 +1,7 @@
+import asyncio
+
 import pytest
+from flama.llm.backends import GenerationParams
 from flama.llm.backends.mlx import MLXBackend
 from flama.llm.backends.transformers import TransformersBackend
 from flama.llm.exceptions import BackendUnavailable
@@ -27,6 +30,21 @@ class TestCaseMLXBackend(BackendCases):
         deltas = await collect(backend, prompt, temperature=0, max_tokens=24, logit_bias={eos: -100})
 
         assert "".join(delta.text for delta in deltas) == expected
+
+    async def test_a_generation_alone_moves_into_the_batch(self, backend, prompt, eos, probe):
+        values = {"temperature": 1.0, "top_k": 20, "seed": 11, "max_tokens": 200, "logit_bias": {eos: -100}}
+        alone = await collect(backend, prompt, **values)
+
+        first = backend.generate(prompt, GenerationParams.parse(values))
+        deltas = [await anext(first) for _ in range(3)]  # it runs alone, through generate_step
+        other = asyncio.create_task(collect(backend, prompt, temperature=0, max_tokens=8, logit_bias={eos: -100}))
+        deltas += [delta async for delta in first]
+        await other
+
+        # It moved into the batch when the other joined (a step made a token for both), and its seeded sampling went
+        # on as if it had stayed alone.
+        assert max(len(keys) for keys in probe.rounds) == 2
+        assert deltas == alone
 
     async def test_greedy_matches_transformers(self, backend, model_dir, prompt, reference):
         other = await TransformersBackend.load(model_dir)

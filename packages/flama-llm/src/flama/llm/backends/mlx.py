@@ -1,6 +1,8 @@
 """The MLX backend: mlx-lm's continuous batching (Apple Silicon, or Linux CPU through ``mlx[cpu]``)."""
 
 import asyncio
+import dataclasses
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any, cast
 
@@ -13,8 +15,37 @@ __all__ = ["MLXBackend"]
 MAX_ROWS = 1 << 16
 
 
+@dataclasses.dataclass(slots=True)
+class Row:
+    """A generation waiting for the next step, or running alone through mlx-lm's ``generate_step``.
+
+    Attributes:
+        ids: The prompt.
+        rest: The prompt's tokens after its cached prefix (those to run).
+        cache: The cached prefix's KV cache, or ``None``; then, alone, the row's own KV cache.
+        alone: Whether it may run alone (no logits processor that keeps state from token to token).
+        steps: ``generate_step``'s iterator, while it runs alone.
+        made: The tokens it made alone (each fed to its KV cache already: ``generate_step`` runs a step ahead).
+    """
+
+    key: int
+    ids: list[int]
+    rest: list[int]
+    cache: list[Any] | None
+    limit: int
+    sampler: "Sampler | None"
+    processors: list[Any]
+    alone: bool
+    steps: Generator[tuple[int, Any], None, None] | None = None
+    made: list[int] = dataclasses.field(default_factory=list)
+
+
 class MLXBatch(Batch):
     """Rows of mlx-lm's ``BatchGenerator`` (the batching its own server uses), with a prefix cache of recent prompts.
+
+    A generation that is alone runs through mlx-lm's plain ``generate_step`` instead (a batch of one costs a third
+    more per token); when another joins, its KV cache, tokens and random key move into the batch, which goes on from
+    the token it would have made next. Rows with a grammar (stateful logits processors) always run in the batch.
 
     Each row gets its own sampler (a random key seeded per generation, so a seed gives the same output whatever else
     is in the batch) and logits processors; greedy rows share mlx-lm's batched argmax. A finished row's KV cache goes
@@ -45,9 +76,11 @@ class MLXBatch(Batch):
         self._keys: dict[int, int] = {}
         self._top: dict[int, int] = {}  # rows that report log probabilities: how many alternatives
         self._scores: dict[int, Score] = {}
+        self._waiting: list[Row] = []  # rows inserted since the last step
+        self._alone: Row | None = None
 
     def insert(self, key: int, ids: list[int], params: GenerationParams, limit: int, seed: int) -> int:
-        """Queue the row in the generator, after the longest cached prefix of its prompt."""
+        """Queue the row for the next step, after the longest cached prefix of its prompt."""
         import mlx.core as mx
         from mlx_lm.models.cache import trim_prompt_cache
         from mlx_lm.sample_utils import make_logits_processors
@@ -66,25 +99,28 @@ class MLXBatch(Batch):
         )
         if params.frequency_penalty or params.presence_penalty:
             processors.append(_penalties(len(ids), params.frequency_penalty, params.presence_penalty))
-        (uid,) = self.generator.insert(
-            [rest],
-            max_tokens=[limit],
-            caches=[cache] if cache is not None else None,
-            all_tokens=[ids[:cached]],
-            samplers=[_sampler(params, mx.random.key(seed))],
-            logits_processors=[processors],
-        )
-        self._uids[key], self._keys[uid] = uid, key
+        sampler = _sampler(params, mx.random.key(seed))
+        self._waiting.append(Row(key, ids, rest, cache, limit, sampler, processors, True))
         if params.logprobs is not None:
             self._top[key] = params.logprobs
         self.processed += len(rest)
         return cached
 
     def step(self) -> list[tuple[int, int]]:
-        """One call of the generator (a decode step, and the prefill of rows that joined)."""
+        """One step of the row running alone, or one call of the generator (a decode step, and rows' prefill)."""
+        self._scores = {}
+        waiting, self._waiting = self._waiting, []
+        if self._alone is None and not self._uids and len(waiting) == 1 and waiting[0].alone:
+            self._alone = waiting.pop()
+        elif self._alone is not None and waiting:
+            self._join(self._moved(self._alone))
+            self._alone = None
+        for row in waiting:
+            self._join(row)
+        if self._alone is not None:
+            return self._step_alone(self._alone)
         _, responses = self.generator.next()
         produced = []
-        self._scores = {}
         for response in responses:
             key = self._keys[response.uid]
             produced.append((key, int(response.token)))
@@ -96,6 +132,56 @@ class MLXBatch(Batch):
                 self._keep(response.all_tokens, response.prompt_cache)
         return produced
 
+    def _join(self, row: Row) -> None:
+        (uid,) = self.generator.insert(
+            [row.rest],
+            max_tokens=[row.limit],
+            caches=[row.cache] if row.cache is not None else None,
+            all_tokens=[row.ids[: len(row.ids) - len(row.rest)]],
+            samplers=[row.sampler],
+            logits_processors=[row.processors],
+        )
+        self._uids[row.key], self._keys[uid] = uid, row.key
+
+    def _step_alone(self, row: Row) -> list[tuple[int, int]]:
+        import mlx.core as mx
+        from mlx_lm.generate import generate_step
+        from mlx_lm.models.cache import make_prompt_cache
+
+        if row.steps is None:
+            row.cache = row.cache if row.cache is not None else make_prompt_cache(self.model)
+            # generate_step hands its processors the tokens it ran: the cached prefix goes in front of them.
+            prefix = mx.array(row.ids[: len(row.ids) - len(row.rest)])
+            processors = [_prefixed(prefix, processor) for processor in row.processors] if prefix.size else []
+            row.steps = generate_step(
+                mx.array(row.rest),
+                self.model,
+                max_tokens=row.limit,
+                sampler=row.sampler,
+                logits_processors=processors or row.processors,
+                prompt_cache=row.cache,
+            )
+        token, logprobs = next(row.steps)
+        row.made.append(int(token))
+        if row.key in self._top:
+            self._scores[row.key] = _score(logprobs, int(token), self._top[row.key])
+        return [(row.key, int(token))]
+
+    def _moved(self, row: Row) -> Row:
+        """The row that ran alone, as a row for the batch: it runs its last token again, for the next one."""
+        from mlx_lm.models.cache import trim_prompt_cache
+
+        assert row.steps is not None
+        assert row.cache is not None
+        row.steps.close()
+        trim_prompt_cache(row.cache, 1)
+        if row.sampler is not None:
+            row.sampler.rewind()  # generate_step drew the next token already: the batch draws it again
+        ids = row.ids + row.made[:-1]
+        return Row(
+            row.key, ids, row.made[-1:], row.cache, row.limit - len(row.made), row.sampler, row.processors, False
+        )
+
     def scores(self) -> dict[int, Score]:
         """The log probabilities mlx-lm computed for the last step's tokens (after the logits processors)."""
         return self._scores
@@ -103,6 +189,14 @@ class MLXBatch(Batch):
     def remove(self, key: int, *, keep: bool) -> None:
         """Drop the row from the generator (unless it has left already); with ``keep``, its cache is kept."""
         self._top.pop(key, None)
+        self._waiting = [row for row in self._waiting if row.key != key]
+        if self._alone is not None and self._alone.key == key:
+            row, self._alone = self._alone, None
+            if row.steps is not None:
+                row.steps.close()
+                if keep and row.cache is not None:
+                    self._keep(row.ids + row.made, row.cache)
+            return
         uid = self._uids.pop(key, None)
         if uid is None:
             return
@@ -145,27 +239,53 @@ def _penalties(prompt: int, frequency: float | None, presence: float | None) -> 
     return penalize
 
 
-def _sampler(params: GenerationParams, key: Any) -> Any:
-    """A sampler drawing from its own random key; ``None`` (mlx-lm's shared batched argmax) at temperature 0."""
+def _prefixed(prefix: Any, processor: Any) -> Any:
+    """A logits processor given ``prefix`` in front of the tokens it is handed."""
     import mlx.core as mx
-    from mlx_lm.sample_utils import apply_min_p, apply_top_k, apply_top_p
 
-    temperature = 1.0 if params.temperature is None else params.temperature
-    if temperature == 0:
-        return None
-    state = [key]
+    def process(tokens: Any, logits: Any) -> Any:
+        return processor(mx.concatenate([prefix, tokens]), logits)
 
-    def sample(logprobs: Any) -> Any:
+    return process
+
+
+class Sampler:
+    """Draws a row's tokens from its own random key (filters: top-p, min-p, top-k; then temperature).
+
+    Args:
+        params: The row's parameters (temperature above 0).
+        key: The random key it starts from.
+    """
+
+    __slots__ = ("key", "params", "previous")
+
+    def __init__(self, params: GenerationParams, key: Any) -> None:
+        self.params = params
+        self.key = self.previous = key
+
+    def __call__(self, logprobs: Any) -> Any:
+        import mlx.core as mx
+        from mlx_lm.sample_utils import apply_min_p, apply_top_k, apply_top_p
+
+        params = self.params
         if params.top_p is not None and params.top_p < 1:
             logprobs = apply_top_p(logprobs, params.top_p)
         if params.min_p:
             logprobs = apply_min_p(logprobs, params.min_p)
         if params.top_k is not None and params.top_k < logprobs.shape[-1]:
             logprobs = apply_top_k(logprobs, params.top_k)
-        state[0], draw = mx.random.split(state[0])
-        return mx.random.categorical(logprobs * (1.0 / temperature), key=draw)
+        self.previous = self.key
+        self.key, draw = mx.random.split(self.key)
+        return mx.random.categorical(logprobs * (1.0 / (params.temperature or 1.0)), key=draw)
 
-    return sample
+    def rewind(self) -> None:
+        """Undo the last draw's use of the key (the same token is drawn again)."""
+        self.key = self.previous
+
+
+def _sampler(params: GenerationParams, key: Any) -> Sampler | None:
+    """The row's sampler; ``None`` (mlx-lm's shared batched argmax) at temperature 0."""
+    return None if params.temperature == 0 else Sampler(params, key)
 
 
 class MLXBackend(BatchedBackend):
