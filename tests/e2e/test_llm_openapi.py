@@ -78,7 +78,10 @@ async def test_every_dialect_route_describes_its_body(document):
         own = model.model_json_schema()
         assert set(component["properties"]) == set(own["properties"]), path
         assert set(component.get("required", [])) == set(own.get("required", [])), path
-    assert paths["/llm/"]["put"]["requestBody"]["content"]["application/json"]["schema"]["type"] == "object"
+    # The default parameters' body is the parameters' own model, with their bounds.
+    defaults = resolve(document, paths["/llm/"]["put"]["requestBody"]["content"]["application/json"]["schema"])
+    assert defaults["additionalProperties"] is False
+    assert defaults["properties"]["top_p"]["anyOf"][0] == {"exclusiveMinimum": 0.0, "maximum": 1.0, "type": "number"}
     # Routes without a body describe none.
     for path in ("/llm/openai/v1/models", "/llm/ollama/api/tags", "/llm/anthropic/v1/models"):
         assert "requestBody" not in paths[path]["get"]

@@ -9,11 +9,11 @@ import abc
 import dataclasses
 import importlib.util
 import json
-import math
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
 
+from flama.llm.backends.params import PARAMETERS_MODEL, validate
 from flama.llm.exceptions import BackendUnavailable, InvalidParameter
 
 __all__ = [
@@ -31,74 +31,13 @@ __all__ = [
 B = TypeVar("B", bound="Backend")
 FinishReason = Literal["stop", "length"]
 
-# Stop sequences are searched in every chunk; a bound keeps that cheap.
-MAX_STOPS = 16
-# The most positive or negative bias a token can get (OpenAI's range).
-MAX_BIAS = 100.0
 # The most alternatives a token's log probabilities list (OpenAI's bound).
 MAX_LOGPROBS = 20
 # Config keys that hold a model's context length, most specific first.
 CONTEXT_KEYS = ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "n_ctx")
 
 
-def _integer(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidParameter(name, "must be an integer")
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-        raise InvalidParameter(name, f"must be {bound}, got {value}")
-    return value
-
-
-def _number(name: str, value: Any, low: float, high: float, *, open_low: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InvalidParameter(name, "must be a finite number")
-    if value < low or value > high or (open_low and value == low):
-        bounds = f"{'>' if open_low else '>='} {low:g}" + (f" and <= {high:g}" if math.isfinite(high) else "")
-        raise InvalidParameter(name, f"must be {bounds}, got {value:g}")
-    return float(value)
-
-
-def _stops(name: str, value: Any) -> tuple[str, ...]:
-    stops = [value] if isinstance(value, str) else value
-    if not isinstance(stops, (list, tuple)) or not all(isinstance(stop, str) for stop in stops):
-        raise InvalidParameter(name, "must be a string or a list of strings")
-    if len(stops) > MAX_STOPS:
-        raise InvalidParameter(name, f"at most {MAX_STOPS} sequences, got {len(stops)}")
-    if not all(stops):
-        raise InvalidParameter(name, "a stop sequence must not be empty")
-    return tuple(stops)
-
-
-def _token_id(name: str, key: Any) -> int:
-    # JSON object keys are strings: {"50256": -100} names token 50256.
-    if isinstance(key, str) and key.isascii() and key.isdigit():
-        return int(key)
-    if isinstance(key, int) and not isinstance(key, bool) and key >= 0:
-        return key
-    raise InvalidParameter(name, f"keys must be token ids (non-negative integers), got {key!r}")
-
-
-def _bias(name: str, value: Any) -> dict[int, float]:
-    if not isinstance(value, Mapping):
-        raise InvalidParameter(name, "must be an object mapping token ids to biases")
-    return {_token_id(name, key): _number(name, bias, -MAX_BIAS, MAX_BIAS) for key, bias in value.items()}
-
-
-CHECKS: dict[str, Callable[[str, Any], Any]] = {
-    "max_tokens": lambda name, value: _integer(name, value, 1),
-    "temperature": lambda name, value: _number(name, value, 0.0, math.inf),
-    "top_p": lambda name, value: _number(name, value, 0.0, 1.0, open_low=True),
-    "top_k": lambda name, value: _integer(name, value, 1),
-    "min_p": lambda name, value: _number(name, value, 0.0, 1.0),
-    "repetition_penalty": lambda name, value: _number(name, value, 0.0, math.inf, open_low=True),
-    "frequency_penalty": lambda name, value: _number(name, value, -2.0, 2.0),
-    "presence_penalty": lambda name, value: _number(name, value, -2.0, 2.0),
-    "seed": lambda name, value: _integer(name, value, 0, 2**63 - 1),
-    "stop": _stops,
-    "logit_bias": _bias,
-}
-PARAMETERS = frozenset(CHECKS)
+PARAMETERS = frozenset(PARAMETERS_MODEL.model_fields)
 """The name of every generation parameter a client sets (``logprobs`` is asked for by a dialect, not a parameter)."""
 
 
@@ -140,6 +79,8 @@ class GenerationParams:
     def parse(cls, values: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> "GenerationParams":
         """Validate parameters as a client sent them (JSON values), over a model's defaults.
 
+        The values are validated by the pydantic model `flama.llm.backends.params.PARAMETERS_MODEL`.
+
         Args:
             values: Parameters by name; a ``None`` value counts as absent and keeps the default.
             defaults: The model's default parameters (validated the same way).
@@ -151,13 +92,9 @@ class GenerationParams:
             InvalidParameter: A name is unknown or a value has the wrong type or lies out of range.
         """
         merged = {**(defaults or {}), **{name: value for name, value in values.items() if value is not None}}
-        checked: dict[str, Any] = {}
-        for name, value in merged.items():
-            check = CHECKS.get(name)
-            if check is None:
-                raise InvalidParameter(name, "unknown generation parameter")
-            if value is not None:
-                checked[name] = check(name, value)
+        checked = validate({name: value for name, value in merged.items() if value is not None})
+        if "stop" in checked:
+            checked["stop"] = tuple(checked["stop"])
         return cls(**checked)
 
     def given(self) -> dict[str, Any]:

@@ -15,9 +15,10 @@ dialect's own words (:func:`flama.llm.prompts.invalid`).
 import dataclasses
 from typing import Annotated, Any
 
+from flama.llm.backends.params import PARAMETERS_MODEL
 from flama.llm.exceptions import InvalidRequest
 from flama.llm.prompts import Prompt, PromptBody, check_template, invalid
-from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, ValidationError, WithJsonSchema
 
 __all__ = ["NativeBody", "NativeRequest", "parse_params", "parse_request"]
 
@@ -27,11 +28,11 @@ class NativeBody(PromptBody):
 
     model_config = ConfigDict(extra="forbid")
 
-    params: dict[str, Any] | None = Field(
-        default=None,
-        description="Generation parameters over the model's defaults: max_tokens, temperature, top_p, top_k, min_p, "
-        "repetition_penalty, frequency_penalty, presence_penalty, seed, stop, logit_bias.",
-    )
+    # Checked over the model's defaults when the generation is prepared (`GenerationParams.parse`).
+    params: Annotated[
+        dict[str, Any] | None,
+        WithJsonSchema({"anyOf": [PARAMETERS_MODEL.model_json_schema(), {"type": "null"}]}),
+    ] = Field(default=None, description="Generation parameters over the model's defaults.")
     template: Annotated[dict[str, Any] | None, AfterValidator(check_template)] = Field(
         default=None, description='Chat template arguments, e.g. {"enable_thinking": false}.'
     )

@@ -25,6 +25,7 @@ from flama.http import EventSourceResponse, JSONResponse, Request, Response, Rou
 from flama.http.exceptions import streamed_error
 from flama.http.metrics import Metrics, metrics_of
 from flama.http.routing import BaseRoute
+from flama.llm.backends.params import PARAMETERS_MODEL
 from flama.llm.events import Event
 from flama.llm.exceptions import ClientGone, InvalidParameter, InvalidRequest, QueueFull, UnknownStream
 from flama.llm.generation import Completion, Finish, Prepared, collect
@@ -67,7 +68,7 @@ class NativeDialect:
         return [
             Route("/", self.inspect, methods=["GET"], name="inspect"),
             # The bodies are read and validated by the endpoints (400s naming the field); `body` documents them.
-            Route("/", self.set_params, methods=["PUT"], name="params", body=dict[str, Any]),
+            Route("/", self.set_params, methods=["PUT"], name="params", body=PARAMETERS_MODEL),
             Route("/query/", self.query, methods=["POST"], name="query", body=NativeBody),
             Route("/stream/", self.open_stream, methods=["POST"], name="stream", body=NativeBody),
             Route("/stream/{stream_id}/", self.read_stream, methods=["GET"], name="stream-events"),
