@@ -218,11 +218,19 @@ class BatchedBackend(Backend):
         self._members: dict[int, Member] = {}
         self._serving = False
         self._closed = False
+        self._encoded: tuple[str, list[int]] | None = None
 
     @staticmethod
     def worker(name: str) -> ThreadPoolExecutor:
         """A single-thread executor for one model (some libraries tie model state to the thread that made it)."""
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"flama-llm-{name}")
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of a prompt; the last prompt's are kept, since its tokens are counted right before it runs."""
+        last = self._encoded
+        if last is None or last[0] != text:
+            last = self._encoded = (text, super().encode(text))
+        return list(last[1])
 
     @property
     def running(self) -> int:

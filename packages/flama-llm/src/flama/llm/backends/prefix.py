@@ -6,7 +6,6 @@ An entry is the token ids a cache holds and, per layer, its keys and values (tor
 """
 
 import collections
-import itertools
 from typing import Any
 
 __all__ = ["PrefixCache"]
@@ -31,7 +30,8 @@ class PrefixCache:
         self.max_bytes = max_bytes
         self.nbytes = 0
         """Bytes held now."""
-        self._entries: collections.OrderedDict[tuple[int, ...], tuple[Layers, int]] = collections.OrderedDict()
+        # Each entry: its layers, their bytes, and its tokens as an array (prefixes are compared in numpy).
+        self._entries: collections.OrderedDict[tuple[int, ...], tuple[Layers, int, Any]] = collections.OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -42,20 +42,25 @@ class PrefixCache:
         Returns:
             How many tokens the prefix holds, and its keys and values per layer (``0, None`` when nothing matches).
         """
+        import numpy as np  # with torch, which the backends that use this cache need
+
         best, found = 0, None
-        for tokens in self._entries:
-            common = _common(tokens, ids)
+        prompt = np.asarray(ids)
+        for tokens, (*_, array) in self._entries.items():
+            common = _common(array, prompt)
             if common > best:
                 best, found = common, tokens
         size = min(best, len(ids) - 1)
         if found is None or size < 1:
             return 0, None
         self._entries.move_to_end(found)
-        layers, _ = self._entries[found]
+        layers, *_ = self._entries[found]
         return size, [(keys[:, :, :size], values[:, :, :size]) for keys, values in layers]
 
     def put(self, tokens: list[int], layers: Layers) -> None:
         """Keep the cache of ``tokens``, dropping entries it extends, then the least recently used over the bounds."""
+        import numpy as np
+
         key = tuple(tokens)
         if not key:
             return
@@ -64,16 +69,20 @@ class PrefixCache:
         size = sum(keys.nbytes + values.nbytes for keys, values in layers)
         if size > self.max_bytes:
             return
-        self._entries[key] = (layers, size)
+        self._entries[key] = (layers, size, np.asarray(key))
         self.nbytes += size
         while len(self._entries) > self.max_entries or self.nbytes > self.max_bytes:
             self._drop(next(iter(self._entries)))
 
     def _drop(self, key: tuple[int, ...]) -> None:
-        _, size = self._entries.pop(key)
+        _, size, _ = self._entries.pop(key)
         self.nbytes -= size
 
 
-def _common(first: tuple[int, ...], second: list[int]) -> int:
-    """How many tokens two sequences share from the start."""
-    return sum(1 for _ in itertools.takewhile(lambda pair: pair[0] == pair[1], zip(first, second, strict=False)))
+def _common(first: Any, second: Any) -> int:
+    """How many tokens two sequences (1-d arrays) share from the start."""
+    import numpy as np
+
+    size = min(len(first), len(second))
+    differ = np.flatnonzero(first[:size] != second[:size])
+    return int(differ[0]) if differ.size else size

@@ -224,6 +224,8 @@ def _stacked(caches: list[Layers | None], width: int) -> Layers:
     """Cached prefixes of several rows as one batch, each padded on the left to ``width`` (zeros for no prefix)."""
     import torch
 
+    if len(caches) == 1 and caches[0] is not None:
+        return caches[0]  # one row, all of it cached prefix: nothing to pad
     shaped = next(layers for layers in caches if layers)
     stacked = []
     for index, (keys, values) in enumerate(shaped):
