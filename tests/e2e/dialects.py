@@ -25,6 +25,12 @@ BACKENDS = [pytest.param("mlx", id="mlx"), pytest.param("transformers", id="tran
 CONVERSATIONS = {conversation["id"]: conversation for conversation in EXPECTED["conversations"]}
 TOOLS = CONVERSATIONS["tool_call"]["tools"]
 WEATHER = CONVERSATIONS["tool_result"]["messages"][2]["content"]
+MODEL = "assistant"
+
+
+def ask(conversation_id: str) -> list[Any]:
+    """A known conversation's messages: plain dicts, which every SDK takes as its own message type."""
+    return list(CONVERSATIONS[conversation_id]["messages"])
 
 
 @dataclasses.dataclass

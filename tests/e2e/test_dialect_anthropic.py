@@ -10,9 +10,11 @@ import pytest
 from tests.e2e.dialects import (
     BACKENDS,
     CONVERSATIONS,
+    MODEL,
     TOOLS,
     WEATHER,
     anthropic_client,
+    ask,
     count_steps,
     expected_usage,
     serve,
@@ -20,7 +22,6 @@ from tests.e2e.dialects import (
     tool_arguments,
 )
 
-MODEL = "assistant"
 TOOL_SPECS: list[anthropic.types.ToolParam] = [
     {
         "name": tool["function"]["name"],
@@ -30,10 +31,6 @@ TOOL_SPECS: list[anthropic.types.ToolParam] = [
     for tool in TOOLS
 ]
 THINKING: anthropic.types.ThinkingConfigParam = {"type": "enabled", "budget_tokens": 1024}
-
-
-def ask(conversation_id: str) -> list[anthropic.types.MessageParam]:
-    return list(CONVERSATIONS[conversation_id]["messages"])
 
 
 def dumped(message: anthropic.types.Message) -> list[Any]:
@@ -176,7 +173,11 @@ async def test_invalid_requests(server_factory, backend):
             await client.messages.create(model=MODEL, max_tokens=8, messages=messages, extra_body={"temperature": -1})
         with pytest.raises(anthropic.BadRequestError, match="tool_choice"):
             await client.messages.create(
-                model=MODEL, max_tokens=8, messages=messages, tools=TOOL_SPECS, tool_choice={"type": "any"}
+                model=MODEL,
+                max_tokens=8,
+                messages=messages,
+                tools=TOOL_SPECS,
+                tool_choice={"type": "tool", "name": "nope"},
             )
         image: anthropic.types.ImageBlockParam = {
             "type": "image",

@@ -7,13 +7,14 @@ from typing import Any
 import httpx
 import ollama
 import pytest
-from openai.types.chat import ChatCompletionMessageParam
 
 from tests.e2e.dialects import (
     BACKENDS,
     CONVERSATIONS,
+    MODEL,
     TOOLS,
     WEATHER,
+    ask,
     count_steps,
     expected_usage,
     ollama_client,
@@ -23,14 +24,7 @@ from tests.e2e.dialects import (
     tool_arguments,
 )
 
-MODEL = "assistant"
-
-
 GREEDY = {"temperature": 0}
-
-
-def ask(conversation_id: str) -> list[ChatCompletionMessageParam]:
-    return list(CONVERSATIONS[conversation_id]["messages"])
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -142,7 +136,7 @@ async def test_invalid_requests(server_factory, backend):
         assert raised.value.status_code == 400
         assert "temperature" in raised.value.error
         with pytest.raises(ollama.ResponseError) as raised:
-            await client.chat(model=MODEL, messages=messages, stream=False, format="json")
+            await client.chat(model=MODEL, messages=messages, stream=False, format={"type": "objectx"})
         assert (raised.value.status_code, "format" in raised.value.error) == (400, True)
         with pytest.raises(ollama.ResponseError) as raised:
             await client.show("llama3")

@@ -7,13 +7,14 @@ import httpx
 import openai
 import pytest
 from flama.llm.resource import LLMResource
-from openai.types.chat import ChatCompletionMessageParam
 
 from tests.e2e.dialects import (
     BACKENDS,
     CONVERSATIONS,
+    MODEL,
     TOOLS,
     WEATHER,
+    ask,
     count_steps,
     eos_ban,
     expected_usage,
@@ -22,12 +23,6 @@ from tests.e2e.dialects import (
     thought_and_answer,
     tool_arguments,
 )
-
-MODEL = "assistant"
-
-
-def ask(conversation_id: str) -> list[ChatCompletionMessageParam]:
-    return list(CONVERSATIONS[conversation_id]["messages"])
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -179,12 +174,16 @@ async def test_invalid_requests(server_factory, backend):
             ({"model": MODEL, "messages": messages, "temperature": -1}, openai.BadRequestError, "temperature"),
             ({"model": MODEL, "messages": messages, "n": 0}, openai.BadRequestError, "n"),
             (
-                {"model": MODEL, "messages": messages, "response_format": {"type": "json_object"}},
+                {
+                    "model": MODEL,
+                    "messages": messages,
+                    "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": 3}}},
+                },
                 openai.BadRequestError,
-                "response_format",
+                "response_format.json_schema.schema",
             ),
             (
-                {"model": MODEL, "messages": messages, "tool_choice": "required", "tools": TOOLS},
+                {"model": MODEL, "messages": messages, "tool_choice": "required"},
                 openai.BadRequestError,
                 "tool_choice",
             ),
