@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from flama.http import HTTPException, JSONResponse, NDJSONResponse, PlainTextResponse, Request, Response, Route
 from flama.http.routing import BaseRoute
+from flama.llm.backends.base import TokenLogprob
 from flama.llm.events import BlockDelta, BlockStart, BlockStop, Event
 from flama.llm.generation import Completion, Finish
 from flama.llm.ollama.schemas import ChatRequest, GenerateRequest, Message, Options, ShowRequest
@@ -190,7 +191,8 @@ class OllamaDialect:
             return self._loaded(body.model, {"message": {"role": "assistant", "content": ""}}, body.stream)
         messages = tuple(self._message(m, f"messages[{i}]") for i, m in enumerate(body.messages))
         source = Conversation(messages, None if not body.tools else tuple(_tool(tool) for tool in body.tools))
-        return await self._run(request, "chat", body.model, source, body.options, body.think, body.stream)
+        logprobs = _asked(body.logprobs, body.top_logprobs)
+        return await self._run(request, "chat", body.model, source, body.options, body.think, body.stream, logprobs)
 
     async def generate(self, request: Request) -> Response:
         """A completion of a prompt, streamed as NDJSON or buffered."""
@@ -209,7 +211,8 @@ class OllamaDialect:
             source = Raw(body.prompt)
         else:
             source = Chat(body.prompt, body.system)
-        return await self._run(request, "generate", body.model, source, body.options, body.think, body.stream)
+        logprobs = _asked(body.logprobs, body.top_logprobs)
+        return await self._run(request, "generate", body.model, source, body.options, body.think, body.stream, logprobs)
 
     def _loaded(self, model: str, content: dict[str, Any], stream: bool) -> Response:
         frame = {"model": model, "created_at": _now(), **content, "done": True, "done_reason": "load"}
@@ -249,15 +252,20 @@ class OllamaDialect:
         options: Options | None,
         think: bool | str | None,
         stream: bool,
+        logprobs: int | None = None,
     ) -> Response:
         generation = Generation(self.model, request, DIALECT, kind)
-        generation.prepare(source, _params(options), _thinking(think))
+        field = "top_logprobs" if logprobs else "logprobs"
+        generation.prepare(source, _params(options), _thinking(think), logprobs=logprobs, logprobs_field=field)
         if not stream:
             completion = await generation.complete()
             body = _chat_body(completion) if kind == "chat" else _generate_body(completion)
+            if logprobs is not None:
+                body["logprobs"] = _logprobs(_taken(generation)())
             return JSONResponse({"model": model, "created_at": _now(), **body, **_finish_fields(completion.finish)})
         events = await generation.stream()
-        return NDJSONResponse(_frames(model, kind == "chat", events))
+        taken = None if logprobs is None else _taken(generation)
+        return NDJSONResponse(_frames(model, kind == "chat", events, taken))
 
     def _details(self) -> dict[str, Any]:
         family = self._architecture()
@@ -363,20 +371,66 @@ def _generate_body(completion: Completion) -> dict[str, Any]:
     return body
 
 
-async def _frames(model: str, chat: bool, events: AsyncIterator[Event | Finish]) -> AsyncIterator[dict[str, Any]]:
+def _asked(logprobs: bool | None, top: int | None) -> int | None:
+    """How many alternatives per token the request asks for (``None``: no log probabilities).
+
+    Raises:
+        DialectError: ``top_logprobs`` without ``logprobs``.
+    """
+    if top is not None and not logprobs:
+        raise DialectError(400, "top_logprobs: needs logprobs: true", "top_logprobs")
+    return (top or 0) if logprobs else None
+
+
+def _taken(generation: Generation) -> Callable[[], list[TokenLogprob]]:
+    """Hands out the generation's token log probabilities not handed out yet."""
+    tokens = [] if generation.prepared is None or generation.prepared.logprobs is None else generation.prepared.logprobs
+    sent = [0]
+
+    def take() -> list[TokenLogprob]:
+        new = tokens[sent[0] :]
+        sent[0] = len(tokens)
+        return new
+
+    return take
+
+
+def _logprobs(tokens: list[TokenLogprob]) -> list[dict[str, Any]]:
+    """Ollama's ``logprobs``: ``[{token, logprob, top_logprobs: [{token, logprob}]}]``."""
+    return [
+        {
+            "token": token.token,
+            "logprob": token.logprob,
+            "top_logprobs": [{"token": text, "logprob": value} for text, value in token.top],
+        }
+        for token in tokens
+    ]
+
+
+async def _frames(
+    model: str,
+    chat: bool,
+    events: AsyncIterator[Event | Finish],
+    taken: Callable[[], list[TokenLogprob]] | None = None,
+) -> AsyncIterator[dict[str, Any]]:
     def frame(
         content: str = "", thinking: str | None = None, calls: list[dict[str, Any]] | None = None
     ) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": model, "created_at": _now()}
         if chat:
             message: dict[str, Any] = {"role": "assistant", "content": content}
             if thinking is not None:
                 message["thinking"] = thinking
             if calls is not None:
                 message["tool_calls"] = calls
-            return {"model": model, "created_at": _now(), "message": message, "done": False}
-        body: dict[str, Any] = {"model": model, "created_at": _now(), "response": content, "done": False}
-        if thinking is not None:
-            body["thinking"] = thinking
+            body["message"] = message
+        else:
+            body["response"] = content
+            if thinking is not None:
+                body["thinking"] = thinking
+        if taken is not None:
+            body["logprobs"] = _logprobs(taken())
+        body["done"] = False
         return body
 
     kinds: dict[int, str] = {}

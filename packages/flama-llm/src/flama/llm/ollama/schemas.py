@@ -2,7 +2,7 @@
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["ChatRequest", "GenerateRequest", "Message", "Options", "ShowRequest", "ToolCall"]
 
@@ -61,6 +61,8 @@ class _Generation(_Wire):
     stream: bool = True
     think: Think | None = None
     keep_alive: str | int | float | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
 
 
 class ChatRequest(_Generation):
