@@ -173,7 +173,11 @@ async def test_invalid_requests(server_factory, backend):
             await client.messages.create(model=MODEL, max_tokens=8, messages=messages, extra_body={"temperature": -1})
         with pytest.raises(anthropic.BadRequestError, match="tool_choice"):
             await client.messages.create(
-                model=MODEL, max_tokens=8, messages=messages, tools=TOOL_SPECS, tool_choice={"type": "any"}
+                model=MODEL,
+                max_tokens=8,
+                messages=messages,
+                tools=TOOL_SPECS,
+                tool_choice={"type": "tool", "name": "nope"},
             )
         image: anthropic.types.ImageBlockParam = {
             "type": "image",

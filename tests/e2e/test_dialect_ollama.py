@@ -136,7 +136,7 @@ async def test_invalid_requests(server_factory, backend):
         assert raised.value.status_code == 400
         assert "temperature" in raised.value.error
         with pytest.raises(ollama.ResponseError) as raised:
-            await client.chat(model=MODEL, messages=messages, stream=False, format="json")
+            await client.chat(model=MODEL, messages=messages, stream=False, format={"type": "objectx"})
         assert (raised.value.status_code, "format" in raised.value.error) == (400, True)
         with pytest.raises(ollama.ResponseError) as raised:
             await client.show("llama3")

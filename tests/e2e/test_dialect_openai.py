@@ -174,12 +174,16 @@ async def test_invalid_requests(server_factory, backend):
             ({"model": MODEL, "messages": messages, "temperature": -1}, openai.BadRequestError, "temperature"),
             ({"model": MODEL, "messages": messages, "n": 0}, openai.BadRequestError, "n"),
             (
-                {"model": MODEL, "messages": messages, "response_format": {"type": "json_object"}},
+                {
+                    "model": MODEL,
+                    "messages": messages,
+                    "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": 3}}},
+                },
                 openai.BadRequestError,
-                "response_format",
+                "response_format.json_schema.schema",
             ),
             (
-                {"model": MODEL, "messages": messages, "tool_choice": "required", "tools": TOOLS},
+                {"model": MODEL, "messages": messages, "tool_choice": "required"},
                 openai.BadRequestError,
                 "tool_choice",
             ),

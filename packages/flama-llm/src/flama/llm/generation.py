@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import jinja2
 from flama.llm.backends.base import MAX_LOGPROBS, Backend, GenerationParams, TokenLogprob
+from flama.llm.constraints import Constraint, bind
 from flama.llm.decoder import Decoder, DecoderSpec
 from flama.llm.events import BlockDelta, BlockStart, BlockStop, Event
 from flama.llm.exceptions import InvalidParameter, InvalidRequest
@@ -122,6 +123,7 @@ class Pipeline:
         *,
         logprobs: int | None = None,
         logprobs_field: str = "logprobs",
+        constraint: Constraint | None = None,
     ) -> Prepared:
         """Render the prompt and validate the parameters.
 
@@ -132,6 +134,8 @@ class Pipeline:
             logprobs: Report the generated tokens' log probabilities with this many alternatives (0 to 20) in
                 `Prepared.logprobs`; ``None`` reports none.
             logprobs_field: The request field that asked for them, named in errors.
+            constraint: What the output must be (see :mod:`flama.llm.constraints`); its grammar is written here, for
+                the rendered prompt.
 
         Raises:
             InvalidParameter: A parameter is invalid or unsupported (log probabilities included); ``max_tokens``
@@ -152,6 +156,12 @@ class Pipeline:
             prompt = source.render(self.backend, template)
         except (ValueError, jinja2.TemplateError) as exc:  # no chat template, or the template refused the messages
             raise InvalidRequest(source.field, str(exc)) from exc
+        if constraint is not None:
+            if "constraint" not in self.backend.supported:
+                raise InvalidParameter(constraint.field, f"not enforced by the {self.backend.name} backend")
+            parsed = dataclasses.replace(
+                parsed, constraint=bind(constraint, self.spec.for_prompt(prompt), self.backend.tokenizer)
+            )
         input_tokens = self.backend.count_tokens(prompt)
         left = self.backend.context_length - input_tokens
         if left <= 0:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import pydantic
 from flama.http import HTTPException, Request
 from flama.http.metrics import Metrics, metrics_of
+from flama.llm.constraints import Constraint
 from flama.llm.events import Event
 from flama.llm.exceptions import ClientGone, InvalidParameter, InvalidRequest, QueueFull
 from flama.llm.generation import Completion, Finish, Prepared, collect
@@ -235,10 +236,12 @@ class Generation:
         *,
         logprobs: int | None = None,
         logprobs_field: str = "logprobs",
+        constraint: Constraint | None = None,
     ) -> Prepared:
         """Count the request and check it: render the prompt and validate the parameters.
 
         ``logprobs`` and ``logprobs_field`` ask for the tokens' log probabilities (see `Pipeline.prepare`).
+        ``constraint`` constrains the output (see :mod:`flama.llm.constraints`).
 
         Raises:
             DialectError: The model is loading (503), or the request is invalid (400, naming the field).
@@ -247,7 +250,7 @@ class Generation:
             self.metrics.requested(self.model.name, self.dialect, self.kind, self.model.scheduler)
         try:
             self.prepared = self.model.pipeline.prepare(
-                source, params, template, logprobs=logprobs, logprobs_field=logprobs_field
+                source, params, template, logprobs=logprobs, logprobs_field=logprobs_field, constraint=constraint
             )
         except (InvalidParameter, InvalidRequest, HTTPException) as exc:
             self.failed("invalid_request")

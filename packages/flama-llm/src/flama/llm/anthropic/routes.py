@@ -35,6 +35,7 @@ from flama.llm.anthropic.schemas import (
     ToolResultBlock,
     ToolUseBlock,
 )
+from flama.llm.constraints import Constraint
 from flama.llm.events import BlockDelta, BlockStart, BlockStop, Event
 from flama.llm.exceptions import InvalidParameter, InvalidRequest
 from flama.llm.generation import Completion, Finish, StopReason, Usage
@@ -71,6 +72,29 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 def error_body(error: DialectError) -> dict[str, Any]:
     """Anthropic's error envelope."""
     return {"type": "error", "error": {"type": _TYPES[error.kind], "message": error.message}}
+
+
+def constraint(body: MessagesRequest) -> Constraint | None:
+    """What constrained decoding enforces: ``tool_choice`` ``any`` / ``tool``, one call, the thinking budget.
+
+    Raises:
+        DialectError: A tool named that is not offered, a bad input schema (400, naming the field).
+    """
+    choice, tools = body.tool_choice, body.tools or []
+    budget = body.thinking.budget_tokens if isinstance(body.thinking, ThinkingEnabled) else None
+    single = choice is not None and bool(choice.disable_parallel_tool_use) and choice.type != "none"
+    try:
+        if choice is not None and choice.type in ("any", "tool"):
+            forced = [(i, tool) for i, tool in enumerate(tools) if choice.type == "any" or tool.name == choice.name]
+            if choice.type == "tool" and not forced:
+                raise InvalidParameter("tool_choice.name", f"names {choice.name!r}, which is not among the tools")
+            calls = [(tool.name, tool.input_schema, f"tools[{i}].input_schema") for i, tool in forced]
+            return Constraint.tool_call(calls, single=single, field="tool_choice").also(thinking_budget=budget)
+        if budget is not None or (single and tools):
+            return Constraint(single=single and bool(tools), thinking_budget=budget, field="thinking")
+    except InvalidParameter as exc:
+        raise DialectError.of(exc) from exc
+    return None
 
 
 class Signer:
@@ -189,21 +213,8 @@ class AnthropicDialect:
                 for tool in body.tools
             )
         choice = body.tool_choice
-        if choice is not None:
-            if choice.type in ("any", "tool"):
-                raise DialectError(
-                    400,
-                    f"tool_choice: {choice.type!r} is not supported on this backend (it cannot force a tool call)",
-                    "tool_choice.type",
-                )
-            if choice.disable_parallel_tool_use:
-                raise DialectError(
-                    400,
-                    "tool_choice.disable_parallel_tool_use: cannot be enforced on this backend",
-                    "tool_choice.disable_parallel_tool_use",
-                )
-            if choice.type == "none":
-                tools = None
+        if choice is not None and choice.type == "none":
+            tools = None
         # Anthropic's thinking is off unless asked for.
         template = {"enable_thinking": isinstance(body.thinking, ThinkingEnabled)}
         return Conversation(tuple(messages), tools), template
@@ -286,7 +297,9 @@ class AnthropicDialect:
             "stop": body.stop_sequences or None,
         }
         generation = Generation(self.model, request, DIALECT, "messages")
-        prepared = generation.prepare(source, {k: v for k, v in params.items() if v is not None}, template)
+        prepared = generation.prepare(
+            source, {k: v for k, v in params.items() if v is not None}, template, constraint=constraint(body)
+        )
         # The stop sequence met is named when only one was given (the pipeline says that one was met, not which).
         stops = body.stop_sequences or []
         head = {

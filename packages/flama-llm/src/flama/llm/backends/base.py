@@ -11,10 +11,13 @@ import importlib.util
 import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 from flama.llm.backends.params import PARAMETERS_MODEL, validate
 from flama.llm.exceptions import BackendUnavailable, InvalidParameter
+
+if TYPE_CHECKING:
+    from flama.llm.constraints import Constraint
 
 __all__ = [
     "MAX_LOGPROBS",
@@ -60,6 +63,8 @@ class GenerationParams:
         logprobs: Report each generated token's log probability and this many most likely alternatives (0 to
             `MAX_LOGPROBS`); ``None`` reports none. Set by a dialect that asks for them (`Pipeline.prepare`), not by
             `parse`; a backend whose `supported` set lacks ``logprobs`` refuses it.
+        constraint: What the output must be (JSON, a tool call, a thinking budget), with its grammar; set by
+            `Pipeline.prepare`, not by `parse`; a backend whose `supported` set lacks ``constraint`` refuses it.
     """
 
     max_tokens: int | None = None
@@ -74,6 +79,7 @@ class GenerationParams:
     stop: tuple[str, ...] = ()
     logit_bias: dict[int, float] | None = None
     logprobs: int | None = None
+    constraint: "Constraint | None" = dataclasses.field(default=None, compare=False)
 
     @classmethod
     def parse(cls, values: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> "GenerationParams":

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from flama.llm.backends.base import Backend, Delta, Detokenizer, FinishReason, GenerationParams, TokenLogprob
+from flama.llm.constraints import Guides
 from flama.llm.stops import StopMatcher
 
 __all__ = ["CACHE_OPTIONS", "Batch", "BatchedBackend", "Member", "Score", "cache_limits"]
@@ -58,6 +59,8 @@ class Batch(abc.ABC):
     """
 
     processed: int = 0
+    guides: Guides | None = None
+    """Starts the constrained rows' guides (set by the backend)."""
 
     @abc.abstractmethod
     def insert(self, key: int, ids: list[int], params: GenerationParams, limit: int, seed: int) -> int:
@@ -209,6 +212,7 @@ class BatchedBackend(Backend):
         super().__init__(tokenizer, context_length)
         self.model = model
         self.batch = batch
+        batch.guides = Guides(tokenizer, sorted(eos))
         self.steps = 0
         self._eos = frozenset(eos)
         self._executor = executor

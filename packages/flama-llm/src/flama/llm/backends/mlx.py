@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from flama.llm.backends.base import PARAMETERS, GenerationParams, context_length
 from flama.llm.backends.batching import CACHE_OPTIONS, Batch, BatchedBackend, Score, cache_limits
+from flama.llm.constraints import Guide
 
 __all__ = ["MLXBackend"]
 
@@ -99,8 +100,11 @@ class MLXBatch(Batch):
         )
         if params.frequency_penalty or params.presence_penalty:
             processors.append(_penalties(len(ids), params.frequency_penalty, params.presence_penalty))
+        guide = self.guides.start(params.constraint, len(ids)) if self.guides else None
+        if guide is not None:
+            processors.append(_guided(guide))
         sampler = _sampler(params, mx.random.key(seed))
-        self._waiting.append(Row(key, ids, rest, cache, limit, sampler, processors, True))
+        self._waiting.append(Row(key, ids, rest, cache, limit, sampler, processors, guide is None))
         if params.logprobs is not None:
             self._top[key] = params.logprobs
         self.processed += len(rest)
@@ -239,6 +243,17 @@ def _penalties(prompt: int, frequency: float | None, presence: float | None) -> 
     return penalize
 
 
+def _guided(guide: Guide) -> Any:
+    """A logits processor leaving only the tokens the row's grammar allows."""
+    import mlx.core as mx
+
+    def constrain(tokens: Any, logits: Any) -> Any:
+        allowed = mx.array(guide.allowed(tokens, logits.shape[-1]))
+        return mx.where(allowed, logits, mx.array(-mx.inf, dtype=logits.dtype))
+
+    return constrain
+
+
 def _prefixed(prefix: Any, processor: Any) -> Any:
     """A logits processor given ``prefix`` in front of the tokens it is handed."""
     import mlx.core as mx
@@ -300,7 +315,7 @@ class MLXBackend(BatchedBackend):
 
     name = "mlx"
     requirement = "the mlx and mlx-lm packages (pip install 'flama-llm[mlx]')"
-    supported = PARAMETERS | {"logprobs"}
+    supported = PARAMETERS | {"logprobs", "constraint"}
     libraries = ("mlx", "mlx_lm")
 
     @classmethod

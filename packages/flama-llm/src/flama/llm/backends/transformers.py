@@ -12,6 +12,7 @@ from typing import Any
 from flama.llm.backends.base import PARAMETERS, GenerationParams, context_length
 from flama.llm.backends.batching import CACHE_OPTIONS, Batch, BatchedBackend, Score, cache_limits
 from flama.llm.backends.prefix import Layers, PrefixCache
+from flama.llm.constraints import Guide
 
 __all__ = ["TransformersBackend"]
 
@@ -28,6 +29,7 @@ class Row:
     generator: Any
     pending: list[int]
     length: int = 0
+    guide: Guide | None = None
 
 
 class TorchBatch(Batch):
@@ -71,6 +73,7 @@ class TorchBatch(Batch):
             _bias(params, self.vocabulary, device),
             torch.Generator(device=device).manual_seed(seed),
             ids,
+            guide=self.guides.start(params.constraint, len(ids)) if self.guides else None,
         )
         cached, layers = (0, None) if self.cache is None else self.cache.take(ids)
         self._joining.append((row, ids, cached, layers))
@@ -178,6 +181,9 @@ class TorchBatch(Batch):
         import torch
 
         logits = _adjust(logits, row.history, row.prompt, row.params, row.bias)
+        if row.guide is not None:
+            allowed = torch.from_numpy(row.guide.allowed(row.history, logits.shape[-1])).to(logits.device)
+            logits = logits.masked_fill(~allowed, -torch.inf)
         token = _sample(logits, row.params, row.generator)
         row.history = torch.cat((row.history, token))
         row.pending = [int(token)]
@@ -272,7 +278,7 @@ class TransformersBackend(BatchedBackend):
 
     name = "transformers"
     requirement = "the transformers and torch packages (pip install 'flama-llm[transformers]')"
-    supported = PARAMETERS | {"logprobs"}
+    supported = PARAMETERS | {"logprobs", "constraint"}
     libraries = ("transformers", "torch")
 
     @classmethod

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from flama.http import HTTPException, JSONResponse, NDJSONResponse, PlainTextResponse, Request, Response, Route
 from flama.http.routing import BaseRoute
 from flama.llm.backends.base import TokenLogprob
+from flama.llm.constraints import Constraint
 from flama.llm.events import BlockDelta, BlockStart, BlockStop, Event
+from flama.llm.exceptions import InvalidParameter
 from flama.llm.generation import Completion, Finish
 from flama.llm.ollama.schemas import ChatRequest, GenerateRequest, Message, Options, ShowRequest
 from flama.llm.prompts import Chat, Conversation, Prompt, Raw
@@ -79,9 +81,16 @@ def _params(options: Options | None, field: str = "options") -> dict[str, Any]:
     return {name: value for name, value in params.items() if value is not None}
 
 
-def _check_format(value: str | dict[str, Any] | None) -> None:
-    if value:
-        raise DialectError(400, "format: structured outputs need constrained decoding, not supported here", "format")
+def _constraint(value: str | dict[str, Any] | None) -> Constraint | None:
+    """``format``: ``"json"`` for any JSON object, or a JSON schema the answer must follow."""
+    if not value:
+        return None
+    if value != "json" and not isinstance(value, dict):
+        raise DialectError(400, 'format: must be "json" or a JSON schema', "format")
+    try:
+        return Constraint.json(None if value == "json" else value, field="format")
+    except InvalidParameter as exc:
+        raise DialectError.of(exc) from exc
 
 
 def _finish_fields(finish: Finish) -> dict[str, Any]:
@@ -186,19 +195,21 @@ class OllamaDialect:
         """A chat turn, streamed as NDJSON or buffered."""
         body = await read_body(request, ChatRequest)
         self._check(body.model)
-        _check_format(body.format)
+        constraint = _constraint(body.format)
         if not body.messages:  # Ollama's way to load a model
             return self._loaded(body.model, {"message": {"role": "assistant", "content": ""}}, body.stream)
         messages = tuple(self._message(m, f"messages[{i}]") for i, m in enumerate(body.messages))
         source = Conversation(messages, None if not body.tools else tuple(_tool(tool) for tool in body.tools))
         logprobs = _asked(body.logprobs, body.top_logprobs)
-        return await self._run(request, "chat", body.model, source, body.options, body.think, body.stream, logprobs)
+        return await self._run(
+            request, "chat", body.model, source, body.options, body.think, body.stream, constraint, logprobs
+        )
 
     async def generate(self, request: Request) -> Response:
         """A completion of a prompt, streamed as NDJSON or buffered."""
         body = await read_body(request, GenerateRequest)
         self._check(body.model)
-        _check_format(body.format)
+        constraint = _constraint(body.format)
         for name in ("suffix", "template", "images", "context"):
             if getattr(body, name):
                 raise DialectError(400, f"{name}: not supported on this backend", name)
@@ -212,7 +223,9 @@ class OllamaDialect:
         else:
             source = Chat(body.prompt, body.system)
         logprobs = _asked(body.logprobs, body.top_logprobs)
-        return await self._run(request, "generate", body.model, source, body.options, body.think, body.stream, logprobs)
+        return await self._run(
+            request, "generate", body.model, source, body.options, body.think, body.stream, constraint, logprobs
+        )
 
     def _loaded(self, model: str, content: dict[str, Any], stream: bool) -> Response:
         frame = {"model": model, "created_at": _now(), **content, "done": True, "done_reason": "load"}
@@ -252,11 +265,14 @@ class OllamaDialect:
         options: Options | None,
         think: bool | str | None,
         stream: bool,
+        constraint: Constraint | None = None,
         logprobs: int | None = None,
     ) -> Response:
         generation = Generation(self.model, request, DIALECT, kind)
         field = "top_logprobs" if logprobs else "logprobs"
-        generation.prepare(source, _params(options), _thinking(think), logprobs=logprobs, logprobs_field=field)
+        generation.prepare(
+            source, _params(options), _thinking(think), constraint=constraint, logprobs=logprobs, logprobs_field=field
+        )
         if not stream:
             completion = await generation.complete()
             body = _chat_body(completion) if kind == "chat" else _generate_body(completion)

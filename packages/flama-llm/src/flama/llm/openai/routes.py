@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from flama.http import EventSourceResponse, HTTPException, JSONResponse, Request, Response, Route
 from flama.http.routing import BaseRoute
+from flama.llm.constraints import Constraint
 from flama.llm.events import BlockDelta, BlockStart, Event
+from flama.llm.exceptions import InvalidParameter
 from flama.llm.generation import Completion, Finish, StopReason, Usage
 from flama.llm.openai.choices import (
     TokenLog,
@@ -157,43 +159,58 @@ def thinking(effort: str | None) -> dict[str, Any]:
     return {} if effort is None else {"enable_thinking": effort != "none"}
 
 
-def tools_offered(
+def tools_offered(tools: list[dict[str, Any]] | None, choice: str | NamedToolChoice | Any | None) -> Any:
+    """The tools the model sees, by ``tool_choice``: none for ``none``, all otherwise."""
+    return None if not tools or choice == "none" else tuple(tools)
+
+
+def constraint(
+    response_format: ResponseFormat | None,
     tools: list[dict[str, Any]] | None,
     choice: str | NamedToolChoice | Any | None,
     parallel: bool | None,
-) -> tuple[dict[str, Any], ...] | None:
-    """The tools the model sees, by ``tool_choice``: all for ``auto``, none for ``none``.
+    format_field: str = "response_format",
+) -> Constraint | None:
+    """What constrained decoding enforces: a JSON answer, a forced tool call, at most one call.
+
+    Args:
+        response_format: ``json_object`` or ``json_schema`` (its ``schema``) asks for JSON.
+        tools: The tools offered (``{"type": "function", "function": {"name", "parameters"}}`` each).
+        choice: ``required`` forces a call of any tool, a named function a call of that one.
+        parallel: ``False`` allows one call at most.
+        format_field: Where the format sits in the request (for errors).
 
     Raises:
-        DialectError: A choice this server cannot enforce (``required``, a named function, no parallel calls).
+        DialectError: A bad schema, an unknown tool name, a tool call forced without tools (400, naming the field).
     """
-    if parallel is False:
-        raise DialectError(
-            400, "parallel_tool_calls: false cannot be enforced on this backend; leave it unset", "parallel_tool_calls"
-        )
-    if choice is None or choice == "auto":
-        return None if not tools else tuple(tools)
-    if choice == "none":
-        return None
-    raise DialectError(
-        400,
-        "tool_choice: only 'auto' and 'none' are supported on this backend (it cannot force a tool call)",
-        "tool_choice",
-    )
-
-
-def check_format(response_format: ResponseFormat | None, field: str = "response_format") -> None:
-    """Accept plain text answers only: constrained decoding is not available on this backend.
-
-    Raises:
-        DialectError: A JSON format was asked for.
-    """
-    if response_format is not None and response_format.type != "text":
-        raise DialectError(
-            400,
-            f"{field}: {response_format.type!r} needs constrained decoding, which this backend does not support",
-            field,
-        )
+    try:
+        forced: list[dict[str, Any]] = list(tools or []) if choice == "required" else []
+        if choice is not None and not isinstance(choice, str):
+            name = choice.function.name if isinstance(choice, NamedToolChoice) else choice.name
+            forced = [tool for tool in tools or [] if tool["function"]["name"] == name]
+            if not forced:
+                raise InvalidParameter("tool_choice", f"names {name!r}, which is not among the tools offered")
+        if choice == "required" or forced:
+            if response_format is not None and response_format.type != "text":
+                raise InvalidParameter(format_field, "cannot be combined with a forced tool call")
+            calls = [
+                (tool["function"]["name"], tool["function"].get("parameters"), f"tools[{index}].function.parameters")
+                for index, tool in enumerate(forced)
+            ]
+            return Constraint.tool_call(calls, single=parallel is False, field="tool_choice")
+        if response_format is not None and response_format.type == "json_object":
+            return Constraint.json(field=format_field)
+        if response_format is not None and response_format.type == "json_schema":
+            where = f"{format_field}.json_schema.schema"
+            schema = (response_format.json_schema or {}).get("schema")
+            if schema is None:
+                raise InvalidParameter(where, "a json_schema format needs a schema")
+            return Constraint.json(schema, field=where)
+        if parallel is False and tools and choice != "none":
+            return Constraint(single=True, field="parallel_tool_calls")
+    except InvalidParameter as exc:
+        raise DialectError.of(exc) from exc
+    return None
 
 
 def sampling(body: ChatCompletionRequest | CompletionRequest, max_tokens: int | None) -> dict[str, Any]:
@@ -289,10 +306,10 @@ class OpenAIDialect:
         """Chat completions, buffered or streamed."""
         body = await read_body(request, ChatCompletionRequest)
         check_model(self.model, body.model)
-        check_format(body.response_format)
         messages = tuple(_message(self.model, m, f"messages[{i}]") for i, m in enumerate(body.messages))
         tools = [tool.model_dump(exclude_none=True) for tool in body.tools] if body.tools else None
-        source = Conversation(messages, tools_offered(tools, body.tool_choice, body.parallel_tool_calls))
+        source = Conversation(messages, tools_offered(tools, body.tool_choice))
+        constrained = constraint(body.response_format, tools, body.tool_choice, body.parallel_tool_calls)
         params = sampling(
             body, body.max_completion_tokens if body.max_completion_tokens is not None else body.max_tokens
         )
@@ -303,7 +320,12 @@ class OpenAIDialect:
         generations = [Generation(self.model, request, DIALECT, "chat") for _ in range(body.n or 1)]
         for index, generation in enumerate(generations):
             generation.prepare(
-                source, seeded(params, index), thinking(body.reasoning_effort), logprobs=logprobs, logprobs_field=field
+                source,
+                seeded(params, index),
+                thinking(body.reasoning_effort),
+                logprobs=logprobs,
+                logprobs_field=field,
+                constraint=constrained,
             )
         logs = [TokenLog(generation.prepared) for generation in generations]
         head = {
