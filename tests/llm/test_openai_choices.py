@@ -7,6 +7,7 @@ import pytest
 from flama.llm.exceptions import InvalidParameter
 
 from tests.llm.doubles import model_factory
+from tests.llm.test_dialect_golden import check, normalized
 
 __all__ = ["model_factory"]
 
@@ -120,3 +121,18 @@ def pipeline_source() -> Any:
     from flama.llm.prompts import Raw
 
     return Raw("p")
+
+
+class TestCaseWire:
+    async def test_two_streamed_choices(self, model_factory):
+        # The golden wire of two interleaved choices (the scripted backend steps both alike, so the order is fixed).
+        async with model_factory("Hello", " world") as (client, _):
+            request = {
+                "model": "assistant",
+                "messages": USER,
+                "n": 2,
+                "stream": True,
+                "stream_options": {"include_usage": True},
+            }
+            response = await client.post(CHAT, json=request)
+        check("openai-stream-two-choices", normalized(response.text, ndjson=False))
