@@ -35,6 +35,8 @@ VLLM_SAMPLING_DEFAULTS: dict[str, Any] = {
 }
 # vLLM 0.32.0, `vllm/sampling_params.py`: `class RequestOutputKind(Enum)`.
 VLLM_OUTPUT_KINDS = {"CUMULATIVE": 0, "DELTA": 1, "FINAL_ONLY": 2}
+# The engine's structured outputs backend by default (constraint grammars are llguidance's Lark).
+GUIDANCE = {"structured_outputs_config": {"backend": "guidance"}}
 
 
 def cuda() -> bool:
@@ -189,11 +191,11 @@ class TestCaseEngineOptions:
     @pytest.mark.parametrize(
         ("options", "expected"),
         [
-            pytest.param({}, {"enable_prefix_caching": True}, id="default-on"),
-            pytest.param({"cache_size": 0, "cache_bytes": 10}, {"enable_prefix_caching": False}, id="off"),
+            pytest.param({}, {"enable_prefix_caching": True, **GUIDANCE}, id="default-on"),
+            pytest.param({"cache_size": 0, "cache_bytes": 10}, {"enable_prefix_caching": False, **GUIDANCE}, id="off"),
             pytest.param(
                 {"cache_size": 8, "enable_prefix_caching": False, "max_model_len": 512},
-                {"enable_prefix_caching": False, "max_model_len": 512},
+                {"enable_prefix_caching": False, "max_model_len": 512, **GUIDANCE},
                 id="explicit",
             ),
         ],

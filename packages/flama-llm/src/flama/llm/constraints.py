@@ -73,7 +73,8 @@ class Constraint:
         single: At most one tool call.
         thinking_budget: Most tokens of reasoning before the family's reasoning-close marker.
         field: The request field that asked for it (for errors).
-        grammar: The grammar (llguidance Lark), set by :func:`bind` once the prompt is known.
+        grammar: The grammar in llguidance's Lark dialect (special tokens as ``<[id]>``), set by :func:`bind` once the
+            prompt is known.
     """
 
     schema: dict[str, Any] | None = None
@@ -186,8 +187,8 @@ def bind(constraint: Constraint, spec: "DecoderSpec", tokenizer: Any) -> Constra
         reasoning = f'thought {closed} "\\n"?'
         start = reasoning if spec.starts_in_reasoning else f"({opened} {reasoning})?"
         rules[:0] = [f"start: {start} body", f"thought{limit}: /(.|\\n)*/"]
-    grammar = llguidance.LLMatcher.grammar_from_lark("\n".join(rules))
-    error = llguidance.LLMatcher.validate_grammar(grammar)
+    grammar = "\n".join(rules)
+    error = llguidance.LLMatcher.validate_grammar(llguidance.LLMatcher.grammar_from_lark(grammar))
     if error:
         raise InvalidParameter(constraint.field, f"cannot be enforced: {error.splitlines()[0]}")
     return dataclasses.replace(constraint, grammar=grammar)
@@ -275,7 +276,8 @@ class Guides:
         import llguidance
 
         tokenizer = self._lltokenizer()
-        matcher = llguidance.LLMatcher(tokenizer, constraint.grammar, log_level=0)
+        grammar = llguidance.LLMatcher.grammar_from_lark(constraint.grammar)
+        matcher = llguidance.LLMatcher(tokenizer, grammar, log_level=0)
         if matcher.is_error():
             raise ValueError(f"constrained decoding: {matcher.get_error().splitlines()[0]}")
         return Guide(matcher, prompt, tokenizer.vocab_size)

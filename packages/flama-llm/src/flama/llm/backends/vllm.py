@@ -28,7 +28,9 @@ FINISH_REASONS: dict[str, FinishReason] = {"stop": "stop", "length": "length"}
 def sampling_options(params: GenerationParams, limit: int) -> dict[str, Any]:
     """Keyword arguments of ``vllm.SamplingParams`` for checked parameters and a token limit.
 
-    Every `GenerationParams` field has a ``SamplingParams`` field of the same name. vLLM defaults to 16 tokens, so the
+    Every `GenerationParams` field has a ``SamplingParams`` field of the same name, but the constraint: its grammar goes
+    to vLLM's structured outputs (``structured_outputs``: the keyword arguments of ``StructuredOutputsParams``), which
+    the engine's guidance backend (llguidance, as on MLX and transformers) enforces. vLLM defaults to 16 tokens, so the
     limit is always given; special tokens stay in the text because the decoder reads markers such as ``<tool_call>``
     from it, and stop sequences are trimmed by vLLM itself.
     """
@@ -40,15 +42,22 @@ def sampling_options(params: GenerationParams, limit: int) -> dict[str, Any]:
     for name, value in params.given().items():
         if name == "stop":
             options["stop"] = list(value)
+        elif name == "constraint":
+            options["structured_outputs"] = {"grammar": value.grammar}
         elif name != "max_tokens":
             options[name] = value
     return options
 
 
 def engine_options(options: dict[str, Any]) -> dict[str, Any]:
-    """``AsyncEngineArgs`` fields from load options: prefix caching on unless ``cache_size`` is 0."""
+    """``AsyncEngineArgs`` fields from load options: prefix caching on unless ``cache_size`` is 0.
+
+    Structured outputs use the guidance backend unless ``structured_outputs_config`` says otherwise: the constraints'
+    grammars are written in llguidance's Lark dialect.
+    """
     engine = {name: value for name, value in options.items() if name not in ("cache_size", "cache_bytes")}
     engine.setdefault("enable_prefix_caching", options.get("cache_size", 1) != 0)
+    engine.setdefault("structured_outputs_config", {"backend": "guidance"})
     return engine
 
 
@@ -62,7 +71,7 @@ class VLLMBackend(Backend):
 
     name = "vllm"
     requirement = "the vllm package and a CUDA GPU (pip install 'flama-llm[vllm]')"
-    supported = PARAMETERS
+    supported = PARAMETERS | {"constraint"}
     libraries = ("vllm",)
 
     def __init__(self, engine: Any, tokenizer: Any, length: int) -> None:
@@ -95,6 +104,10 @@ class VLLMBackend(Backend):
         from vllm.engine.arg_utils import AsyncEngineArgs
         from vllm.v1.engine.async_llm import AsyncLLM
 
+        if isinstance(options["structured_outputs_config"], dict):
+            from vllm.config import StructuredOutputsConfig
+
+            options["structured_outputs_config"] = StructuredOutputsConfig(**options["structured_outputs_config"])
         engine = await asyncio.to_thread(AsyncLLM.from_engine_args, AsyncEngineArgs(model=str(directory), **options))
         tokenizer = await asyncio.to_thread(AutoTokenizer.from_pretrained, directory)
         return cls(engine, tokenizer, int(engine.model_config.max_model_len))
@@ -127,7 +140,12 @@ class VLLMBackend(Backend):
         from vllm import SamplingParams
         from vllm.sampling_params import RequestOutputKind
 
-        sampling = SamplingParams(**sampling_options(params, limit), output_kind=RequestOutputKind.DELTA)
+        options = sampling_options(params, limit)
+        if "structured_outputs" in options:
+            from vllm.sampling_params import StructuredOutputsParams
+
+            options["structured_outputs"] = StructuredOutputsParams(**options["structured_outputs"])
+        sampling = SamplingParams(**options, output_kind=RequestOutputKind.DELTA)
         request = uuid.uuid4().hex
         # An engine input (vLLM's `TokensInput`): a plain token prompt would go through vLLM's renderer again, which
         # vLLM logs as deprecated.
