@@ -214,3 +214,32 @@ class TestCaseStreamRegistry:
     def test_bad_options(self, options):
         with pytest.raises(ValueError, match="cannot be negative, and max_streams must be 1 or more"):
             StreamRegistry(**options)
+
+
+class TestCaseArming:
+    async def test_an_unarmed_stream_waits_for_its_first_reader_window(self):
+        registry = StreamRegistry(resume_window=0.01)
+        go = asyncio.Event()
+
+        async def produce(stream: Stream) -> None:
+            await go.wait()  # waiting for its turn, longer than the window
+            stream.push("token", {})
+
+        stream = registry.open(produce, armed=False)
+        await asyncio.sleep(0.05)
+        assert not stream.done  # not cancelled while nobody could read it
+        registry.arm(stream)
+        go.set()
+        assert [event.name async for event in stream.follow(0, 0.01)] == ["token"]
+
+    async def test_arming_starts_the_window(self):
+        registry = StreamRegistry(resume_window=0.01)
+
+        async def produce(stream: Stream) -> None:
+            await asyncio.Event().wait()
+
+        stream = registry.open(produce, armed=False)
+        registry.arm(stream)
+        await stream.wait()
+        assert stream.done
+        assert stream.events[-1].data["detail"] == "The generation was disconnected."

@@ -95,6 +95,29 @@ class TestCaseAdmission:
         assert order == ["first", "third"]
         assert (admission.running, admission.queued) == (0, 0)
 
+    async def test_waiter_cancelled_as_a_slot_is_released(self):
+        # The waiter's future is cancelled at once, its task sees the cancellation a loop turn later: a release in
+        # between passes over the cancelled waiter (and removes it), and the task must still leave cleanly.
+        admission = Admission(max_running=1, max_queued=2)
+        holder = admission.slot()
+        await holder.__aenter__()
+        entered: list[str] = []
+
+        async def job(name: str) -> None:
+            async with admission.slot():
+                entered.append(name)
+
+        second = asyncio.create_task(job("second"))
+        third = asyncio.create_task(job("third"))
+        await asyncio.sleep(0)
+        second.cancel()
+        await holder.__aexit__(None, None, None)  # before second has run its cancellation
+        with pytest.raises(asyncio.CancelledError):
+            await second
+        await third
+        assert entered == ["third"]
+        assert (admission.running, admission.queued) == (0, 0)
+
     async def test_slot_handed_to_a_cancelled_waiter_passes_on(self):
         admission = Admission(max_running=1, max_queued=2)
         order: list[str] = []

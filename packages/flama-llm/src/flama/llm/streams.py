@@ -7,7 +7,8 @@ events it missed, in order, each with its number as the SSE ``id``. Each event i
 readers it has, and a reader that is behind gets every event waiting for it in one batch (one write to the socket).
 
 Generation stops when the stream is cancelled (:meth:`StreamRegistry.cancel`), when nobody starts reading it within
-``resume_window`` seconds of its opening, and when its last reader goes away and nobody reads it again within
+``resume_window`` seconds of its opening (or of :meth:`StreamRegistry.arm`, for a stream opened before it could be
+read: one still waiting for its turn), and when its last reader goes away and nobody reads it again within
 ``resume_window`` seconds (``0`` stops it at once): a stream nobody reads never holds the model. Finished streams stay
 readable for ``keep_for`` seconds; expired streams are dropped whenever the registry is used, so no timer runs.
 
@@ -216,8 +217,14 @@ class StreamRegistry:
     def __len__(self) -> int:
         return len(self._streams)
 
-    def open(self, producer: Producer) -> Stream:
-        """Register a new stream and start ``producer(stream)`` as its task; the stream ends when the task does."""
+    def open(self, producer: Producer, *, armed: bool = True) -> Stream:
+        """Register a new stream and start ``producer(stream)`` as its task; the stream ends when the task does.
+
+        Args:
+            producer: What fills the stream.
+            armed: Start the window for a first reader now; ``False`` for a stream nobody can read yet, whose opener
+                calls :meth:`arm` once it can be (after the generation was admitted).
+        """
         self._sweep()
         stream = Stream(secrets.token_urlsafe(12))
         self._streams[stream.id] = stream
@@ -228,11 +235,17 @@ class StreamRegistry:
             finally:
                 stream.finish()
 
-        loop = asyncio.get_running_loop()
-        stream.task = loop.create_task(run(), name=f"flama-llm stream {stream.id}")
-        if self.resume_window > 0:  # a first reader cancels this (with 0, only a reader that leaves stops the stream)
-            stream._stop_later = loop.call_later(self.resume_window, stream.cancel, "disconnected")
+        stream.task = asyncio.get_running_loop().create_task(run(), name=f"flama-llm stream {stream.id}")
+        if armed:
+            self.arm(stream)
         return stream
+
+    def arm(self, stream: Stream) -> None:
+        """Cancel ``stream`` unless a first reader comes within ``resume_window`` seconds from now."""
+        if self.resume_window > 0 and not stream.readers and not stream.done and stream._stop_later is None:
+            # A first reader cancels this (with 0, only a reader that leaves stops the stream).
+            loop = asyncio.get_running_loop()
+            stream._stop_later = loop.call_later(self.resume_window, stream.cancel, "disconnected")
 
     def get(self, stream_id: str) -> Stream | None:
         """The stream called ``stream_id``, or ``None`` when it is unknown or expired."""

@@ -182,7 +182,7 @@ class Admission:
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
                 self._release()  # the slot was handed over just as the waiter gave up: pass it on
-            else:
+            elif waiter in self._waiters:  # not yet passed over by a release (which skips cancelled waiters)
                 self._waiters.remove(waiter)
             raise
 

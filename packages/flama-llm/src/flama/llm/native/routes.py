@@ -27,7 +27,14 @@ from flama.http.metrics import Metrics, metrics_of
 from flama.http.routing import BaseRoute
 from flama.llm.backends.params import PARAMETERS_MODEL
 from flama.llm.events import Event
-from flama.llm.exceptions import ClientGone, InvalidParameter, InvalidRequest, QueueFull, UnknownStream
+from flama.llm.exceptions import (
+    ClientGone,
+    GenerationStopped,
+    InvalidParameter,
+    InvalidRequest,
+    QueueFull,
+    UnknownStream,
+)
 from flama.llm.generation import Completion, Finish, Prepared, collect
 from flama.llm.native.parser import NativeBody, parse_params, parse_request
 from flama.llm.native.renderer import completion_body, stream_events
@@ -181,12 +188,20 @@ class NativeDialect:
             except QueueFull as exc:
                 admitted.set_exception(exc)
             except Exception as exc:  # a failed generation ends its stream with an error event
+                if not admitted.done():  # failed before its turn: the opener answers with the error
+                    admitted.set_exception(exc)
+                    return
                 logger.exception("stream %s failed", stream.id, extra={"model": self.model.name})
                 if metrics is not None:
                     metrics.failed(self.model.name, "generation")
                 stream.push("error", streamed_error(exc, request.app))
+            finally:
+                if not admitted.done():  # cancelled before its turn (DELETE, shutdown): the opener still answers
+                    admitted.set_exception(GenerationStopped("cancelled"))
 
-        stream = self.model.streams.open(produce)
+        # Nobody can read the stream before its id is answered, once admitted: the window for a first reader starts
+        # then, not while the generation waits for its turn (a wait longer than the window would cancel it).
+        stream = self.model.streams.open(produce, armed=False)
         try:
             await unless_disconnected(request, _wait(admitted))
         except QueueFull:
@@ -197,6 +212,7 @@ class NativeDialect:
         except ClientGone:
             self.model.streams.discard(stream.id)
             return Response(b"", status_code=499)
+        self.model.streams.arm(stream)
         if "text/event-stream" in request.headers.get("accept", ""):
             window = self.model.streams.resume_window
             return EventSourceResponse(
