@@ -15,10 +15,20 @@ and writes the ``soak`` section of RESULTS.md:
   (``tracemalloc``, reported at ``/soak/heap``), which tells a leak (objects kept) from memory the C allocator keeps
   for reuse after freeing it (RSS stays up, the heap does not).
 
+Both servers start with the limits ``flama serve`` uses (:func:`flama.http.server_defaults`). The clients keep an
+idle pooled connection for half the server's keep-alive timeout: a client that keeps it as long as the server does
+(httpx's default, 5 s, is uvicorn's) sometimes sends a request on a connection the server is closing at that very
+moment, and reads a reset (``ReadError``) or an early close instead of an answer. Each error is counted with the
+request it hit (``POST``: opening the stream, ``GET``: reading it).
+
 Memory is the kernel's ``VmRSS`` of the server process (Linux ``/proc``). The figures depend on the machine and on
 what else runs on it.
+
+One scenario alone, its figures printed (RESULTS.md untouched): ``python -m benchmarks.soak llm --seconds 180`` or
+``python -m benchmarks.soak burst``.
 """
 
+import argparse
 import asyncio
 import json
 import os
@@ -30,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from flama.http.server import DEFAULT_SERVER_LIMITS
 
 from benchmarks.load import free_port, resident_bytes
 
@@ -41,6 +52,8 @@ BURST = 500
 BURST_ROWS = 1000
 FEATURES = 20
 SAMPLE_SECONDS = 5.0
+# Shorter than the server's keep-alive timeout, so that the client never reuses a connection the server is closing.
+KEEPALIVE_EXPIRY = DEFAULT_SERVER_LIMITS.keep_alive_timeout / 2
 PROMPT = {
     "messages": [{"role": "user", "content": "Hello! Who are you?"}],
     "params": {"temperature": 0.0, "max_tokens": 64},
@@ -50,7 +63,7 @@ PROMPT = {
 def serve(kind: str, port: int) -> None:
     """The child process: the demo LLM (``llm``) or a scikit-learn model (``predictive``) under uvicorn."""
     import uvicorn
-    from flama.http import Flama
+    from flama.http import Flama, server_defaults
 
     app = Flama(schema=None, docs=None)
     if kind == "llm":
@@ -77,7 +90,7 @@ def serve(kind: str, port: int) -> None:
         path = Path(tempfile.mkdtemp(prefix="soak-")) / "classifier.flm"
         flama.dump(model, path)  # dumped by this process: loading it back needs no trust
         app.models.add_model(path="/classifier/", model=path, name="classifier")
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.run(app, **{**server_defaults(), "host": "127.0.0.1", "port": port, "log_level": "warning"})
 
 
 async def _ready(client: httpx.AsyncClient) -> None:
@@ -94,24 +107,32 @@ async def _ready(client: httpx.AsyncClient) -> None:
 
 async def _one_stream(client: httpx.AsyncClient) -> str | None:
     """One native stream read to its end; None when it ended with ``message.stop``, else what went wrong."""
-    opened = await client.post("/llm/stream/", json=PROMPT)
+    try:
+        opened = await client.post("/llm/stream/", json=PROMPT)
+    except httpx.HTTPError as exc:
+        return f"POST {type(exc).__name__}"
     if opened.status_code != 200:
         return f"POST stream/ answered {opened.status_code}"
     stopped = False
-    async with client.stream("GET", f"/llm/stream/{opened.json()['id']}/") as events:
-        if events.status_code != 200:
-            return f"GET stream/{{id}}/ answered {events.status_code}"
-        error = False  # within an event named error, whose data says what went wrong
-        async for line in events.aiter_lines():
-            if error and line.startswith("data:"):
-                return f"error event {line[5:].strip()[:120]}"
-            error = line.startswith("event: error") or (error and line != "")
-            stopped = stopped or line.startswith("event: message.stop")
+    try:
+        async with client.stream("GET", f"/llm/stream/{opened.json()['id']}/") as events:
+            if events.status_code != 200:
+                return f"GET stream/{{id}}/ answered {events.status_code}"
+            error = False  # within an event named error, whose data says what went wrong
+            async for line in events.aiter_lines():
+                if error and line.startswith("data:"):
+                    return f"error event {line[5:].strip()[:120]}"
+                error = line.startswith("event: error") or (error and line != "")
+                stopped = stopped or line.startswith("event: message.stop")
+    except httpx.HTTPError as exc:
+        return f"GET {type(exc).__name__}"
     return None if stopped else "the stream ended without message.stop"
 
 
 async def _streams(url: str, pid: int, seconds: float) -> dict[str, Any]:
-    limits = httpx.Limits(max_connections=STREAMS * 2, max_keepalive_connections=STREAMS * 2)
+    limits = httpx.Limits(
+        max_connections=STREAMS * 2, max_keepalive_connections=STREAMS * 2, keepalive_expiry=KEEPALIVE_EXPIRY
+    )
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
         await _ready(client)
         started = time.monotonic()
@@ -122,10 +143,7 @@ async def _streams(url: str, pid: int, seconds: float) -> dict[str, Any]:
 
         async def worker() -> None:
             while time.monotonic() < deadline:
-                try:
-                    failure = await _one_stream(client)
-                except httpx.HTTPError as exc:
-                    failure = type(exc).__name__
+                failure = await _one_stream(client)
                 counts["streams" if failure is None else "errors"] += 1
                 if failure is not None:
                     kinds[failure] = kinds.get(failure, 0) + 1
@@ -148,7 +166,7 @@ async def _burst(url: str, pid: int) -> dict[str, Any]:
     rows = [[(i * 7 + j) % 10 / 10 for j in range(FEATURES)] for i in range(BURST_ROWS)]
     body = json.dumps({"input": rows}).encode()
     headers = {"content-type": "application/json"}
-    limits = httpx.Limits(max_connections=BURST, max_keepalive_connections=BURST)
+    limits = httpx.Limits(max_connections=BURST, max_keepalive_connections=BURST, keepalive_expiry=KEEPALIVE_EXPIRY)
     async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as client:
         await _ready(client)
         for _ in range(20):  # warm-up: worker threads started, caches filled
@@ -249,8 +267,21 @@ def run(seconds: float | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["serve"]:
-        serve(sys.argv[2], int(sys.argv[3]))
+def main(argv: list[str]) -> None:
+    """``serve KIND PORT`` (the child server), ``llm [--seconds S]`` or ``burst`` (one scenario, figures printed)."""
+    if argv[:1] == ["serve"]:
+        serve(argv[1], int(argv[2]))
+        return
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.soak")
+    parser.add_argument("scenario", choices=["llm", "burst"])
+    parser.add_argument("--seconds", type=float, default=180.0, help="LLM streaming time (180 s)")
+    args = parser.parse_args(argv)
+    if args.scenario == "llm":
+        figures = _scenario("llm", lambda url, pid: _streams(url, pid, args.seconds))
     else:
-        sys.stdout.write(run())
+        figures = _scenario("predictive", _burst)
+    sys.stdout.write(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
