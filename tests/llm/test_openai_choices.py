@@ -27,6 +27,10 @@ class TestCaseChoices:
                 CHAT, json={"model": "assistant", "messages": USER, "n": 3, "seed": 7, "temperature": 0.5}
             )
             seeds = [params.seed for _, params in resource.backend.calls]
+            metrics = (await client.get("/metrics")).text
+        # One request, whose three choices' tokens are all counted.
+        assert 'flama_llm_requests_total{dialect="openai",kind="chat",model="assistant"} 1.0' in metrics
+        assert 'flama_llm_output_tokens_total{model="assistant"} 6.0' in metrics
         assert response.status_code == 200, response.text
         body = response.json()
         assert [choice["index"] for choice in body["choices"]] == [0, 1, 2]

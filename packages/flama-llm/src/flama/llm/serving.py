@@ -197,12 +197,17 @@ class Generation:
         request: The HTTP request.
         dialect: The dialect's name, for metrics and logs.
         kind: The route's kind (``chat``, ``messages``, ``generate``, ...), for metrics.
+        counted: Whether it counts as a request in ``/metrics`` (the later choices of a request with several do not;
+            their tokens and failures are counted).
     """
 
-    __slots__ = ("dialect", "kind", "metrics", "model", "prepared", "request")
+    __slots__ = ("counted", "dialect", "kind", "metrics", "model", "prepared", "request")
 
-    def __init__(self, model: "LLMResource", request: Request, dialect: str, kind: str) -> None:
+    def __init__(
+        self, model: "LLMResource", request: Request, dialect: str, kind: str, *, counted: bool = True
+    ) -> None:
         self.model = model
+        self.counted = counted
         self.request = request
         self.dialect = dialect
         self.kind = kind
@@ -246,7 +251,7 @@ class Generation:
         Raises:
             DialectError: The model is loading (503), or the request is invalid (400, naming the field).
         """
-        if self.metrics is not None:
+        if self.metrics is not None and self.counted:
             self.metrics.requested(self.model.name, self.dialect, self.kind, self.model.scheduler)
         try:
             self.prepared = self.model.pipeline.prepare(

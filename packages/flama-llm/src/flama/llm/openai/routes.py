@@ -317,7 +317,8 @@ class OpenAIDialect:
             raise DialectError(400, "top_logprobs: needs logprobs: true", "top_logprobs")
         logprobs = (body.top_logprobs or 0) if body.logprobs else None
         field = "logprobs" if body.top_logprobs is None else "top_logprobs"
-        generations = [Generation(self.model, request, DIALECT, "chat") for _ in range(body.n or 1)]
+        n = body.n or 1
+        generations = [Generation(self.model, request, DIALECT, "chat", counted=not i) for i in range(n)]
         for index, generation in enumerate(generations):
             generation.prepare(
                 source,
@@ -364,7 +365,8 @@ class OpenAIDialect:
             raise DialectError(400, "logprobs: must be the number of alternatives per token (0 to 20)", "logprobs")
         # OpenAI's legacy default: 16 tokens.
         params = sampling(body, 16 if body.max_tokens is None else body.max_tokens)
-        generations = [Generation(self.model, request, DIALECT, "completions") for _ in range(body.n or 1)]
+        n = body.n or 1
+        generations = [Generation(self.model, request, DIALECT, "completions", counted=not i) for i in range(n)]
         for index, generation in enumerate(generations):
             generation.prepare(Raw(prompt), seeded(params, index), {}, logprobs=body.logprobs)
         logs = [TokenLog(generation.prepared) for generation in generations]
