@@ -54,6 +54,7 @@ from benchmarks.load import free_port
 
 __all__ = ["DEMO", "run"]
 
+FLAMA2_MLX_LM = next(pin.split("==")[1] for pin in FLAMA2_LLM if pin.startswith("mlx-lm=="))
 MAX_TOKENS = 256
 ROUNDS = 7
 QUICK_ROUNDS = 3
@@ -416,6 +417,15 @@ def _table(label: str, measured: dict[str, Any], rounds: int) -> list[str]:
         f"Backend `{measured['backend']}`, {label}, one chat turn, greedy, {MAX_TOKENS} tokens (end of sequence "
         f"banned), median of {rounds} alternated runs; loopback round trip {trips}; **load average {start:.1f} at "
         f"the start, {end:.1f} at the end**, on {os.cpu_count()} cores.",
+        *(
+            [
+                "",
+                f"Flama 2.2.2 runs its own MLX backend on mlx-lm {FLAMA2_MLX_LM} (it requires < 0.32); its ÷ backend "
+                "is to this tree's backend loop above, each round's runs paired.",
+            ]
+            if any(key.startswith("flama2 ") for key in figures)
+            else []
+        ),
         "",
         "| subject | tokens | streamed tokens/s | ÷ native | ÷ backend | first token | added, HTTP included "
         "| added, round trips subtracted | goals met |",
