@@ -140,6 +140,34 @@ async def check_openai(client: openai.AsyncOpenAI, resource: LLMResource) -> Non
         )
         assert len(answer.choices[0].message.tool_calls or []) == 1
 
+    # The Responses API: text.format and a named function.
+    response = await client.responses.create(
+        model=MODEL,
+        input="Hello! Who are you?",
+        temperature=0,
+        max_output_tokens=300,
+        text={"format": {"type": "json_schema", "name": "person", "schema": PERSON, "strict": True}},
+    )
+    jsonschema.validate(json.loads(response.output_text), PERSON)
+    flat: Any = [{"type": "function", **tool["function"]} for tool in OPENAI_TOOLS]
+    response = await client.responses.create(
+        model=MODEL,
+        input=ASK_WEATHER,
+        temperature=0,
+        max_output_tokens=300,
+        tools=flat,
+        tool_choice={"type": "function", "name": "get_time"},
+    )
+    called = [item for item in response.output if item.type == "function_call"]
+    assert [item.name for item in called] == ["get_time"] * len(called)
+    assert called
+    jsonschema.validate(json.loads(called[0].arguments), TIME)
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.responses.create(
+            model=MODEL, input="hi", text={"format": {"type": "json_schema", "name": "x", "schema": {"type": 3}}}
+        )
+    assert caught.value.param == "text.format.schema"
+
     # Bad requests: the SDK's BadRequestError, naming the field.
     bad: list[tuple[dict[str, Any], str]] = [
         ({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": 3}}}}, "schema"),

@@ -30,6 +30,7 @@ from flama.llm.openai.schemas import (
     ReasoningItem,
     ResponsesRequest,
 )
+from flama.llm.openai.structured import constraint
 from flama.llm.prompts import Conversation
 from flama.llm.serving import DialectError, Generation, check_model, read_body
 
@@ -98,12 +99,7 @@ def _arguments(arguments: str, field: str) -> dict[str, Any]:
 
 
 def _tools(body: ResponsesRequest) -> tuple[dict[str, Any], ...] | None:
-    if body.parallel_tool_calls is False:
-        raise DialectError(400, "parallel_tool_calls: false cannot be enforced on this backend", "parallel_tool_calls")
-    choice = body.tool_choice
-    if choice not in (None, "auto", "none"):
-        raise DialectError(400, "tool_choice: only 'auto' and 'none' are supported on this backend", "tool_choice")
-    if not body.tools or choice == "none":
+    if not body.tools or body.tool_choice == "none":
         return None
     return tuple(
         {"type": "function", "function": tool.model_dump(exclude_none=True, exclude={"type", "strict"})}
@@ -198,16 +194,23 @@ async def respond(model: "LLMResource", request: Request, dialect: str) -> Respo
             "previous_response_id: this server stores nothing; send the whole conversation in input",
             "previous_response_id",
         )
-    if body.text is not None and body.text.format is not None and body.text.format.type != "text":
-        raise DialectError(
-            400, "text.format: structured output needs constrained decoding, not supported here", "text.format"
-        )
-    source = Conversation(_messages(body, model), _tools(body))
+    answer = None if body.text is None else body.text.format
+    tools = _tools(body)
+    constrained = constraint(
+        None if answer is None else answer.type,
+        None if answer is None else answer.json_schema,
+        None if tools is None else list(tools),
+        body.tool_choice,
+        body.parallel_tool_calls,
+        "text.format",
+        "text.format.schema",
+    )
+    source = Conversation(_messages(body, model), tools)
     params = {"max_tokens": body.max_output_tokens, "temperature": body.temperature, "top_p": body.top_p}
     effort = None if body.reasoning is None else body.reasoning.effort
     template = {} if effort is None else {"enable_thinking": effort != "none"}
     generation = Generation(model, request, dialect, "responses")
-    generation.prepare(source, {k: v for k, v in params.items() if v is not None}, template)
+    generation.prepare(source, {k: v for k, v in params.items() if v is not None}, template, constraint=constrained)
     rendering = _Rendering(body)
     if not body.stream:
         return JSONResponse(_buffered(rendering, await generation.complete()))

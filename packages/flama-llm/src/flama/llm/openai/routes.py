@@ -17,9 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from flama.http import EventSourceResponse, HTTPException, JSONResponse, Request, Response, Route
 from flama.http.routing import BaseRoute
-from flama.llm.constraints import Constraint
 from flama.llm.events import BlockDelta, BlockStart, Event
-from flama.llm.exceptions import InvalidParameter
 from flama.llm.generation import Completion, Finish, StopReason, Usage
 from flama.llm.openai.choices import (
     TokenLog,
@@ -37,13 +35,13 @@ from flama.llm.openai.schemas import (
     CompletionRequest,
     Message,
     NamedToolChoice,
-    ResponseFormat,
     ResponsesRequest,
     SystemMessage,
     TextPart,
     ToolMessage,
     UserMessage,
 )
+from flama.llm.openai.structured import constraint
 from flama.llm.prompts import Conversation, Raw
 from flama.llm.serving import DialectError, Generation, accepted_names, check_model, created, read_body
 
@@ -164,55 +162,6 @@ def tools_offered(tools: list[dict[str, Any]] | None, choice: str | NamedToolCho
     return None if not tools or choice == "none" else tuple(tools)
 
 
-def constraint(
-    response_format: ResponseFormat | None,
-    tools: list[dict[str, Any]] | None,
-    choice: str | NamedToolChoice | Any | None,
-    parallel: bool | None,
-    format_field: str = "response_format",
-) -> Constraint | None:
-    """What constrained decoding enforces: a JSON answer, a forced tool call, at most one call.
-
-    Args:
-        response_format: ``json_object`` or ``json_schema`` (its ``schema``) asks for JSON.
-        tools: The tools offered (``{"type": "function", "function": {"name", "parameters"}}`` each).
-        choice: ``required`` forces a call of any tool, a named function a call of that one.
-        parallel: ``False`` allows one call at most.
-        format_field: Where the format sits in the request (for errors).
-
-    Raises:
-        DialectError: A bad schema, an unknown tool name, a tool call forced without tools (400, naming the field).
-    """
-    try:
-        forced: list[dict[str, Any]] = list(tools or []) if choice == "required" else []
-        if choice is not None and not isinstance(choice, str):
-            name = choice.function.name if isinstance(choice, NamedToolChoice) else choice.name
-            forced = [tool for tool in tools or [] if tool["function"]["name"] == name]
-            if not forced:
-                raise InvalidParameter("tool_choice", f"names {name!r}, which is not among the tools offered")
-        if choice == "required" or forced:
-            if response_format is not None and response_format.type != "text":
-                raise InvalidParameter(format_field, "cannot be combined with a forced tool call")
-            calls = [
-                (tool["function"]["name"], tool["function"].get("parameters"), f"tools[{index}].function.parameters")
-                for index, tool in enumerate(forced)
-            ]
-            return Constraint.tool_call(calls, single=parallel is False, field="tool_choice")
-        if response_format is not None and response_format.type == "json_object":
-            return Constraint.json(field=format_field)
-        if response_format is not None and response_format.type == "json_schema":
-            where = f"{format_field}.json_schema.schema"
-            schema = (response_format.json_schema or {}).get("schema")
-            if schema is None:
-                raise InvalidParameter(where, "a json_schema format needs a schema")
-            return Constraint.json(schema, field=where)
-        if parallel is False and tools and choice != "none":
-            return Constraint(single=True, field="parallel_tool_calls")
-    except InvalidParameter as exc:
-        raise DialectError.of(exc) from exc
-    return None
-
-
 def sampling(body: ChatCompletionRequest | CompletionRequest, max_tokens: int | None) -> dict[str, Any]:
     """The canonical generation parameters of a chat or completion request."""
     params: dict[str, Any] = {
@@ -309,7 +258,14 @@ class OpenAIDialect:
         messages = tuple(_message(self.model, m, f"messages[{i}]") for i, m in enumerate(body.messages))
         tools = [tool.model_dump(exclude_none=True) for tool in body.tools] if body.tools else None
         source = Conversation(messages, tools_offered(tools, body.tool_choice))
-        constrained = constraint(body.response_format, tools, body.tool_choice, body.parallel_tool_calls)
+        answer = body.response_format
+        constrained = constraint(
+            None if answer is None else answer.type,
+            None if answer is None else (answer.json_schema or {}).get("schema"),
+            tools,
+            body.tool_choice,
+            body.parallel_tool_calls,
+        )
         params = sampling(
             body, body.max_completion_tokens if body.max_completion_tokens is not None else body.max_tokens
         )

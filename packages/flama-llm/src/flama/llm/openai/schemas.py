@@ -270,6 +270,9 @@ class _ResponsesFunctionChoice(_Wire):
 
 class _TextFormat(_Wire):
     type: Literal["text", "json_object", "json_schema"]
+    name: str | None = None
+    json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
+    strict: bool | None = None
 
 
 class _TextOptions(_Wire):
