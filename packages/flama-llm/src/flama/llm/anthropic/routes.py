@@ -74,14 +74,20 @@ def error_body(error: DialectError) -> dict[str, Any]:
     return {"type": "error", "error": {"type": _TYPES[error.kind], "message": error.message}}
 
 
-def constraint(body: MessagesRequest) -> Constraint | None:
+def constraint(body: MessagesRequest, budgets: bool = True) -> Constraint | None:
     """What constrained decoding enforces: ``tool_choice`` ``any`` / ``tool``, one call, the thinking budget.
+
+    Args:
+        body: The request.
+        budgets: Whether the backend enforces constraints: Anthropic's clients send a budget with every thinking
+            request, so a backend without constraints keeps thinking, bounded by ``max_tokens`` only, rather than
+            refusing them (a forced tool call, which it cannot honour, is still refused).
 
     Raises:
         DialectError: A tool named that is not offered, a bad input schema (400, naming the field).
     """
     choice, tools = body.tool_choice, body.tools or []
-    budget = body.thinking.budget_tokens if isinstance(body.thinking, ThinkingEnabled) else None
+    budget = body.thinking.budget_tokens if budgets and isinstance(body.thinking, ThinkingEnabled) else None
     single = choice is not None and bool(choice.disable_parallel_tool_use) and choice.type != "none"
     try:
         if choice is not None and choice.type in ("any", "tool"):
@@ -296,9 +302,11 @@ class AnthropicDialect:
             "top_k": body.top_k,
             "stop": body.stop_sequences or None,
         }
+        backend = self.model.backend
+        budgets = backend is None or "constraint" in backend.supported
         generation = Generation(self.model, request, DIALECT, "messages")
         prepared = generation.prepare(
-            source, {k: v for k, v in params.items() if v is not None}, template, constraint=constraint(body)
+            source, {k: v for k, v in params.items() if v is not None}, template, constraint=constraint(body, budgets)
         )
         # The stop sequence met is named when only one was given (the pipeline says that one was met, not which).
         stops = body.stop_sequences or []
