@@ -2,7 +2,7 @@
 
 The decoder is wrapped with a gate: the decode of a large body does not start until a concurrent GET has been
 answered. If the decode ran on the event loop, the loop would be stuck in the gate and the GET could not be answered,
-so the test would fail (on the GET's timeout); the order of the recorded steps is the evidence, not a duration.
+so the test would fail (when the GET times out); the order of the recorded steps is the evidence, not a duration.
 """
 
 import threading
