@@ -36,10 +36,10 @@ TIME = {
     "required": ["zone"],
     "additionalProperties": False,
 }
-WEATHER = copy.deepcopy(TOOLS[0]["function"]["parameters"])
+WEATHER: Any = copy.deepcopy(TOOLS[0]["function"]["parameters"])
 WEATHER["properties"]["city"]["maxLength"] = 16
 WEATHER["additionalProperties"] = False
-OPENAI_TOOLS = [
+OPENAI_TOOLS: Any = [
     {"type": "function", "function": {**TOOLS[0]["function"], "parameters": WEATHER}},
     {"type": "function", "function": {"name": "get_time", "description": "The time in a zone.", "parameters": TIME}},
 ]
@@ -104,7 +104,7 @@ async def check_openai(client: openai.AsyncOpenAI, resource: LLMResource) -> Non
         model=MODEL, messages=HELLO, temperature=0, max_tokens=300, tools=OPENAI_TOOLS, tool_choice="required"
     )
     assert answer.choices[0].finish_reason == "tool_calls"
-    calls = answer.choices[0].message.tool_calls or []
+    calls: list[Any] = list(answer.choices[0].message.tool_calls or [])
     assert calls
     for call in calls:
         jsonschema.validate(json.loads(call.function.arguments), SCHEMAS[call.function.name])
@@ -114,7 +114,7 @@ async def check_openai(client: openai.AsyncOpenAI, resource: LLMResource) -> Non
     answer = await client.chat.completions.create(
         model=MODEL, messages=ASK_WEATHER, temperature=0, max_tokens=300, tools=OPENAI_TOOLS, tool_choice=named
     )
-    calls = answer.choices[0].message.tool_calls or []
+    calls = list(answer.choices[0].message.tool_calls or [])
     assert calls
     assert [call.function.name for call in calls] == ["get_time"] * len(calls)
     jsonschema.validate(json.loads(calls[0].function.arguments), TIME)
@@ -122,7 +122,7 @@ async def check_openai(client: openai.AsyncOpenAI, resource: LLMResource) -> Non
         model=MODEL, messages=ASK_WEATHER, temperature=0, max_tokens=300, tools=OPENAI_TOOLS, tool_choice=named
     ) as helper:
         final = await helper.get_final_completion()
-    streamed = final.choices[0].message.tool_calls or []
+    streamed: list[Any] = list(final.choices[0].message.tool_calls or [])
     assert [(c.function.name, c.function.arguments) for c in streamed] == [
         (c.function.name, c.function.arguments) for c in calls
     ]
@@ -264,7 +264,7 @@ async def check_ollama(client: ollama.AsyncClient) -> None:
             model=MODEL, prompt="Hello! Who are you?", format=PERSON, stream=True, options={"num_predict": 300}
         )
     ]
-    jsonschema.validate(json.loads("".join(parts)), PERSON)
+    jsonschema.validate(json.loads("".join(part or "" for part in parts)), PERSON)
     with pytest.raises(ollama.ResponseError) as caught:
         await client.chat(model=MODEL, messages=HELLO, format={"type": "objectx"})
     assert caught.value.status_code == 400

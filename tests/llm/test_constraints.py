@@ -90,7 +90,8 @@ def test_forced_tool_call_is_a_call_of_an_offered_tool(tokenizer: Any, qwen3: De
     assert found
     assert all(block["kind"] == "tool_call" for block in found)
     for block in found:
-        jsonschema.validate(block["arguments"], {"get_weather": WEATHER, "get_time": TIME}[block["name"]])
+        schemas: dict[str, Any] = {"get_weather": WEATHER, "get_time": TIME}
+        jsonschema.validate(block["arguments"], schemas[block["name"]])
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -61,7 +61,7 @@ async def test_stream_passes_structured_outputs_params(monkeypatch: pytest.Monke
     package = types.ModuleType("vllm")
     package.SamplingParams = SamplingParams  # type: ignore[attr-defined]
     module = types.ModuleType("vllm.sampling_params")
-    module.RequestOutputKind = enum.Enum("RequestOutputKind", VLLM_OUTPUT_KINDS)  # type: ignore[attr-defined]
+    module.RequestOutputKind = enum.Enum("RequestOutputKind", VLLM_OUTPUT_KINDS)  # type: ignore[attr-defined,misc]
     module.StructuredOutputsParams = StructuredOutputsParams  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "vllm", package)
     monkeypatch.setitem(sys.modules, "vllm.sampling_params", module)
