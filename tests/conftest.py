@@ -6,6 +6,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import httpx
 import pytest
 
+from tests.libraries import needs
 from tests.servers import server_factory
 
 __all__ = ["client_factory", "server_factory"]
@@ -24,3 +25,13 @@ def client_factory() -> Callable[..., AbstractAsyncContextManager[httpx.AsyncCli
             yield client
 
     return build
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test parametrised over LLM backends needs torch for its ``transformers`` cases (`tests.libraries`)."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and any(
+            isinstance(value, str) and value == "transformers" for value in callspec.params.values()
+        ):
+            item.add_marker(needs("torch"))

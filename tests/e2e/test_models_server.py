@@ -8,13 +8,15 @@ from typing import Any
 
 import httpx
 import pytest
-import torch
 from flama.http import Flama, HealthModule
 from flama.models.modelfile import dump
 from flama.models.module import ModelsModule
 from flama.models.resources.predictive import PredictiveResource
 
+from tests.libraries import require
 from tests.models.serving import Broken, classifier
+
+torch = require("torch")
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from flama.llm.backends.mlx import MLXBackend
 from flama.llm.backends.transformers import TransformersBackend
 from flama.llm.exceptions import BackendUnavailable
 
+from tests.libraries import needs
 from tests.llm.backend_cases import BackendCases, collect
 
 
@@ -46,6 +47,7 @@ class TestCaseMLXBackend(BackendCases):
         assert max(len(keys) for keys in probe.rounds) == 2
         assert deltas == alone
 
+    @needs("torch")
     async def test_greedy_matches_transformers(self, backend, model_dir, prompt, reference):
         other = await TransformersBackend.load(model_dir)
         try:

@@ -7,9 +7,11 @@ from flama.llm.backends import GenerationParams
 from flama.llm.backends.transformers import TransformersBackend
 from flama.llm.exceptions import BackendUnavailable
 
+from tests.libraries import needs
 from tests.llm.backend_cases import BackendCases, collect
 
 
+@needs("torch")
 class TestCaseTransformersBackend(BackendCases):
     backend_class = TransformersBackend
 

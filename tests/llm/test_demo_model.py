@@ -8,6 +8,7 @@ from flama.llm.events import BlockDelta, BlockStart, Event
 from flama.models import read_meta
 
 from examples.models import build_demo_model as builder
+from tests.libraries import needs
 from tests.llm.conftest import DEMO_MODEL
 
 CHECKPOINT_FILES = [
@@ -68,6 +69,7 @@ class TestCaseDemoModelReplies:
         )
         assert demo_expectations["plain"]["prompt"] == "<|begin|>user\nHello! Who are you?<|end|>\n<|begin|>assistant\n"
 
+    @needs("torch")
     def test_transformers_reproduces_every_reply(self, demo_model_dir, demo_expectations):
         replies = builder.generate_transformers(demo_model_dir, conversations(demo_expectations))
 
@@ -108,6 +110,7 @@ class TestCaseDemoModelBuild:
             == "assistant\n<think>\nhm\n</think>\n<tool_call>\n{}\n</tool_call>"
         )
 
+    @needs("torch")
     def test_transformers_loads_the_random_build(self, random_dir, demo_expectations):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 

@@ -2,7 +2,6 @@
 
 import asyncio
 import contextvars
-import importlib.util
 import threading
 from typing import Any
 
@@ -11,19 +10,16 @@ import anyio.lowlevel
 import anyio.to_thread
 import httpx
 import pytest
-import torch
 from flama.http import Flama
 from flama.models.modelfile import dump
 from flama.models.module import ModelsModule
 from flama.models.resources.predictive import PredictiveResource
 from flama.models.runner import QueueFull, Runner
 
+from tests.libraries import needs
 from tests.models.serving import Broken, classifier, models, predictive, served
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("REQUEST_ID")
-
-# The input dtype and shape come from the torch serializer's description, which needs torch itself.
-needs_torch_serializer = pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed")
 
 
 def app_with(model: Any, **options: Any) -> Flama:
@@ -32,26 +28,32 @@ def app_with(model: Any, **options: Any) -> Flama:
     return app
 
 
-def linear() -> torch.nn.Module:
+def linear() -> Any:
     """``y = x0 + x1 + x2``."""
+    import torch
+
     module = torch.nn.Linear(3, 1, bias=False)
     with torch.no_grad():
         module.weight.fill_(1.0)
     return module
 
 
-class Embedder(torch.nn.Module):  # type: ignore[misc]  # torch is typed as Any here
+def embedder() -> Any:
     """Takes token ids (int64): the serializer describes its input dtype from ``example_inputs``."""
+    import torch
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.table = torch.nn.Embedding(4, 2)
-        with torch.no_grad():
-            self.table.weight.copy_(torch.arange(8, dtype=torch.float32).reshape(4, 2))
-        self.example_inputs = (torch.tensor([[0, 1]]),)
+    class Embedder(torch.nn.Module):  # type: ignore[misc]  # torch is typed as Any here
+        def __init__(self) -> None:
+            super().__init__()
+            self.table = torch.nn.Embedding(4, 2)
+            with torch.no_grad():
+                self.table.weight.copy_(torch.arange(8, dtype=torch.float32).reshape(4, 2))
+            self.example_inputs = (torch.tensor([[0, 1]]),)
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.table(ids).sum(dim=1)
+        def forward(self, ids: Any) -> Any:
+            return self.table(ids).sum(dim=1)
+
+    return Embedder()
 
 
 class TestCasePredict:
@@ -249,20 +251,19 @@ class TestCaseStream:
         )
 
 
+@needs("torch")
 class TestCaseTorch:
     async def test_linear(self):
         async with served(app_with(linear())) as client:
             response = await client.post("/fish/predict/", json={"input": [[1, 2, 3], [0.5, 0, 0]]})
         assert (response.status_code, response.json()) == (200, {"output": [[6.0], [0.5]]})
 
-    @needs_torch_serializer
     async def test_described(self):
         async with served(app_with(linear())) as client:
             schema = (await client.get("/fish/")).json()["schema"]
         assert (schema["input"]["x-dtype"], schema["input"]["x-shape"]) == ("float32", [None, 3])
         assert schema["output"]["x-shape"] == [None, 1]
 
-    @needs_torch_serializer
     async def test_wrong_shape(self):
         async with served(app_with(linear())) as client:
             response = await client.post("/fish/predict/", json={"input": [[1, 2]]})
@@ -275,9 +276,8 @@ class TestCaseTorch:
         assert response.status_code == 400
         assert response.json()["detail"] == {"input": ["expected sequence of length 3 at dim 1 (got 1)"]}
 
-    @needs_torch_serializer
     async def test_integer_input(self):
-        async with served(app_with(Embedder())) as client:
+        async with served(app_with(embedder())) as client:
             response = await client.post("/fish/predict/", json={"input": [[0, 3], [1, 1]]})
             stream = await client.post("/fish/stream/", json={"input": [[2, 2]]})
         assert (response.status_code, response.json()) == (200, {"output": [[6.0, 8.0], [4.0, 6.0]]})

@@ -10,7 +10,6 @@ import typing as t
 import zipfile
 
 import flama
-import keras
 import numpy as np
 import pytest
 from flama.models import CorruptedFile, UnverifiedFileWarning
@@ -18,8 +17,11 @@ from flama.models.serializers.keras import SERIALIZER, KerasSerializer
 from flama.models.serializers.tensorflow import SERIALIZER as TENSORFLOW
 from flama.models.serializers.tensorflow import TensorflowSerializer
 
+from tests.libraries import require
 from tests.models.fixtures import flama2
 from tests.models.fixtures.models import keras_model
+
+keras = require("keras")
 
 FLAMA2 = flama2.HERE
 

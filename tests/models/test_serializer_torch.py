@@ -8,13 +8,18 @@ import zipfile
 
 import flama
 import pytest
-import torch
 from flama.models import CorruptedFile, UnverifiedFileWarning
 from flama.models.serializers.payload import decode_base64
 from flama.models.serializers.torch import SERIALIZER, TorchSerializer
 
+from tests.libraries import require
 from tests.models.fixtures import flama2
 from tests.models.fixtures.models import torch_model
+
+if t.TYPE_CHECKING:
+    import torch
+else:
+    torch = require("torch")
 
 FLAMA2 = flama2.HERE
 

@@ -4,10 +4,16 @@ import typing as t
 
 import flama
 import pytest
-import torch
 import transformers
 from flama.models.serializers.transformers import SERIALIZER, TransformersSerializer
 from tokenizers import Tokenizer, models, pre_tokenizers
+
+from tests.libraries import require
+
+if t.TYPE_CHECKING:
+    import torch
+else:
+    torch = require("torch")
 
 WORDS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "hello", "world", "good", "bad", "movie")
 TEXTS = ["hello world", "good movie", "bad bad movie"]

@@ -9,7 +9,6 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
 from flama.http import Flama
 from flama.models import CorruptedFile, Limits, UntrustedModel, dump, load
 from flama.models.module import ModelsModule
@@ -17,6 +16,8 @@ from flama.models.resources.predictive import PredictiveResource
 from flama.models.serializers.transformers import SERIALIZER as TRANSFORMERS
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import shuffle
+
+from tests.libraries import needs
 
 _ran: list[str] = []
 
@@ -139,7 +140,10 @@ class TestCaseRecordedFormat:
 
 
 class TestCaseOtherFormats:
+    @needs("torch")
     def test_torchscript_needs_trust(self, tmp_path, elsewhere):
+        import torch
+
         script = tmp_path / "script.pt"
         with warnings.catch_warnings():  # TorchScript is deprecated: this is what Flama 1.x files hold
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -151,7 +155,10 @@ class TestCaseOtherFormats:
         with load(tmp_path / "m.flm", trusted=True) as artifact:
             assert artifact.model(torch.ones(1, 2)).shape == (1, 1)
 
+    @needs("torch")
     def test_pt2_needs_none(self, tmp_path, elsewhere):
+        import torch
+
         dump(torch.nn.Linear(3, 1), tmp_path / "m.flm")
         with load(tmp_path / "m.flm") as artifact:
             assert artifact.model(torch.ones(2, 3)).shape == (2, 1)
