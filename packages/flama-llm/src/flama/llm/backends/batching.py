@@ -282,6 +282,11 @@ class BatchedBackend(Backend):
                 while not self._inbox and not members and not self._closed:
                     self._lock.wait()
                 if self._closed:
+                    # Dropped here, in the worker: a library's per-row state (mlx-lm's generate_step and its stream
+                    # context) must be released by the thread that made it.
+                    for key in list(members):
+                        with contextlib.suppress(Exception):
+                            self._leave(key, keep=False)
                     return
                 joining, self._inbox = self._inbox, []
             try:
