@@ -25,7 +25,7 @@ build: ## every distribution's wheel and sdist into dist/ (flama-core for this P
 release-dry-run: ## the release workflow's build steps for this platform: flama-core per local Python, into dist/release/
 	./scripts/release-dry-run
 
-test-matrix: ## the fast suite on every other Python found here (3.10, 3.12, 3.13), each in its own environment
+test-matrix: ## the framework suites on every other Python found here (3.10, 3.12, 3.13), model serving (no torch) on 3.12
 	./scripts/test-matrix
 
 format:
