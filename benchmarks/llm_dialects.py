@@ -8,7 +8,8 @@ backend, in the venv ``benchmarks/.venvs/flama2-llm``). The end-of-sequence toke
 exactly ``MAX_TOKENS`` greedy tokens, whichever route asks) and the same chat turn is streamed, alternated, through:
 
 - the backend's own ``generate`` loop, loaded in this process (the reference);
-- this tree's native dialect (``POST U/stream/`` then ``GET U/stream/{id}/``);
+- this tree's native dialect (``POST U/stream/`` then ``GET U/stream/{id}/``), and its one-request stream
+  (``POST U/stream/`` with ``Accept: text/event-stream``);
 - this tree's OpenAI ``POST U/openai/v1/chat/completions``, Anthropic ``POST U/anthropic/v1/messages`` and Ollama
   ``POST U/ollama/api/chat``, each one request;
 - Flama 2.2.2's routes of the same names, given the same bodies.
@@ -90,6 +91,7 @@ class Route:
     body: dict[str, Any]
     first: bytes  # a marker of the first text delta
     tokens: Callable[[bytes], int]  # the tokens generated, read from the whole response
+    accept: str | None = None  # the Accept header, where the route answers by it
 
 
 def _count(marker: bytes) -> Callable[[bytes], int]:
@@ -135,7 +137,12 @@ OLLAMA = {
 OPENAI_PATH = "/llm/openai/v1/chat/completions"
 ANTHROPIC_PATH = "/llm/anthropic/v1/messages"
 OLLAMA_PATH = "/llm/ollama/api/chat"
+NATIVE = {"messages": QUESTION, "params": {"max_tokens": MAX_TOKENS, "temperature": 0.0}, "template": TEMPLATE}
 OURS = {
+    # The native dialect's one-request stream (issue 12): POST U/stream/ answering server-sent events at once.
+    "native, one request": Route(
+        "/llm/stream/", NATIVE, b"event: block.delta", _count(b'"output_tokens":'), "text/event-stream"
+    ),
     "openai": Route(OPENAI_PATH, OPENAI, b'"delta":{"content"', _count(b'"completion_tokens":')),
     "anthropic": Route(ANTHROPIC_PATH, ANTHROPIC, b"text_delta", _count(b'"output_tokens":')),
     "ollama": Route(OLLAMA_PATH, OLLAMA, b'"done":false', _count(b'"eval_count":')),
@@ -180,14 +187,16 @@ def _check(raw: bytes) -> None:
         raise RuntimeError(f"the stream reported an error: {raw[-400:]!r}")
 
 
-def _post(url: httpx.URL, path: str, body: dict[str, Any]) -> bytes:
+def _post(url: httpx.URL, path: str, body: dict[str, Any], accept: str | None = None) -> bytes:
     payload = json.dumps(body).encode()
     head = f"POST {path} HTTP/1.1\r\nHost: {url.host}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+    if accept is not None:
+        head += f"Accept: {accept}\r\n"
     return head.encode() + f"Content-Length: {len(payload)}\r\n\r\n".encode() + payload
 
 
 async def _vendor(url: httpx.URL, route: Route) -> Figure:
-    request = _post(url, route.path, route.body)
+    request = _post(url, route.path, route.body, route.accept)
     started = time.perf_counter()
     first, raw = await _read(url, request, route.first, started)
     elapsed = time.perf_counter() - started
@@ -196,9 +205,8 @@ async def _vendor(url: httpx.URL, route: Route) -> Figure:
 
 
 async def _native(client: httpx.AsyncClient) -> Figure:
-    body = {"messages": QUESTION, "params": {"max_tokens": MAX_TOKENS, "temperature": 0.0}, "template": TEMPLATE}
     started = time.perf_counter()
-    opened = await client.post("/llm/stream/", json=body)
+    opened = await client.post("/llm/stream/", json=NATIVE)
     opened.raise_for_status()
     url = client.base_url
     request = f"GET /llm/stream/{opened.json()['id']}/ HTTP/1.1\r\nHost: {url.host}\r\nConnection: close\r\n\r\n"
@@ -354,8 +362,10 @@ def _costs(flm: Path, backend: str, deltas: list[Any]) -> dict[str, float]:
         return driver.response()[2]
 
     def vendor(route: Route) -> Callable[[], bytes]:
+        accept = [] if route.accept is None else [("accept", route.accept)]
+
         def call() -> bytes:
-            driver.prepare("POST", route.path, headers, json.dumps(route.body).encode())
+            driver.prepare("POST", route.path, headers + accept, json.dumps(route.body).encode())
             return driver.response()[2]
 
         return call
