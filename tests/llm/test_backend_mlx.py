@@ -17,16 +17,21 @@ class TestCaseMLXBackend(BackendCases):
         from mlx_lm import stream_generate
         from mlx_lm.sample_utils import make_logits_processors
 
-        expected = "".join(
-            response.text
-            for response in stream_generate(
-                backend.model,
-                backend.tokenizer,
-                prompt,
-                max_tokens=24,
-                logits_processors=make_logits_processors(logit_bias={eos: -100}),
+        def reference() -> str:
+            return "".join(
+                response.text
+                for response in stream_generate(
+                    backend.model,
+                    backend.tokenizer,
+                    prompt,
+                    max_tokens=24,
+                    logits_processors=make_logits_processors(logit_bias={eos: -100}),
+                )
             )
-        )
+
+        # In a thread of its own, as the backend runs mlx-lm in its worker: MLX objects made on the main thread and
+        # used by another crash the interpreter at exit.
+        expected = await asyncio.to_thread(reference)
 
         deltas = await collect(backend, prompt, temperature=0, max_tokens=24, logit_bias={eos: -100})
 
