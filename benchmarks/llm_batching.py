@@ -17,14 +17,17 @@ The figures, each a median of ``ROUNDS`` (greedy, the end-of-sequence token bann
 - aggregate tokens per second of 8 concurrent streams of ``TOKENS`` tokens, divided by one stream's alone;
 - the 8th client's time to first token divided by the 1st client's (the clients sorted by it);
 - one stream alone, tokens per second, divided by mlx-lm's own ``stream_generate`` on the same weights in this
-  process (MLX subjects only; ``LONG`` tokens, runs alternated, the server idle meanwhile);
+  process (MLX subjects only; ``LONG`` tokens, runs alternated, the server idle meanwhile), and the same stream read
+  by httpx's ``AsyncClient`` instead, beside it;
 - the second turn of a conversation of about ``CONVERSATION`` tokens (the first turn's 8-token reply, then a new user
   message): its time to first token divided by the first turn's, each turn timed as a one-token stream read to its
   end (Flama 2.2.2 sends no event for a token without text), and the cached prompt tokens the usage reports;
 - the wait added to an 8-token stream sent right after a client dropped a long stream (against the same request on
   the idle server; the server is let go idle again between rounds).
 
-The subjects run one after the other, never at once. The load average is printed with each model's table.
+Every stream is read by ``benchmarks.rawhttp``'s bare socket client (the same for every subject): on two cores a
+client's own CPU comes out of the server's and the model's share. The subjects run one after the other, never at once.
+The load average is printed with each model's table.
 """
 
 import argparse
@@ -42,6 +45,7 @@ from typing import Any
 
 import httpx
 
+from benchmarks import rawhttp
 from benchmarks.environments import WORK, environment
 from benchmarks.load import free_port
 
@@ -174,7 +178,11 @@ def _mlx_server(directory: Path, port: int) -> Subject:
 
 
 class Client:
-    """Streams chat turns from one subject, timing the first text delta and the end."""
+    """Streams chat turns from one subject, timing the first text delta and the end.
+
+    Every stream is read by ``benchmarks.rawhttp``'s bare socket client, so that the client takes as little of the two
+    cores as it can; ``single`` also reads one stream with httpx, to show what a heavier client costs.
+    """
 
     def __init__(self, subject: Subject, url: str, eos: int) -> None:
         self.subject = subject
@@ -184,28 +192,33 @@ class Client:
     async def stream(
         self, messages: Messages = HELLO, tokens: int = TOKENS, ban: bool = True, *, drop: bool = False
     ) -> tuple[float, float, bytes]:
-        """(seconds to the first text delta, or to the end if none came; seconds to the end; the whole stream).
+        """(seconds to the first text delta, or to the end if none came; seconds to the end; the stream's body).
 
         ``drop`` leaves at the first text delta.
         """
-        body = self.subject.body(messages, tokens, self.eos if ban else None)
-        headers = {"Accept": "text/event-stream"}
+        payload = self.subject.body(messages, tokens, self.eos if ban else None)
+        request = rawhttp.request("127.0.0.1", "POST", self.subject.path, payload, "text/event-stream")
         started = time.perf_counter()
-        first = 0.0
-        chunks = []
-        async with self.http.stream("POST", self.subject.path, json=body, headers=headers) as response:
-            if response.status_code != 200:
-                raise RuntimeError(f"{self.subject.name}: {response.status_code} {(await response.aread())[:300]!r}")
-            async for chunk in response.aiter_raw():
-                chunks.append(chunk)
-                if not first and self.subject.first in b"".join(chunks[-2:]):
-                    first = time.perf_counter() - started
-                    if drop:
-                        break
+        first, raw = await rawhttp.read("127.0.0.1", self.subject.port, request, self.subject.first, started, drop=drop)
         end = time.perf_counter() - started
+        status, body = rawhttp.body(raw)
+        if status != 200:
+            raise RuntimeError(f"{self.subject.name}: {status} {body[:300]!r}")
         if not first and drop:
-            raise RuntimeError(f"{self.subject.name}: no text in {b''.join(chunks)[-300:]!r}")
-        return first or end, end, b"".join(chunks)
+            raise RuntimeError(f"{self.subject.name}: no text in {body[-300:]!r}")
+        return first or end, end, body
+
+    async def stream_httpx(self, tokens: int) -> float:
+        """Seconds one stream of ``tokens`` tokens takes read by httpx's ``AsyncClient`` chunk by chunk."""
+        payload = self.subject.body(HELLO, tokens, self.eos)
+        started = time.perf_counter()
+        headers = {"Accept": "text/event-stream"}
+        async with self.http.stream("POST", self.subject.path, json=payload, headers=headers) as response:
+            if response.status_code != 200:
+                raise RuntimeError(f"{self.subject.name}: {response.status_code}")
+            async for _ in response.aiter_raw():
+                pass
+        return time.perf_counter() - started
 
     async def ready(self) -> None:
         """Stream once, retrying while the server is still starting (some bind their port before loading)."""
@@ -232,14 +245,19 @@ class Client:
             spreads.append(firsts[-1] / firsts[0])
         return statistics.median(ratios), statistics.median(spreads)
 
-    async def single(self, directory: Path) -> float:
-        """One stream's tokens/s ÷ mlx-lm stream_generate's on the same weights (runs alternated)."""
-        ours, theirs = [], []
+    async def single(self, directory: Path) -> tuple[float, float]:
+        """One stream's tokens/s ÷ mlx-lm stream_generate's on the same weights (runs alternated).
+
+        Read by the bare client, then by httpx.
+        """
+        ours, heavier, theirs = [], [], []
         for _ in range(ROUNDS):
             _, seconds, _ = await self.stream(tokens=LONG)
             ours.append(LONG / seconds)
             theirs.append(await asyncio.to_thread(_stream_generate, directory, self.eos))
-        return statistics.median(ours) / statistics.median(theirs)
+            heavier.append(LONG / await self.stream_httpx(LONG))
+        reference = statistics.median(theirs)
+        return statistics.median(ours) / reference, statistics.median(heavier) / reference
 
     async def second_turn(self, conversation: Messages) -> tuple[float, int | None]:
         """Second-turn first token ÷ first turn's, and the cached prompt tokens the second turn's usage reports."""
@@ -286,7 +304,7 @@ class Client:
             figures["aggregate"], figures["spread"] = await self.concurrency()
             if self.subject.mlx:
                 stage = "single"
-                figures["single"] = await self.single(directory)
+                figures["single"], figures["single_httpx"] = await self.single(directory)
             stage = "second turn"
             figures["turn"], figures["cached"] = await self.second_turn(conversation)
             stage = "disconnect"
@@ -368,6 +386,7 @@ def _table(label: str, backend: str, measured: dict[str, dict[str, Any]]) -> lis
         ),
         ("spread", f"{CLIENTS}th client's first token ÷ 1st's", "≤ 1.5"),
         ("single", f"one stream, tokens/s ÷ mlx-lm stream_generate ({LONG} tokens)", "≥ 0.95"),
+        ("single_httpx", "the same stream read by httpx's AsyncClient instead of the bare client", "—"),
         ("turn", f"second turn of a {CONVERSATION:,}-token conversation, first token ÷ first turn's", "≤ 0.3"),
         ("disconnect", f"{QUICK}-token request right after a client dropped a stream: added wait", "≤ 50 ms"),
     ]

@@ -48,6 +48,7 @@ from typing import Any
 
 import httpx
 
+from benchmarks import rawhttp
 from benchmarks.environments import WORK, environment
 from benchmarks.flama2_models import flama2_demo_model
 from benchmarks.llm_native import DEMO, FLAMA2_LLM
@@ -163,18 +164,8 @@ Figure = tuple[float, float, int]  # tokens per second, seconds to the first tok
 
 async def _read(url: httpx.URL, request: bytes, first_marker: bytes, started: float) -> tuple[float, bytes]:
     """Seconds to the first text delta (from ``started``) and the whole response of one raw HTTP request."""
-    reader, writer = await asyncio.open_connection(url.host, url.port)
-    try:
-        writer.write(request)
-        first = 0.0
-        chunks = []
-        while chunk := await reader.read(65536):
-            if not first and first_marker in chunk:
-                first = time.perf_counter() - started
-            chunks.append(chunk)
-    finally:
-        writer.close()
-    raw = b"".join(chunks)
+    assert url.port is not None
+    first, raw = await rawhttp.read(url.host, url.port, request, first_marker, started)
     if not first:
         raise RuntimeError(f"no text delta in the response: {raw[:300]!r}")
     _check(raw)
@@ -187,16 +178,8 @@ def _check(raw: bytes) -> None:
         raise RuntimeError(f"the stream reported an error: {raw[-400:]!r}")
 
 
-def _post(url: httpx.URL, path: str, body: dict[str, Any], accept: str | None = None) -> bytes:
-    payload = json.dumps(body).encode()
-    head = f"POST {path} HTTP/1.1\r\nHost: {url.host}\r\nConnection: close\r\nContent-Type: application/json\r\n"
-    if accept is not None:
-        head += f"Accept: {accept}\r\n"
-    return head.encode() + f"Content-Length: {len(payload)}\r\n\r\n".encode() + payload
-
-
 async def _vendor(url: httpx.URL, route: Route) -> Figure:
-    request = _post(url, route.path, route.body, route.accept)
+    request = rawhttp.request(url.host, "POST", route.path, route.body, route.accept)
     started = time.perf_counter()
     first, raw = await _read(url, request, route.first, started)
     elapsed = time.perf_counter() - started
@@ -209,8 +192,8 @@ async def _native(client: httpx.AsyncClient) -> Figure:
     opened = await client.post("/llm/stream/", json=NATIVE)
     opened.raise_for_status()
     url = client.base_url
-    request = f"GET /llm/stream/{opened.json()['id']}/ HTTP/1.1\r\nHost: {url.host}\r\nConnection: close\r\n\r\n"
-    first, raw = await _read(url, request.encode(), b"event: block.delta", started)
+    request = rawhttp.request(url.host, "GET", f"/llm/stream/{opened.json()['id']}/")
+    first, raw = await _read(url, request, b"event: block.delta", started)
     elapsed = time.perf_counter() - started
     tokens = _count(b'"output_tokens":')(raw)
     return tokens / elapsed, first, tokens
@@ -237,7 +220,7 @@ async def _direct(resource: Any, recorded: list[Any] | None = None) -> Figure:
 
 async def _round_trip(url: httpx.URL) -> float:
     """Seconds of one trivial request over a fresh connection, as the streams above open theirs."""
-    request = f"GET /llm/ollama/api/version HTTP/1.1\r\nHost: {url.host}\r\nConnection: close\r\n\r\n".encode()
+    request = rawhttp.request(url.host, "GET", "/llm/ollama/api/version")
     started = time.perf_counter()
     await _read(url, request, b"200", started)
     return time.perf_counter() - started

@@ -39,6 +39,7 @@ from typing import Any
 
 import httpx
 
+from benchmarks import rawhttp
 from benchmarks.environments import FLAMA2, environment
 from benchmarks.load import free_port, resident_bytes
 
@@ -82,19 +83,10 @@ async def _direct(resource: Any, body: dict[str, Any]) -> tuple[float, float, in
 
 
 async def _read_sse(url: httpx.URL, path: str, started: float) -> tuple[float, bytes]:
-    """First ``block.delta`` seconds (from ``started``) and the whole body of a ``GET`` of an event stream."""
-    reader, writer = await asyncio.open_connection(url.host, url.port)
-    try:
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: {url.host}\r\nConnection: close\r\n\r\n".encode())
-        first = 0.0
-        chunks = []
-        while chunk := await reader.read(65536):
-            if not first and b"event: block.delta" in chunk:
-                first = time.perf_counter() - started
-            chunks.append(chunk)
-    finally:
-        writer.close()
-    return first, b"".join(chunks)
+    """First ``block.delta`` seconds (from ``started``) and the whole response of a ``GET`` of an event stream."""
+    assert url.port is not None
+    request = rawhttp.request(url.host, "GET", path)
+    return await rawhttp.read(url.host, url.port, request, b"event: block.delta", started)
 
 
 async def _streamed(client: httpx.AsyncClient, body: dict[str, Any]) -> tuple[float, float, int]:

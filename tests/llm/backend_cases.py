@@ -76,15 +76,16 @@ class BackendCases:
     @pytest.fixture(scope="class")
     @classmethod
     def backend(cls, model_dir):
-        backend = asyncio.run(cls.backend_class.load(model_dir))
+        """The backend over random weights, each token's text handed on alone (these tests count steps)."""
+        backend = asyncio.run(cls.backend_class.load(model_dir, delta_interval=0))
         yield backend
         asyncio.run(backend.close())
 
     @pytest.fixture(scope="class")
     @classmethod
     def trained(cls, demo_model_dir):
-        """The demo model as trained: greedy decoding gives the expected replies."""
-        backend = asyncio.run(cls.backend_class.load(demo_model_dir))
+        """The demo model as trained: greedy decoding gives the expected replies (deltas as they are made)."""
+        backend = asyncio.run(cls.backend_class.load(demo_model_dir, delta_interval=0))
         yield backend
         asyncio.run(backend.close())
 
@@ -351,6 +352,25 @@ class BackendCases:
         assert "".join(delta.text for delta in deltas) == expected["reply"]
         assert deltas[-1].finish_reason == expected["finish_reason"]
         assert sum(delta.tokens for delta in deltas) == len(trained.encode(expected["reply"])) + 1
+
+    async def test_tokens_made_within_the_delta_interval_travel_together(self, model_dir, reference, prompt, eos):
+        # An interval far longer than the generation: the first delta alone, then the rest with the last one.
+        held = await self.backend_class.load(model_dir, delta_interval=3600)
+        try:
+            deltas = await collect(held, prompt, temperature=0, max_tokens=24, logit_bias={eos: -100})
+        finally:
+            await held.close()
+
+        assert len(deltas) == 2
+        assert deltas[0] == reference[0]
+        assert deltas[1].finish_reason == "length"
+        assert "".join(delta.text for delta in deltas) == "".join(delta.text for delta in reference)
+        assert sum(delta.tokens for delta in deltas) == sum(delta.tokens for delta in reference) == 24
+
+    @pytest.mark.parametrize("interval", [-1, "soon"])
+    async def test_a_bad_delta_interval_is_refused(self, model_dir, interval):
+        with pytest.raises(TypeError, match="delta_interval"):
+            await self.backend_class.load(model_dir, delta_interval=interval)
 
     async def test_unknown_load_option(self, model_dir):
         with pytest.raises(TypeError, match=f"^Unknown option\\(s\\) of the {self.backend_class.name} backend: x$"):

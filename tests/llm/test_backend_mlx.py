@@ -54,7 +54,7 @@ class TestCaseMLXBackend(BackendCases):
 
     @needs("torch")
     async def test_greedy_matches_transformers(self, backend, model_dir, prompt, reference):
-        other = await TransformersBackend.load(model_dir)
+        other = await TransformersBackend.load(model_dir, delta_interval=0)
         try:
             assert (
                 await collect(

@@ -114,3 +114,15 @@ async def test_a_generation_ended_by_a_stop_sequence_is_cached(server_factory, b
     assert (reply, first["stop_reason"]) == ("Hello! I am the tiny", "stop_sequence")
     # The second turn starts from the stopped generation's cache: its prompt and the reply it kept.
     assert second["usage"]["cached_input_tokens"] > first["usage"]["input_tokens"]
+
+
+async def test_a_stream_takes_the_delta_interval_of_add_model(server_factory, backend):
+    # An hour: the first delta goes alone and the rest of the generation with the last one, over HTTP too.
+    url, resource = await serve(server_factory, backend, serving=("native",), delta_interval=3600)
+    eos = batched(resource).tokenizer.eos_token_id
+    assert batched(resource).delta_interval == 3600
+    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+        response = await client.post("/llm/stream/", json=long(eos, 40), headers={"Accept": "text/event-stream"})
+    deltas = [chunk for chunk in response.content.split(b"\n\n") if b"event: block.delta" in chunk]
+    assert len(deltas) == 2
+    assert usage(response.content)["output_tokens"] == 40

@@ -41,6 +41,8 @@ class LanguageModelOptions(TypedDict, total=False):
         heartbeat: Seconds between keep-alive comments on an idle stream.
         cache_size: Prompts kept in the prefix cache.
         cache_bytes: Bytes the prefix cache may hold.
+        delta_interval: Shortest time between two deltas of one stream, in seconds (tokens made meanwhile travel
+            together).
         backend_options: Options passed to the backend as they are (vLLM engine arguments...).
         chat: The chat UI's options for this model (a ``flama.chat_ui.ChatUI``).
         any_model_name: Accept any model name in vendor-dialect requests, for clients that send fixed names.
@@ -58,6 +60,7 @@ class LanguageModelOptions(TypedDict, total=False):
     heartbeat: float
     cache_size: int | None
     cache_bytes: int | None
+    delta_interval: float | None
     backend_options: Mapping[str, Any] | None
     chat: Any
     any_model_name: bool

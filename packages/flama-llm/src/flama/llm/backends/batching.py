@@ -13,10 +13,13 @@ next step, so at most the step under way still computes a token for it, and the 
 import abc
 import asyncio
 import contextlib
+import dataclasses
 import itertools
+import math
 import random
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -24,31 +27,48 @@ from flama.llm.backends.base import Backend, Delta, Detokenizer, FinishReason, G
 from flama.llm.constraints import Guides
 from flama.llm.stops import StopMatcher
 
-__all__ = ["CACHE_OPTIONS", "Batch", "BatchedBackend", "Member", "Score", "cache_limits"]
+__all__ = ["BATCH_OPTIONS", "Batch", "BatchOptions", "BatchedBackend", "Handoff", "Member", "Score", "batch_options"]
 
-Emit = Callable[[Delta | Exception], None]
 Score = tuple[float, list[tuple[int, float]]]
 """A chosen token's log probability and the most likely ``(token id, log probability)`` pairs, most likely first."""
 
-CACHE_OPTIONS = ("cache_size", "cache_bytes")
-"""The load options of the prefix cache, shared by the batched backends."""
+BATCH_OPTIONS = ("cache_size", "cache_bytes", "delta_interval")
+"""The load options shared by the batched backends."""
 DEFAULT_CACHE_SIZE = 8
 DEFAULT_CACHE_BYTES = 1 << 30
+DEFAULT_DELTA_INTERVAL = 0.01
 
 
-def cache_limits(options: Mapping[str, Any]) -> tuple[int, int]:
-    """The prefix cache's bounds from load options: ``cache_size`` entries (0: off) and ``cache_bytes``.
+@dataclasses.dataclass(frozen=True)
+class BatchOptions:
+    """The batched backends' shared load options.
+
+    Attributes:
+        cache_size: Prompt caches kept for prefix reuse (0: prefix caching off).
+        cache_bytes: Most memory the prompt caches take.
+        delta_interval: Shortest time, in seconds, between two deltas handed to one stream; tokens made meanwhile
+            travel together (0: each token's text goes alone). The first and the last delta are never held.
+    """
+
+    cache_size: int = DEFAULT_CACHE_SIZE
+    cache_bytes: int = DEFAULT_CACHE_BYTES
+    delta_interval: float = DEFAULT_DELTA_INTERVAL
+
+
+def batch_options(options: Mapping[str, Any]) -> BatchOptions:
+    """The `BatchOptions` among load options (missing ones take their defaults).
 
     Raises:
-        TypeError: A bound is not a non-negative integer.
+        TypeError: A cache bound is not a non-negative integer, or ``delta_interval`` not a non-negative number.
     """
-    limits = []
-    for name, default in zip(CACHE_OPTIONS, (DEFAULT_CACHE_SIZE, DEFAULT_CACHE_BYTES), strict=True):
-        value = options.get(name, default)
+    for name in ("cache_size", "cache_bytes"):
+        value = options.get(name, 0)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise TypeError(f"The {name} option must be a non-negative integer, got {value!r}")
-        limits.append(value)
-    return limits[0], limits[1]
+    interval = options.get("delta_interval", 0.0)
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not 0 <= interval < math.inf:
+        raise TypeError(f"The delta_interval option must be a non-negative number of seconds, got {interval!r}")
+    return BatchOptions(**{name: options[name] for name in BATCH_OPTIONS if name in options})
 
 
 class Batch(abc.ABC):
@@ -94,6 +114,74 @@ class Batch(abc.ABC):
         return {}
 
 
+def merged(first: Delta, second: Delta) -> Delta:
+    """One delta carrying two consecutive ones of a generation."""
+    return Delta(
+        first.text + second.text,
+        first.tokens + second.tokens,
+        second.finish_reason,
+        first.cached_input_tokens + second.cached_input_tokens,
+        first.logprobs + second.logprobs,
+    )
+
+
+class Handoff:
+    """Hands a generation's deltas from the worker thread to its stream's event loop, at most one per ``interval``.
+
+    Waking the event loop costs the serving process more than the text of one token of a small model, and both
+    threads take turns holding the interpreter. The first delta, the last one and errors go at once; others made
+    within ``interval`` seconds of the last one sent are held and travel together, at the latest when the worker
+    calls `flush` (before each step, and before a prefill).
+
+    Args:
+        loop: The stream's event loop.
+        queue: The stream's queue (fed from the loop's thread).
+        interval: Seconds (0: every delta goes at once).
+        cancel: Set when the event loop is gone (nobody listens any more).
+    """
+
+    __slots__ = ("_cancel", "_held", "_interval", "_loop", "_queue", "_sent")
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        queue: "asyncio.Queue[Delta | Exception]",
+        interval: float,
+        cancel: threading.Event,
+    ) -> None:
+        self._loop = loop
+        self._queue = queue
+        self._interval = interval
+        self._cancel = cancel
+        self._held: Delta | None = None
+        self._sent = -math.inf
+
+    def __call__(self, item: Delta | Exception) -> None:
+        """Hand on a delta (held while the interval runs, unless it is the last) or the error that ended it."""
+        held, self._held = self._held, None
+        if isinstance(item, Delta):
+            item = item if held is None else merged(held, item)
+            if item.finish_reason is None and time.monotonic() - self._sent < self._interval:
+                self._held = item
+                return
+        elif held is not None:
+            self._send(held)
+        self._send(item)
+
+    def flush(self, *, due: bool = True) -> None:
+        """Send the held delta, if any; with ``due``, only once ``interval`` has passed since the last one sent."""
+        if self._held is not None and (not due or time.monotonic() - self._sent >= self._interval):
+            held, self._held = self._held, None
+            self._send(held)
+
+    def _send(self, item: Delta | Exception) -> None:
+        self._sent = time.monotonic()
+        try:
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+        except RuntimeError:  # the event loop is closed
+            self._cancel.set()
+
+
 class Member:
     """One generation in the batch, on the worker's side: its tokens turned into deltas.
 
@@ -105,6 +193,7 @@ class Member:
         seed: Seeds its sampling.
         text: Its detokenizer.
         emit: Hands a delta (or the error that ended the generation) to the stream's consumer.
+        cancel: Set by the stream's consumer when it leaves.
     """
 
     __slots__ = (
@@ -131,7 +220,8 @@ class Member:
         limit: int,
         seed: int,
         text: Detokenizer,
-        emit: Emit,
+        emit: Handoff,
+        cancel: threading.Event,
     ) -> None:
         self.key = key
         self.ids = ids
@@ -141,7 +231,7 @@ class Member:
         self.text = text
         self.stops = StopMatcher(params.stop)
         self.emit = emit
-        self.cancel = threading.Event()
+        self.cancel = cancel
         self.made = 0
         self.pending = 0
         self.cached = 0
@@ -195,6 +285,7 @@ class BatchedBackend(Backend):
         eos: Token ids that end a generation.
         executor: The single-thread executor that loaded the model and runs its step loop.
         batch: The library's batch (made in the worker thread).
+        delta_interval: Shortest time between two deltas of one stream (see `BatchOptions`).
 
     Attributes:
         steps: Decode steps taken so far (one step advances every row of the batch by a token).
@@ -208,6 +299,7 @@ class BatchedBackend(Backend):
         eos: Iterable[int],
         executor: ThreadPoolExecutor,
         batch: Batch,
+        delta_interval: float = DEFAULT_DELTA_INTERVAL,
     ) -> None:
         super().__init__(tokenizer, context_length)
         self.model = model
@@ -223,6 +315,7 @@ class BatchedBackend(Backend):
         self._serving = False
         self._closed = False
         self._encoded: tuple[str, list[int]] | None = None
+        self.delta_interval = float(delta_interval)
 
     @staticmethod
     def worker(name: str) -> ThreadPoolExecutor:
@@ -246,15 +339,10 @@ class BatchedBackend(Backend):
         """Join the batch and stream this generation's deltas; leaving the iteration early drops it from the batch."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Delta | Exception] = asyncio.Queue()
-
-        def emit(item: Delta | Exception) -> None:
-            try:
-                loop.call_soon_threadsafe(queue.put_nowait, item)
-            except RuntimeError:  # the event loop is closed: nobody listens any more
-                member.cancel.set()
-
+        cancel = threading.Event()
+        emit = Handoff(loop, queue, self.delta_interval, cancel)
         seed = params.seed if params.seed is not None else random.getrandbits(63)
-        member = Member(next(self._keys), ids, params, limit, seed, Detokenizer(self._decode, ids), emit)
+        member = Member(next(self._keys), ids, params, limit, seed, Detokenizer(self._decode, ids), emit, cancel)
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"the {self.name} backend is closed")
@@ -294,6 +382,8 @@ class BatchedBackend(Backend):
                     # A generation closed by its consumer (a stop sequence met, a client gone) keeps its cache: the
                     # tokens it was fed are a valid prefix of whatever the conversation goes on with.
                     self._leave(key, keep=True)
+                for member in members.values():
+                    member.emit.flush(due=not joining)  # a prefill may take longer than the interval
                 for member in joining:
                     if not member.cancel.is_set():
                         self._join(member)

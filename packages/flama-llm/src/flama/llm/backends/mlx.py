@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from flama.llm.backends.base import PARAMETERS, GenerationParams, context_length
-from flama.llm.backends.batching import CACHE_OPTIONS, Batch, BatchedBackend, Score, cache_limits
+from flama.llm.backends.batching import BATCH_OPTIONS, Batch, BatchedBackend, Score, batch_options
 from flama.llm.constraints import Guide
 
 __all__ = ["MLXBackend"]
@@ -309,8 +309,8 @@ class MLXBackend(BatchedBackend):
     Sampling uses mlx-lm's filters (top-p, min-p, top-k) and logits processors (logit bias, repetition penalty
     over the whole sequence), our own frequency and presence penalties (over the output, as OpenAI defines them),
     and draws from a random key seeded per generation, so seeds never depend on MLX's global random state nor on the
-    batch. Options of `load`: ``cache_size`` (prompt caches kept for prefix reuse, default 8; 0 turns it off) and
-    ``cache_bytes`` (their memory bound, default 1 GiB).
+    batch. Options of `load`: ``cache_size`` (prompt caches kept for prefix reuse, default 8; 0 turns it off),
+    ``cache_bytes`` (their memory bound, default 1 GiB) and ``delta_interval`` (see `BatchOptions`, default 10 ms).
     """
 
     name = "mlx"
@@ -324,10 +324,11 @@ class MLXBackend(BatchedBackend):
 
         Args:
             directory: A HuggingFace-layout checkpoint.
-            **options: ``cache_size`` and ``cache_bytes`` (see the class); any other is a `TypeError`.
+            **options: ``cache_size``, ``cache_bytes`` and ``delta_interval`` (see the class); any other is a
+                `TypeError`.
         """
-        cls.reject_options(options, *CACHE_OPTIONS)
-        cache_size, cache_bytes = cache_limits(options)
+        cls.reject_options(options, *BATCH_OPTIONS)
+        shared = batch_options(options)
         cls.require()
         executor = cls.worker(cls.name)
 
@@ -338,8 +339,8 @@ class MLXBackend(BatchedBackend):
             tokenizer = wrapper._tokenizer  # the HuggingFace tokenizer inside mlx-lm's wrapper
             eos = set(wrapper.eos_token_ids)
             length = context_length(directory, tokenizer)
-            batch = MLXBatch(model, eos, length, cache_size, cache_bytes)
-            return cls(model, tokenizer, length, eos, executor, batch)
+            batch = MLXBatch(model, eos, length, shared.cache_size, shared.cache_bytes)
+            return cls(model, tokenizer, length, eos, executor, batch, shared.delta_interval)
 
         try:
             return await asyncio.get_running_loop().run_in_executor(executor, build)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from flama.llm.backends.base import PARAMETERS, GenerationParams, context_length
-from flama.llm.backends.batching import CACHE_OPTIONS, Batch, BatchedBackend, Score, cache_limits
+from flama.llm.backends.batching import BATCH_OPTIONS, Batch, BatchedBackend, Score, batch_options
 from flama.llm.backends.prefix import Layers, PrefixCache
 from flama.llm.constraints import Guide
 
@@ -273,7 +273,8 @@ class TransformersBackend(BatchedBackend):
     temperature, top-k, top-p and min-p, drawing from a `torch.Generator` seeded per generation. Options of `load`:
     ``device`` (``"cpu"``, ``"cuda"``, ...; default CUDA when available), ``dtype`` (a torch dtype name such as
     ``"bfloat16"``; default the checkpoint's), ``cache_size`` (prompt caches kept for prefix reuse, default 8; 0 turns
-    it off) and ``cache_bytes`` (their memory bound, default 1 GiB).
+    it off), ``cache_bytes`` (their memory bound, default 1 GiB) and ``delta_interval`` (see `BatchOptions`, default
+    10 ms).
     """
 
     name = "transformers"
@@ -288,10 +289,11 @@ class TransformersBackend(BatchedBackend):
         Args:
             directory: A HuggingFace-layout checkpoint.
             **options: ``device``: torch device, default ``"cuda"`` when available, else ``"cpu"``; ``dtype``: torch
-                dtype name, default the checkpoint's own. Any other is a `TypeError`.
+                dtype name, default the checkpoint's own; ``cache_size``, ``cache_bytes``, ``delta_interval`` (see the
+                class). Any other is a `TypeError`.
         """
-        cls.reject_options(options, "device", "dtype", *CACHE_OPTIONS)
-        cache_size, cache_bytes = cache_limits(options)
+        cls.reject_options(options, "device", "dtype", *BATCH_OPTIONS)
+        shared = batch_options(options)
         cls.require()
         device, dtype = options.get("device"), options.get("dtype")
         executor = cls.worker(cls.name)
@@ -305,9 +307,10 @@ class TransformersBackend(BatchedBackend):
             tokenizer = AutoTokenizer.from_pretrained(directory)
             configured = model.generation_config.eos_token_id
             eos = {*(configured if isinstance(configured, list) else [configured]), tokenizer.eos_token_id} - {None}
-            cache = PrefixCache(cache_size, cache_bytes) if cache_size else None
+            cache = PrefixCache(shared.cache_size, shared.cache_bytes) if shared.cache_size else None
             batch = TorchBatch(model, model.config.get_text_config().vocab_size, cache)
-            return cls(model, tokenizer, context_length(directory, tokenizer), eos, executor, batch)
+            length = context_length(directory, tokenizer)
+            return cls(model, tokenizer, length, eos, executor, batch, shared.delta_interval)
 
         try:
             return await asyncio.get_running_loop().run_in_executor(executor, build)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from flama.llm.backends.base import PARAMETERS, Backend, Delta, FinishReason, GenerationParams
+from flama.llm.backends.batching import BATCH_OPTIONS
 from flama.llm.exceptions import InvalidParameter
 
 __all__ = ["VLLMBackend", "engine_options", "sampling_options"]
@@ -55,7 +56,7 @@ def engine_options(options: dict[str, Any]) -> dict[str, Any]:
     Structured outputs use the guidance backend unless ``structured_outputs_config`` says otherwise: the constraints'
     grammars are written in llguidance's Lark dialect.
     """
-    engine = {name: value for name, value in options.items() if name not in ("cache_size", "cache_bytes")}
+    engine = {name: value for name, value in options.items() if name not in BATCH_OPTIONS}
     engine.setdefault("enable_prefix_caching", options.get("cache_size", 1) != 0)
     engine.setdefault("structured_outputs_config", {"backend": "guidance"})
     return engine
@@ -66,7 +67,8 @@ class VLLMBackend(Backend):
 
     Options of `load` are ``AsyncEngineArgs`` fields (``gpu_memory_utilization=0.5``, ``max_model_len=4096``, ...);
     vLLM's own prefix caching is on (``enable_prefix_caching=True``) unless ``cache_size=0`` or the option says
-    otherwise, and ``cache_bytes`` is ignored (vLLM sizes its KV cache from ``gpu_memory_utilization``).
+    otherwise; ``cache_bytes`` is ignored (vLLM sizes its KV cache from ``gpu_memory_utilization``), and so is
+    ``delta_interval`` (vLLM's engine hands its outputs to the event loop itself).
     """
 
     name = "vllm"
