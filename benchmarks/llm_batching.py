@@ -17,8 +17,8 @@ The figures, each a median of ``ROUNDS`` (greedy, the end-of-sequence token bann
 - aggregate tokens per second of 8 concurrent streams of ``TOKENS`` tokens, divided by one stream's alone;
 - the 8th client's time to first token divided by the 1st client's (the clients sorted by it);
 - one stream alone, tokens per second, divided by mlx-lm's own ``stream_generate`` on the same weights in this
-  process (MLX subjects only; ``LONG`` tokens, runs alternated, the server idle meanwhile), and the same stream read
-  by httpx's ``AsyncClient`` instead, beside it;
+  process (MLX subjects only; ``LONG`` tokens, ``SINGLE_ROUNDS`` runs alternated, the server idle meanwhile), and
+  the same stream read by httpx's ``AsyncClient`` instead, beside it;
 - the second turn of a conversation of about ``CONVERSATION`` tokens (the first turn's 8-token reply, then a new user
   message): its time to first token divided by the first turn's, each turn timed as a one-token stream read to its
   end (Flama 2.2.2 sends no event for a token without text), and the cached prompt tokens the usage reports;
@@ -56,6 +56,7 @@ TOKENS = 200
 LONG = 512
 CLIENTS = 8
 ROUNDS = 3
+SINGLE_ROUNDS = 5  # the one-stream figure moves with each run of both sides: more rounds, a steadier median
 CONVERSATION = 1500
 QUICK = 8
 DROPPED = 1500
@@ -251,7 +252,7 @@ class Client:
         Read by the bare client, then by httpx.
         """
         ours, heavier, theirs = [], [], []
-        for _ in range(ROUNDS):
+        for _ in range(SINGLE_ROUNDS):
             _, seconds, _ = await self.stream(tokens=LONG)
             ours.append(LONG / seconds)
             theirs.append(await asyncio.to_thread(_stream_generate, directory, self.eos))

@@ -82,6 +82,8 @@ async def serve(server_factory: ServerFactory, backend: str, **options: Any) -> 
     url = server_factory(app, lifespan="on")
     deadline = time.monotonic() + 300  # a shared, busy machine loads slowly
     while resource.backend is None:
+        if resource.failure is not None:  # fail at once, not after the deadline
+            raise AssertionError(f"the model failed to load: {resource.failure!r}") from resource.failure
         assert time.monotonic() < deadline, "the model did not load"
         await asyncio.sleep(0.05)
     return url, resource

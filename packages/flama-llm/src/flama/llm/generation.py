@@ -15,7 +15,7 @@ import dataclasses
 import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import jinja2
 from flama.llm.backends.base import MAX_LOGPROBS, Backend, GenerationParams, TokenLogprob
@@ -26,7 +26,7 @@ from flama.llm.exceptions import InvalidParameter, InvalidRequest
 from flama.llm.prompts import Prompt
 from flama.llm.stops import StopMatcher
 
-__all__ = ["Block", "Completion", "Finish", "Pipeline", "Prepared", "StopReason", "Usage", "collect"]
+__all__ = ["Block", "Completion", "Finish", "Pipeline", "PrepareOptions", "Prepared", "StopReason", "Usage", "collect"]
 
 StopReason = Literal["end", "length", "stop_sequence", "tool_use", "cancelled"]
 
@@ -83,6 +83,20 @@ class Prepared:
     stop: tuple[str, ...]
     input_tokens: int
     logprobs: list[TokenLogprob] | None = None
+
+
+class PrepareOptions(TypedDict, total=False):
+    """The keyword options of `Pipeline.prepare`, for the layers that hand them on.
+
+    Attributes:
+        logprobs: Report the generated tokens' log probabilities with this many alternatives (0 to 20).
+        logprobs_field: The request field that asked for them, named in errors.
+        constraint: What the output must be (see :mod:`flama.llm.constraints`).
+    """
+
+    logprobs: int | None
+    logprobs_field: str
+    constraint: Constraint | None
 
 
 class Pipeline:

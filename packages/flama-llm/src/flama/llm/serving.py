@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import pydantic
 from flama.http import HTTPException, Request
 from flama.http.metrics import Metrics, metrics_of
-from flama.llm.constraints import Constraint
 from flama.llm.events import Event
 from flama.llm.exceptions import ClientGone, InvalidParameter, InvalidRequest, QueueFull
-from flama.llm.generation import Completion, Finish, Prepared, collect
+from flama.llm.generation import Completion, Finish, Prepared, PrepareOptions, collect
 from flama.llm.prompts import Prompt
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # typing.Unpack is 3.11+; only type checkers read it here
     from flama.llm.resource import LLMResource
+    from typing_extensions import Unpack
 
 __all__ = [
     "DialectError",
@@ -238,15 +238,11 @@ class Generation:
         source: Prompt,
         params: Mapping[str, Any],
         template: Mapping[str, Any],
-        *,
-        logprobs: int | None = None,
-        logprobs_field: str = "logprobs",
-        constraint: Constraint | None = None,
+        **options: "Unpack[PrepareOptions]",
     ) -> Prepared:
         """Count the request and check it: render the prompt and validate the parameters.
 
-        ``logprobs`` and ``logprobs_field`` ask for the tokens' log probabilities (see `Pipeline.prepare`).
-        ``constraint`` constrains the output (see :mod:`flama.llm.constraints`).
+        ``options`` are `Pipeline.prepare`'s (log probabilities, a constraint on the output).
 
         Raises:
             DialectError: The model is loading (503), or the request is invalid (400, naming the field).
@@ -254,9 +250,7 @@ class Generation:
         if self.metrics is not None and self.counted:
             self.metrics.requested(self.model.name, self.dialect, self.kind, self.model.scheduler)
         try:
-            self.prepared = self.model.pipeline.prepare(
-                source, params, template, logprobs=logprobs, logprobs_field=logprobs_field, constraint=constraint
-            )
+            self.prepared = self.model.pipeline.prepare(source, params, template, **options)
         except (InvalidParameter, InvalidRequest, HTTPException) as exc:
             self.failed("invalid_request")
             raise DialectError.of(exc) from exc

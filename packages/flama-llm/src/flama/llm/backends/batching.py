@@ -316,6 +316,8 @@ class BatchedBackend(Backend):
         self._closed = False
         self._encoded: tuple[str, list[int]] | None = None
         self.delta_interval = float(delta_interval)
+        rust = getattr(tokenizer, "_tokenizer", None)
+        self._rust = rust if type(rust).__module__.startswith("tokenizers") else None
 
     @staticmethod
     def worker(name: str) -> ThreadPoolExecutor:
@@ -435,6 +437,8 @@ class BatchedBackend(Backend):
         return TokenLogprob(self._decode([token]), score[0], top)
 
     def _decode(self, ids: list[int]) -> str:
+        if self._rust is not None:  # a fast tokenizer: its Rust tokenizer decodes the same, without the Python layers
+            return str(self._rust.decode(ids, skip_special_tokens=False))
         return str(self.tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False))
 
     async def close(self) -> None:

@@ -25,6 +25,7 @@ class Row:
         rest: The prompt's tokens after its cached prefix (those to run).
         cache: The cached prefix's KV cache, or ``None``; then, alone, the row's own KV cache.
         alone: Whether it may run alone (no logits processor that keeps state from token to token).
+        history: Whether its logits processors read the tokens before the last one (the penalties).
         steps: ``generate_step``'s iterator, while it runs alone.
         made: The tokens it made alone (each fed to its KV cache already: ``generate_step`` runs a step ahead).
     """
@@ -37,6 +38,7 @@ class Row:
     sampler: "Sampler | None"
     processors: list[Any]
     alone: bool
+    history: bool
     steps: Generator[tuple[int, Any], None, None] | None = None
     made: list[int] = dataclasses.field(default_factory=list)
 
@@ -104,7 +106,8 @@ class MLXBatch(Batch):
         if guide is not None:
             processors.append(_guided(guide))
         sampler = _sampler(params, mx.random.key(seed))
-        self._waiting.append(Row(key, ids, rest, cache, limit, sampler, processors, guide is None))
+        history = bool(params.repetition_penalty or params.frequency_penalty or params.presence_penalty)
+        self._waiting.append(Row(key, ids, rest, cache, limit, sampler, processors, guide is None, history))
         if params.logprobs is not None:
             self._top[key] = params.logprobs
         self.processed += len(rest)
@@ -154,9 +157,11 @@ class MLXBatch(Batch):
 
         if row.steps is None:
             row.cache = row.cache if row.cache is not None else make_prompt_cache(self.model)
-            # generate_step hands its processors the tokens it ran: the cached prefix goes in front of them.
+            # generate_step hands its processors the tokens it ran: the cached prefix goes in front of them for those
+            # that read them (one more array operation per token otherwise).
             prefix = mx.array(row.ids[: len(row.ids) - len(row.rest)])
-            processors = [_prefixed(prefix, processor) for processor in row.processors] if prefix.size else []
+            wrap = prefix.size and row.history
+            processors = [_prefixed(prefix, processor) for processor in row.processors] if wrap else []
             row.steps = generate_step(
                 mx.array(row.rest),
                 self.model,
@@ -182,9 +187,8 @@ class MLXBatch(Batch):
         if row.sampler is not None:
             row.sampler.rewind()  # generate_step drew the next token already: the batch draws it again
         ids = row.ids + row.made[:-1]
-        return Row(
-            row.key, ids, row.made[-1:], row.cache, row.limit - len(row.made), row.sampler, row.processors, False
-        )
+        limit = row.limit - len(row.made)
+        return Row(row.key, ids, row.made[-1:], row.cache, limit, row.sampler, row.processors, False, row.history)
 
     def scores(self) -> dict[int, Score]:
         """The log probabilities mlx-lm computed for the last step's tokens (after the logits processors)."""
