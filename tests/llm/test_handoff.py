@@ -23,13 +23,13 @@ async def settle() -> None:
 
 
 def test_merged_keeps_order_counts_and_the_last_finish_reason():
-    first = Delta("Hel", 2, None, 5, (TokenLogprob("Hel", -0.1, ()),))
-    second = Delta("lo", 1, "length", 0, (TokenLogprob("lo", -0.2, ()),))
+    first = Delta("Flam", 2, None, 5, (TokenLogprob("Flam", -0.1, ()),))
+    second = Delta("a", 1, "length", 0, (TokenLogprob("a", -0.2, ()),))
 
     both = merged(first, second)
 
-    assert (both.text, both.tokens, both.finish_reason, both.cached_input_tokens) == ("Hello", 3, "length", 5)
-    assert [logprob.token for logprob in both.logprobs] == ["Hel", "lo"]
+    assert (both.text, both.tokens, both.finish_reason, both.cached_input_tokens) == ("Flama", 3, "length", 5)
+    assert [logprob.token for logprob in both.logprobs] == ["Flam", "a"]
 
 
 async def test_the_first_delta_goes_at_once_and_the_next_wait_for_the_interval():
