@@ -149,6 +149,15 @@ async def check_openai(client: openai.AsyncOpenAI, resource: LLMResource) -> Non
         text={"format": {"type": "json_schema", "name": "person", "schema": PERSON, "strict": True}},
     )
     jsonschema.validate(json.loads(response.output_text), PERSON)
+    assert response.text is not None
+    assert response.text.format is not None
+    assert response.text.format.model_dump(by_alias=True, exclude_none=True) == {
+        "type": "json_schema",
+        "name": "person",
+        "schema": PERSON,
+        "strict": True,
+    }
+    assert response.parallel_tool_calls is True
     flat: Any = [{"type": "function", **tool["function"]} for tool in OPENAI_TOOLS]
     response = await client.responses.create(
         model=MODEL,
@@ -157,10 +166,16 @@ async def check_openai(client: openai.AsyncOpenAI, resource: LLMResource) -> Non
         max_output_tokens=300,
         tools=flat,
         tool_choice={"type": "function", "name": "get_time"},
+        parallel_tool_calls=False,
     )
+    assert not isinstance(response.tool_choice, str)
+    assert response.tool_choice.model_dump(exclude_none=True) == {"type": "function", "name": "get_time"}
+    assert response.parallel_tool_calls is False
+    assert response.text is not None
+    assert response.text.format is not None
+    assert response.text.format.type == "text"
     called = [item for item in response.output if item.type == "function_call"]
-    assert [item.name for item in called] == ["get_time"] * len(called)
-    assert called
+    assert [item.name for item in called] == ["get_time"]  # one call: parallel_tool_calls is false
     jsonschema.validate(json.loads(called[0].arguments), TIME)
     with pytest.raises(openai.BadRequestError) as caught:
         await client.responses.create(

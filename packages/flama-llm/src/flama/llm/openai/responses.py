@@ -107,6 +107,21 @@ def _tools(body: ResponsesRequest) -> tuple[dict[str, Any], ...] | None:
     )
 
 
+def _format(body: ResponsesRequest) -> dict[str, Any]:
+    """The ``text.format`` the response echoes: the request's, or plain text."""
+    if body.text is None or body.text.format is None:
+        return {"type": "text"}
+    return body.text.format.model_dump(by_alias=True, exclude_none=True)
+
+
+def _tool_choice(body: ResponsesRequest) -> str | dict[str, Any]:
+    """The ``tool_choice`` the response echoes (``auto`` when the request left it out)."""
+    choice = body.tool_choice
+    if choice is None:
+        return "auto"
+    return choice if isinstance(choice, str) else choice.model_dump()
+
+
 def _usage(usage: Usage) -> dict[str, Any]:
     return {
         "input_tokens": usage.input_tokens,
@@ -149,13 +164,13 @@ class _Rendering:
             "model": body.model,
             "instructions": body.instructions,
             "max_output_tokens": body.max_output_tokens,
-            "parallel_tool_calls": True,
+            "parallel_tool_calls": body.parallel_tool_calls is not False,
             "previous_response_id": None,
             "reasoning": {"effort": None if body.reasoning is None else body.reasoning.effort, "summary": None},
             "store": False,
             "temperature": body.temperature,
-            "text": {"format": {"type": "text"}},
-            "tool_choice": body.tool_choice if isinstance(body.tool_choice, str) else "auto",
+            "text": {"format": _format(body)},
+            "tool_choice": _tool_choice(body),
             "tools": [tool.model_dump(exclude_none=True) for tool in body.tools or []],
             "top_p": body.top_p,
             "truncation": "disabled",
