@@ -372,6 +372,22 @@ class BackendCases:
         with pytest.raises(TypeError, match="delta_interval"):
             await self.backend_class.load(model_dir, delta_interval=interval)
 
+    async def test_a_failed_load_leaves_no_worker_behind(self, tmp_path):
+        prefix = f"flama-llm-{self.backend_class.name}"
+
+        def workers() -> int:
+            return sum(thread.name.startswith(prefix) for thread in threading.enumerate())
+
+        before = workers()
+        with pytest.raises(Exception):  # noqa: B017, PT011 - each library fails an empty checkpoint in its own way
+            await self.backend_class.load(tmp_path)
+
+        for _ in range(500):
+            if workers() == before:
+                break
+            await asyncio.sleep(0.01)
+        assert workers() == before
+
     async def test_unknown_load_option(self, model_dir):
         with pytest.raises(TypeError, match=f"^Unknown option\\(s\\) of the {self.backend_class.name} backend: x$"):
             await self.backend_class.load(model_dir, x=1)

@@ -19,9 +19,9 @@ import math
 import random
 import threading
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from flama.llm.backends.base import Backend, Delta, Detokenizer, FinishReason, GenerationParams, TokenLogprob
 from flama.llm.constraints import Guides
@@ -275,6 +275,9 @@ class Member:
         self.emit(self._delta(last, "stop" if self.stops.stopped else reason))
 
 
+B = TypeVar("B", bound="BatchedBackend")
+
+
 class BatchedBackend(Backend):
     """A backend whose generations run batched in the model's own worker thread.
 
@@ -319,10 +322,24 @@ class BatchedBackend(Backend):
         rust = getattr(tokenizer, "_tokenizer", None)
         self._rust = rust if type(rust).__module__.startswith("tokenizers") else None
 
-    @staticmethod
-    def worker(name: str) -> ThreadPoolExecutor:
-        """A single-thread executor for one model (some libraries tie model state to the thread that made it)."""
-        return ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"flama-llm-{name}")
+    @classmethod
+    async def start(cls: type[B], build: Callable[[ThreadPoolExecutor], B]) -> B:
+        """Build the backend in a new worker thread of its own, the thread that then runs its step loop.
+
+        One thread per model, since some libraries tie model state to the thread that made it.
+
+        Args:
+            build: Loads the model and makes the backend, given its worker (run in that worker).
+
+        Raises:
+            BaseException: Whatever ``build`` raised; the worker is shut down first.
+        """
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"flama-llm-{cls.name}")
+        try:
+            return await asyncio.get_running_loop().run_in_executor(executor, build, executor)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
 
     def encode(self, text: str) -> list[int]:
         """Token ids of a prompt; the last prompt's are kept, since its tokens are counted right before it runs."""

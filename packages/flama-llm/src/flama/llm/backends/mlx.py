@@ -1,8 +1,8 @@
 """The MLX backend: mlx-lm's continuous batching (Apple Silicon, or Linux CPU through ``mlx[cpu]``)."""
 
-import asyncio
 import dataclasses
 from collections.abc import Generator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, cast
 
@@ -334,9 +334,8 @@ class MLXBackend(BatchedBackend):
         cls.reject_options(options, *BATCH_OPTIONS)
         shared = batch_options(options)
         cls.require()
-        executor = cls.worker(cls.name)
 
-        def build() -> "MLXBackend":
+        def build(executor: ThreadPoolExecutor) -> "MLXBackend":
             import mlx_lm
 
             model, wrapper = mlx_lm.load(str(directory))
@@ -346,8 +345,4 @@ class MLXBackend(BatchedBackend):
             batch = MLXBatch(model, eos, length, shared.cache_size, shared.cache_bytes)
             return cls(model, tokenizer, length, eos, executor, batch, shared.delta_interval)
 
-        try:
-            return await asyncio.get_running_loop().run_in_executor(executor, build)
-        except BaseException:
-            executor.shutdown(wait=False)
-            raise
+        return await cls.start(build)

@@ -4,8 +4,8 @@ transformers' own continuous batching (``generate_batch``) is built for GPUs and
 ``generate()`` on CPU; a batched forward over a left-padded KV cache is fast on both, so that is what runs here.
 """
 
-import asyncio
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -296,9 +296,8 @@ class TransformersBackend(BatchedBackend):
         shared = batch_options(options)
         cls.require()
         device, dtype = options.get("device"), options.get("dtype")
-        executor = cls.worker(cls.name)
 
-        def build() -> "TransformersBackend":
+        def build(executor: ThreadPoolExecutor) -> "TransformersBackend":
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -312,11 +311,7 @@ class TransformersBackend(BatchedBackend):
             length = context_length(directory, tokenizer)
             return cls(model, tokenizer, length, eos, executor, batch, shared.delta_interval)
 
-        try:
-            return await asyncio.get_running_loop().run_in_executor(executor, build)
-        except BaseException:
-            executor.shutdown(wait=False)
-            raise
+        return await cls.start(build)
 
 
 def _score(logits: Any, token: int, top: int) -> Score:
