@@ -13,11 +13,11 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import pydantic
-from flama.http import HTTPException, Request
+from flama.http import HTTPException, JSONResponse, Request, Response
 from flama.http.metrics import Metrics, metrics_of
 from flama.llm.events import Event
 from flama.llm.exceptions import ClientGone, InvalidParameter, InvalidRequest, QueueFull
@@ -30,11 +30,13 @@ if TYPE_CHECKING:  # typing.Unpack is 3.11+; only type checkers read it here
 
 __all__ = [
     "DialectError",
+    "Endpoint",
     "ErrorKind",
     "Generation",
     "accepted_names",
     "check_model",
     "created",
+    "guarded",
     "parse_body",
     "read_body",
     "unless_disconnected",
@@ -44,6 +46,8 @@ logger = logging.getLogger("flama.llm")
 
 T = TypeVar("T")
 M = TypeVar("M", bound=pydantic.BaseModel)
+
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 ErrorKind = Literal[
     "invalid_request", "authentication", "permission", "not_found", "rate_limit", "overloaded", "server"
@@ -160,6 +164,28 @@ def check_model(model: "LLMResource", name: str | None, field: str = "model") ->
         return
     served = ", ".join(repr(accepted) for accepted in accepted_names(model))
     raise DialectError(404, f"The model {name!r} does not exist; this server serves {served}", field, "not_found")
+
+
+def guarded(model: "LLMResource", endpoint: Endpoint, envelope: Callable[["DialectError"], dict[str, Any]]) -> Endpoint:
+    """``endpoint`` behind the model's key check, every error (the key's included) answered in the dialect's shape.
+
+    Args:
+        model: The served model, whose key guards the endpoint.
+        endpoint: The dialect's endpoint.
+        envelope: The dialect's error body for a `DialectError`.
+    """
+
+    async def guard(request: Request) -> Response:
+        try:
+            model.authorize(request)
+            return await endpoint(request)
+        except (DialectError, HTTPException) as exc:
+            error = DialectError.of(exc)
+            return JSONResponse(envelope(error), status_code=error.status, headers=error.headers)
+
+    guard.__doc__ = endpoint.__doc__
+    guard.__name__ = endpoint.__name__
+    return guard
 
 
 async def _disconnected(request: Request) -> None:

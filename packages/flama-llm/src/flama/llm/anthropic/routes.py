@@ -18,10 +18,10 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from flama.http import EventSourceResponse, HTTPException, JSONResponse, Request, Response, Route, ServerSentEvent
+from flama.http import EventSourceResponse, JSONResponse, Request, Response, Route, ServerSentEvent
 from flama.http.routing import BaseRoute
 from flama.llm.anthropic.schemas import (
     CountTokensRequest,
@@ -40,7 +40,16 @@ from flama.llm.events import BlockDelta, BlockStart, BlockStop, Event
 from flama.llm.exceptions import InvalidParameter, InvalidRequest
 from flama.llm.generation import Completion, Finish, StopReason, Usage
 from flama.llm.prompts import Conversation
-from flama.llm.serving import DialectError, Generation, accepted_names, check_model, created, read_body
+from flama.llm.serving import (
+    DialectError,
+    Endpoint,
+    Generation,
+    accepted_names,
+    check_model,
+    created,
+    guarded,
+    read_body,
+)
 
 if TYPE_CHECKING:
     from flama.llm.resource import LLMResource
@@ -65,8 +74,6 @@ _TYPES = {
     "overloaded": "overloaded_error",
     "server": "api_error",
 }
-
-Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def error_body(error: DialectError) -> dict[str, Any]:
@@ -168,17 +175,7 @@ class AnthropicDialect:
         ]
 
     def _guard(self, endpoint: Endpoint) -> Endpoint:
-        async def guarded(request: Request) -> Response:
-            try:
-                self.model.authorize(request)
-                return await endpoint(request)
-            except (DialectError, HTTPException) as exc:
-                error = DialectError.of(exc)
-                return JSONResponse(error_body(error), status_code=error.status, headers=error.headers)
-
-        guarded.__doc__ = endpoint.__doc__
-        guarded.__name__ = endpoint.__name__
-        return guarded
+        return guarded(self.model, endpoint, error_body)
 
     def _model_entry(self, name: str) -> dict[str, Any]:
         stamp = datetime.datetime.fromtimestamp(created(self.model), datetime.timezone.utc)

@@ -271,8 +271,10 @@ class Backend(abc.ABC):
         for name in params.given():
             if name not in self.supported:
                 raise InvalidParameter(name, f"not supported by the {self.name} backend")
-        vocabulary = len(self.tokenizer)
-        for token in params.logit_bias or {}:
+        if not params.logit_bias:
+            return
+        vocabulary = len(self.tokenizer)  # counted each time: transformers' tokenizers count their added tokens anew
+        for token in params.logit_bias:
             if token >= vocabulary:
                 raise InvalidParameter("logit_bias", f"token id {token} is not in the vocabulary (size {vocabulary})")
 

@@ -401,8 +401,9 @@ class BatchedBackend(Backend):
                     # A generation closed by its consumer (a stop sequence met, a client gone) keeps its cache: the
                     # tokens it was fed are a valid prefix of whatever the conversation goes on with.
                     self._leave(key, keep=True)
-                for member in members.values():
-                    member.emit.flush(due=not joining)  # a prefill may take longer than the interval
+                if self.delta_interval:  # otherwise nothing is ever held
+                    for member in members.values():
+                        member.emit.flush(due=not joining)  # a prefill may take longer than the interval
                 for member in joining:
                     if not member.cancel.is_set():
                         self._join(member)

@@ -13,10 +13,10 @@ import datetime
 import importlib.metadata
 import json
 import pathlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from flama.http import HTTPException, JSONResponse, NDJSONResponse, PlainTextResponse, Request, Response, Route
+from flama.http import JSONResponse, NDJSONResponse, PlainTextResponse, Request, Response, Route
 from flama.http.routing import BaseRoute
 from flama.llm.backends.base import TokenLogprob
 from flama.llm.constraints import Constraint
@@ -25,7 +25,16 @@ from flama.llm.exceptions import InvalidParameter
 from flama.llm.generation import Completion, Finish
 from flama.llm.ollama.schemas import ChatRequest, GenerateRequest, Message, Options, ShowRequest
 from flama.llm.prompts import Chat, Conversation, Prompt, Raw
-from flama.llm.serving import DialectError, Generation, accepted_names, check_model, created, read_body
+from flama.llm.serving import (
+    DialectError,
+    Endpoint,
+    Generation,
+    accepted_names,
+    check_model,
+    created,
+    guarded,
+    read_body,
+)
 
 if TYPE_CHECKING:
     from flama.llm.resource import LLMResource
@@ -33,8 +42,6 @@ if TYPE_CHECKING:
 __all__ = ["OllamaDialect", "error_body"]
 
 DIALECT = "ollama"
-
-Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class Mirror(Protocol):
@@ -165,17 +172,7 @@ class OllamaDialect:
         return routes if self.mirror is None else routes + self.mirror.routes()
 
     def _guard(self, endpoint: Endpoint) -> Endpoint:
-        async def guarded(request: Request) -> Response:
-            try:
-                self.model.authorize(request)
-                return await endpoint(request)
-            except (DialectError, HTTPException) as exc:
-                error = DialectError.of(exc)
-                return JSONResponse(error_body(error), status_code=error.status, headers=error.headers)
-
-        guarded.__doc__ = endpoint.__doc__
-        guarded.__name__ = endpoint.__name__
-        return guarded
+        return guarded(self.model, endpoint, error_body)
 
     async def running(self, request: Request) -> Response:
         """``Ollama is running``, as an Ollama server answers."""

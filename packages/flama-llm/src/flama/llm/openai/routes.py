@@ -12,10 +12,10 @@ exception class; an error in the middle of a stream is sent as a ``data: {"error
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from flama.http import EventSourceResponse, HTTPException, JSONResponse, Request, Response, Route
+from flama.http import EventSourceResponse, JSONResponse, Request, Response, Route
 from flama.http.routing import BaseRoute
 from flama.llm.events import BlockDelta, BlockStart, Event
 from flama.llm.generation import Completion, Finish, StopReason, Usage
@@ -43,7 +43,16 @@ from flama.llm.openai.schemas import (
 )
 from flama.llm.openai.structured import constraint
 from flama.llm.prompts import Conversation, Raw
-from flama.llm.serving import DialectError, Generation, accepted_names, check_model, created, read_body
+from flama.llm.serving import (
+    DialectError,
+    Endpoint,
+    Generation,
+    accepted_names,
+    check_model,
+    created,
+    guarded,
+    read_body,
+)
 
 if TYPE_CHECKING:
     from flama.llm.resource import LLMResource
@@ -69,17 +78,11 @@ _TYPES = {
     "server": "server_error",
 }
 
-Endpoint = Callable[[Request], Awaitable[Response]]
-
 
 def error_body(error: DialectError) -> dict[str, Any]:
     """OpenAI's error envelope."""
     code = "model_not_found" if error.kind == "not_found" and error.param == "model" else None
     return {"error": {"message": error.message, "type": _TYPES[error.kind], "param": error.param, "code": code}}
-
-
-def _error_response(error: DialectError) -> JSONResponse:
-    return JSONResponse(error_body(error), status_code=error.status, headers=error.headers)
 
 
 def openai_usage(usage: Usage) -> dict[str, Any]:
@@ -223,17 +226,7 @@ class OpenAIDialect:
         ]
 
     def _guard(self, endpoint: Endpoint) -> Endpoint:
-        # Every answer, error or not, in OpenAI's shape; the key checked first.
-        async def guarded(request: Request) -> Response:
-            try:
-                self.model.authorize(request)
-                return await endpoint(request)
-            except (DialectError, HTTPException) as exc:
-                return _error_response(DialectError.of(exc))
-
-        guarded.__doc__ = endpoint.__doc__
-        guarded.__name__ = endpoint.__name__
-        return guarded
+        return guarded(self.model, endpoint, error_body)
 
     def _model_entry(self, name: str) -> dict[str, Any]:
         return {"id": name, "object": "model", "created": created(self.model), "owned_by": "flama"}
