@@ -194,6 +194,16 @@ async def test_invalid_requests(server_factory, backend):
             assert raised.value.body["param"] == param, raised.value.body  # type: ignore[index]
         with pytest.raises(openai.NotFoundError):
             await client.models.retrieve("gpt-4o")
+        # A tool call sent back with arguments that are not a JSON object: 400 naming the field, in both APIs.
+        call = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "[1, 2]"}}
+        sent_back = [*messages, {"role": "assistant", "content": None, "tool_calls": [call]}]
+        with pytest.raises(openai.BadRequestError) as raised:
+            await client.chat.completions.create(model=MODEL, messages=sent_back)
+        assert raised.value.body["param"] == "messages[1].tool_calls[0].function.arguments"  # type: ignore[index]
+        item = {"type": "function_call", "call_id": "call_1", "name": "get_weather", "arguments": "{not json"}
+        with pytest.raises(openai.BadRequestError) as raised:
+            await client.responses.create(model=MODEL, input=[*messages, item])  # type: ignore[list-item]
+        assert raised.value.body["param"] == "input[1].arguments", raised.value.body  # type: ignore[index]
         metrics = httpx.get(f"{url}/metrics").text
         assert 'flama_llm_dialect_errors_total{dialect="openai",model="assistant",type="invalid_request"}' in metrics
         missing = httpx.post(f"{url}/llm/openai/v1/chat/completions", json={"messages": messages})

@@ -12,6 +12,7 @@ These dialects have no resume: a client that closes its stream stops the generat
 import asyncio
 import contextlib
 import dataclasses
+import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -37,6 +38,7 @@ __all__ = [
     "check_model",
     "created",
     "guarded",
+    "json_arguments",
     "parse_body",
     "read_body",
     "unless_disconnected",
@@ -164,6 +166,23 @@ def check_model(model: "LLMResource", name: str | None, field: str = "model") ->
         return
     served = ", ".join(repr(accepted) for accepted in accepted_names(model))
     raise DialectError(404, f"The model {name!r} does not exist; this server serves {served}", field, "not_found")
+
+
+def json_arguments(arguments: str | dict[str, Any], field: str) -> dict[str, Any]:
+    """A tool call's arguments sent back by a client as JSON text (or already an object).
+
+    Raises:
+        DialectError: 400 naming ``field`` when the text is not a JSON object.
+    """
+    if isinstance(arguments, dict):
+        return arguments
+    try:
+        value = json.loads(arguments) if arguments.strip() else {}
+    except ValueError as exc:
+        raise DialectError(400, f"{field}: is not valid JSON ({exc})", field) from exc
+    if not isinstance(value, dict):
+        raise DialectError(400, f"{field}: must be a JSON object", field)
+    return value
 
 
 def guarded(model: "LLMResource", endpoint: Endpoint, envelope: Callable[["DialectError"], dict[str, Any]]) -> Endpoint:

@@ -13,7 +13,6 @@ The answer's output items follow the generation's blocks: a ``reasoning`` item (
 ``max_output_tokens`` ran out). A failure ends the stream with an ``error`` event.
 """
 
-import json
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -32,7 +31,7 @@ from flama.llm.openai.schemas import (
 )
 from flama.llm.openai.structured import constraint
 from flama.llm.prompts import Conversation
-from flama.llm.serving import DialectError, Generation, check_model, read_body
+from flama.llm.serving import DialectError, Generation, check_model, json_arguments, read_body
 
 if TYPE_CHECKING:
     from flama.llm.resource import LLMResource
@@ -79,23 +78,13 @@ def _messages(body: ResponsesRequest, model: "LLMResource") -> tuple[dict[str, A
                 messages.append(last)
             if reasoning:
                 last["reasoning_content"], reasoning = "".join(reasoning), []
-            call = {"name": item.name, "arguments": _arguments(item.arguments, f"{field}.arguments")}
+            call = {"name": item.name, "arguments": json_arguments(item.arguments, f"{field}.arguments")}
             last.setdefault("tool_calls", []).append({"id": item.call_id, "type": "function", "function": call})
         else:
             assert isinstance(item, FunctionCallOutputItem)
             output = item.output if isinstance(item.output, str) else "".join(part.text for part in item.output)
             messages.append({"role": "tool", "content": output, "tool_call_id": item.call_id})
     return tuple(messages)
-
-
-def _arguments(arguments: str, field: str) -> dict[str, Any]:
-    try:
-        value = json.loads(arguments) if arguments.strip() else {}
-    except ValueError as exc:
-        raise DialectError(400, f"{field}: is not valid JSON ({exc})", field) from exc
-    if not isinstance(value, dict):
-        raise DialectError(400, f"{field}: must be a JSON object", field)
-    return value
 
 
 def _tools(body: ResponsesRequest) -> tuple[dict[str, Any], ...] | None:

@@ -9,7 +9,6 @@ Errors use OpenAI's envelope ``{"error": {"message", "type", "param", "code"}}``
 exception class; an error in the middle of a stream is sent as a ``data: {"error": …}`` event that ends it.
 """
 
-import json
 import secrets
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -51,6 +50,7 @@ from flama.llm.serving import (
     check_model,
     created,
     guarded,
+    json_arguments,
     read_body,
 )
 
@@ -100,18 +100,6 @@ def _text(content: str | list[TextPart], field: str) -> str:
     return content if isinstance(content, str) else "".join(part.text for part in content)
 
 
-def _arguments(arguments: str | dict[str, Any], field: str) -> dict[str, Any]:
-    if isinstance(arguments, dict):
-        return arguments
-    try:
-        value = json.loads(arguments) if arguments.strip() else {}
-    except ValueError as exc:
-        raise DialectError(400, f"{field}: is not valid JSON ({exc})", field) from exc
-    if not isinstance(value, dict):
-        raise DialectError(400, f"{field}: must be a JSON object", field)
-    return value
-
-
 def no_vision(model: "LLMResource", field: str) -> DialectError:
     """The 400 an image part gets: the model has no vision."""
     return DialectError(400, f"{field}: model {model.name!r} has no vision; send text only", field)
@@ -147,7 +135,9 @@ def _message(model: "LLMResource", message: Message, field: str) -> dict[str, An
                 "type": "function",
                 "function": {
                     "name": call.function.name,
-                    "arguments": _arguments(call.function.arguments, f"{field}.tool_calls[{index}].function.arguments"),
+                    "arguments": json_arguments(
+                        call.function.arguments, f"{field}.tool_calls[{index}].function.arguments"
+                    ),
                 },
             }
             for index, call in enumerate(message.tool_calls)
