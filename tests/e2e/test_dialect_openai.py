@@ -231,3 +231,25 @@ async def test_closing_the_stream_stops_the_backend(server_factory, backend):
         await steps.wait_closed(0)
         assert 0 < steps.produced[0] < 1000
         assert resource.scheduler.running == 0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_full_queue_is_a_rate_limit_error(server_factory, backend):
+    url, resource = await serve(server_factory, backend, max_running=1, max_queued=0)
+    async with openai_client(url, max_retries=0) as client:
+        held = await client.chat.completions.create(
+            model=MODEL, messages=ask("story"), stream=True, max_tokens=1000, logit_bias=eos_ban(resource)
+        )
+        async for _ in held:  # the only slot is taken
+            break
+        with pytest.raises(openai.RateLimitError) as raised:
+            await client.chat.completions.create(model=MODEL, messages=ask("plain"))
+        assert int(raised.value.response.headers["retry-after"]) >= 1
+        assert raised.value.body["type"] == "rate_limit_error"  # type: ignore[index]
+        with pytest.raises(openai.RateLimitError):
+            await client.chat.completions.create(model=MODEL, messages=ask("plain"), stream=True)
+        await held.close()
+        answer = await client.chat.completions.create(model=MODEL, messages=ask("plain"), temperature=0)
+        assert answer.choices[0].message.content == CONVERSATIONS["plain"]["reply"]
+    metrics = httpx.get(f"{url}/metrics").text
+    assert 'flama_llm_errors_total{model="assistant",type="queue_full"} 2.0' in metrics

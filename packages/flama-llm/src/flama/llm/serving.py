@@ -14,7 +14,7 @@ import contextlib
 import dataclasses
 import json
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import pydantic
@@ -324,14 +324,8 @@ class Generation:
             async with self.model.scheduler.slot():
                 return await collect(self._observed())
 
-        try:
+        with self._admission():
             return await unless_disconnected(self.request, generate())
-        except QueueFull as exc:
-            self.failed("queue_full")
-            raise DialectError.of(exc) from exc
-        except ClientGone as exc:
-            self.failed("disconnected")
-            raise DialectError(499, "The client closed the request") from exc
 
     async def stream(self) -> AsyncIterator[Event | Finish]:
         """Wait for a scheduler slot, then return the generation's events; the slot is held until they end.
@@ -343,15 +337,21 @@ class Generation:
             DialectError: 429 when the queue is full; 499 when the client went away while waiting.
         """
         stack = contextlib.AsyncExitStack()
-        try:
+        with self._admission():
             await unless_disconnected(self.request, stack.enter_async_context(self.model.scheduler.slot()))
+        return self._held(stack)
+
+    @contextlib.contextmanager
+    def _admission(self) -> Iterator[None]:
+        """A full queue (429) or a client gone while waiting (499) as a counted `DialectError`."""
+        try:
+            yield
         except QueueFull as exc:
             self.failed("queue_full")
             raise DialectError.of(exc) from exc
         except ClientGone as exc:
             self.failed("disconnected")
             raise DialectError(499, "The client closed the request") from exc
-        return self._held(stack)
 
     async def _held(self, stack: contextlib.AsyncExitStack) -> AsyncGenerator[Event | Finish, None]:
         async with stack:
