@@ -129,6 +129,16 @@ class BackendCases:
         assert backend.context_length == build_demo_model.Architecture().max_position_embeddings
         assert backend.count_tokens(prompt) == len(backend.tokenizer.encode(prompt, add_special_tokens=False))
 
+    @pytest.mark.parametrize(
+        "text",
+        ["", "Hello", " leading and trailing spaces ", "<|begin|>user\nwhy?<|end|>\n<think>", "naïve café 🦙 \t\r\n x"],
+    )
+    async def test_encode_matches_the_tokenizer(self, backend, text):
+        tokenizer = backend.tokenizer
+        for case in (text, f"{tokenizer.bos_token}{text}" if tokenizer.bos_token else text):
+            bos = tokenizer.bos_token is None or not case.startswith(tokenizer.bos_token)
+            assert backend.encode(case) == tokenizer.encode(case, add_special_tokens=bos)
+
     async def test_greedy(self, backend, prompt, eos, reference):
         again = await collect(backend, prompt, temperature=0, max_tokens=24, logit_bias={eos: -100})
 

@@ -194,6 +194,9 @@ class Backend(abc.ABC):
 
     def __init__(self, tokenizer: Any, context_length: int) -> None:
         self.tokenizer = tokenizer
+        rust = getattr(tokenizer, "_tokenizer", None)  # a fast tokenizer's own (Rust) tokenizer
+        self._rust = rust if type(rust).__module__.startswith("tokenizers") else None
+        self._encode_batch = getattr(self._rust, "encode_batch_fast", None)  # tokenizers 0.21 and later
         template = tokenizer.chat_template
         self.tokenizer_template: str | None = template if isinstance(template, str) else None
         added = [token.content for _, token in sorted(tokenizer.added_tokens_decoder.items())]
@@ -230,7 +233,11 @@ class Backend(abc.ABC):
     def encode(self, text: str) -> list[int]:
         """Token ids of a prompt, with the tokenizer's BOS token unless the text already starts with it."""
         bos = self.tokenizer.bos_token
-        return list(self.tokenizer.encode(text, add_special_tokens=bos is None or not text.startswith(bos)))
+        special = bos is None or not text.startswith(bos)
+        if self._encode_batch is not None:
+            # The same ids as the tokenizer's encode, without its Python layers nor the offsets it computes.
+            return list(self._encode_batch([text], add_special_tokens=special)[0].ids)
+        return list(self.tokenizer.encode(text, add_special_tokens=special))
 
     def count_tokens(self, text: str) -> int:
         """How many tokens ``text`` takes as a prompt (the same count generation uses)."""

@@ -319,8 +319,6 @@ class BatchedBackend(Backend):
         self._closed = False
         self._encoded: tuple[str, list[int]] | None = None
         self.delta_interval = float(delta_interval)
-        rust = getattr(tokenizer, "_tokenizer", None)
-        self._rust = rust if type(rust).__module__.startswith("tokenizers") else None
 
     @classmethod
     async def start(cls: type[B], build: Callable[[ThreadPoolExecutor], B]) -> B:
