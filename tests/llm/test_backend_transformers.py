@@ -60,6 +60,21 @@ class TestCaseTransformersBackend(BackendCases):
         assert results[0] == reference
         assert [deltas[0].cached_input_tokens > 0 for deltas in results[:3]] == [True, True, False]
 
+    async def test_a_short_cached_prefix_is_not_reused(self, backend, eos):
+        values: dict[str, Any] = {"temperature": 0, "max_tokens": 2, "logit_bias": {eos: -100}}
+        long = " ".join(["word"] * 60)
+        cached = backend.render([{"role": "user", "content": f"Hello {long}"}])
+        await collect(backend, cached, **values)
+        # Only the chat template's header in common: prefilled whole, on the causal path.
+        other = backend.render([{"role": "user", "content": f"Bye {long}"}])
+        before = backend.batch.processed
+        deltas = await collect(backend, other, **values)
+        assert deltas[0].cached_input_tokens == 0
+        assert backend.batch.processed - before == backend.count_tokens(other)
+        # Most of it in common: the cached prefix is taken.
+        again = await collect(backend, backend.render([{"role": "user", "content": f"Hello {long} again"}]), **values)
+        assert again[0].cached_input_tokens > backend.count_tokens(cached) // 2
+
     def test_options(self, model_dir):
         backend = asyncio.run(TransformersBackend.load(model_dir, device="cpu", dtype="bfloat16"))
         try:

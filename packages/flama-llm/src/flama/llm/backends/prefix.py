@@ -36,11 +36,15 @@ class PrefixCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def take(self, ids: list[int]) -> tuple[int, Layers | None]:
+    def take(self, ids: list[int], least: int = 1) -> tuple[int, Layers | None]:
         """The longest cached prefix of ``ids`` (never all of it: the last token must run to give logits).
 
+        Args:
+            ids: The prompt.
+            least: The shortest prefix worth taking.
+
         Returns:
-            How many tokens the prefix holds, and its keys and values per layer (``0, None`` when nothing matches).
+            How many tokens the prefix holds, and its keys and values per layer (``0, None`` when none is that long).
         """
         import numpy as np  # with torch, which the backends that use this cache need
 
@@ -51,7 +55,7 @@ class PrefixCache:
             if common > best:
                 best, found = common, tokens
         size = min(best, len(ids) - 1)
-        if found is None or size < 1:
+        if found is None or size < max(least, 1):
             return 0, None
         self._entries.move_to_end(found)
         layers, *_ = self._entries[found]
