@@ -21,7 +21,8 @@ The figures, each a median of ``ROUNDS`` (greedy, the end-of-sequence token bann
   stream read by ``benchmarks.rawhttp``'s bare socket client, and by httpx's ``AsyncClient`` beside it;
 - the second turn of a conversation of about ``CONVERSATION`` tokens (the first turn's 8-token reply, then a new user
   message): its time to first token divided by the first turn's, each turn timed as a one-token stream read to its
-  end (Flama 2.2.2 sends no event for a token without text), and the cached prompt tokens the usage reports;
+  end (Flama 2.2.2 sends no event for a token without text), both times, and the cached prompt tokens the usage
+  reports;
 - the wait added to an 8-token stream sent right after a client dropped a long stream (against the same request on
   the idle server; the server is let go idle again between rounds).
 
@@ -267,9 +268,9 @@ class Client:
         reference = statistics.median(theirs)
         return statistics.median(ours) / reference, statistics.median(heavier) / reference
 
-    async def second_turn(self, conversation: Messages) -> tuple[float, int | None]:
-        """Second-turn first token ÷ first turn's, and the cached prompt tokens the second turn's usage reports."""
-        ratios, cached = [], None
+    async def second_turn(self, conversation: Messages) -> tuple[float, float, float, int | None]:
+        """Second-turn first token ÷ first turn's, each turn's median seconds, and the cached prompt tokens."""
+        ratios, firsts, seconds, cached = [], [], [], None
         for number in range(ROUNDS):
             # A fresh prefix each round. Each turn is timed as a one-token stream read to its end: the same figure for
             # every subject, even where a first token carries no text.
@@ -280,8 +281,10 @@ class Client:
             follow.append({"role": "user", "content": "And then?"})
             _, second, raw = await self.stream(follow, 1, ban=False)
             ratios.append(second / first)
+            firsts.append(first)
+            seconds.append(second)
             cached = self.subject.cached(raw)
-        return statistics.median(ratios), cached
+        return statistics.median(ratios), statistics.median(firsts), statistics.median(seconds), cached
 
     async def after_disconnect(self) -> float:
         """Seconds a quick stream waits more right after a client dropped a long one than on the idle server."""
@@ -314,7 +317,9 @@ class Client:
                 stage = "single"
                 figures["single"], figures["single_httpx"] = await self.single(directory)
             stage = "second turn"
-            figures["turn"], figures["cached"] = await self.second_turn(conversation)
+            figures["turn"], figures["first_turn"], figures["second_turn"], figures["cached"] = await self.second_turn(
+                conversation
+            )
             stage = "disconnect"
             figures["disconnect"] = await self.after_disconnect()
         except Exception as error:
@@ -373,7 +378,8 @@ def _cell(figures: dict[str, Any], key: str) -> str:
         return f"{value * 1000:.0f} ms"
     if key == "turn":
         cached = figures.get("cached")
-        return f"{value:.2f}" + ("" if cached is None else f" ({cached:,} cached)")
+        turns = f"{figures['first_turn'] * 1000:.1f} -> {figures['second_turn'] * 1000:.1f} ms"
+        return f"{value:.2f} ({turns}" + ("" if cached is None else f", {cached:,} cached") + ")"
     return f"{value:.2f}"
 
 
