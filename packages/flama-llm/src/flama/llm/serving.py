@@ -185,7 +185,7 @@ def json_arguments(arguments: str | dict[str, Any], field: str) -> dict[str, Any
     return value
 
 
-def guarded(model: "LLMResource", endpoint: Endpoint, envelope: Callable[["DialectError"], dict[str, Any]]) -> Endpoint:
+def guarded(model: "LLMResource", endpoint: Endpoint, envelope: Callable[[DialectError], dict[str, Any]]) -> Endpoint:
     """``endpoint`` behind the model's key check, every error (the key's included) answered in the dialect's shape.
 
     Args:
