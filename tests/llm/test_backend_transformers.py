@@ -29,18 +29,23 @@ class TestCaseTransformersBackend(BackendCases):
 
         assert "".join(delta.text for delta in deltas) == expected
 
-    async def test_joiners_are_prefilled_in_one_forward(self, backend, prompt, eos, reference, probe):
-        forwards: list[tuple[int, int]] = []  # (rows, tokens) of each forward pass
+    @pytest.mark.parametrize("whole_masks", [True, False], ids=["whole masks", "per-column masks"])
+    async def test_joiners_are_prefilled_in_one_forward(self, backend, prompt, eos, reference, probe, whole_masks):
+        assert backend.batch.whole_masks  # the demo model runs torch's SDPA attention
+        forwards: list[tuple[int, int, int]] = []  # (rows, tokens, mask dimensions) of each forward pass
         hook = backend.model.register_forward_pre_hook(
-            lambda _, args, kwargs: forwards.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
+            lambda _, args, kwargs: forwards.append((*kwargs["input_ids"].shape, kwargs["attention_mask"].dim())),
+            with_kwargs=True,
         )
+        backend.batch.whole_masks = whole_masks
         probe.permits = threading.Semaphore(0)
         values: dict[str, Any] = {"temperature": 0, "max_tokens": 24, "logit_bias": {eos: -100}}
         try:
             first = backend.generate(prompt, GenerationParams.parse({**values, "max_tokens": 40}))
             await anext(first)  # the worker now holds the next step until a permit comes
             # Different prompts, some sharing a cached prefix with an earlier one (the reference's), one not.
-            prompts = [prompt, prompt + " Hi", "Zebra crossing", prompt] * 2
+            unseen = "Zebra crossing" if whole_masks else "Violet harbour lights"  # the backend is shared: unseen here
+            prompts = [prompt, prompt + " Hi", unseen, prompt] * 2
             joiners = [asyncio.create_task(collect(backend, text, **values)) for text in prompts]
             while backend.running < 1 + len(prompts):
                 await asyncio.sleep(0.005)
@@ -49,11 +54,14 @@ class TestCaseTransformersBackend(BackendCases):
             await first.aclose()
         finally:
             hook.remove()
+            backend.batch.whole_masks = True
 
         # The running row's passes, one pass that prefilled all eight joiners together, then passes over all nine.
-        rows = [rows for rows, _ in forwards]
+        rows = [rows for rows, *_ in forwards]
         assert set(rows) == {1, 8, 9}
         assert rows.count(8) == 1
+        # Padded or after a cached prefix, the model is given the whole mask, or transformers builds it.
+        assert {dimensions for rows, _, dimensions in forwards if rows > 1} == {4 if whole_masks else 2}
         # Each joiner's reply is its reply alone (prompts with a cached prefix and without, padded in one pass).
         alone = [await collect(backend, text, **values) for text in prompts[:3]]
         assert results == [*alone, alone[0]] * 2
