@@ -5,7 +5,7 @@ it with ``(scope, receive, send)`` sends it.
 """
 
 import sys
-from collections.abc import AsyncIterable, Iterable, Mapping
+from collections.abc import AsyncIterable, Callable, Coroutine, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Literal, TypeAlias
 from urllib.parse import quote
@@ -305,8 +305,11 @@ class StreamingResponse(Response):
         completed = False
         error: BaseException | None = None
         try:
+            # One task group for the disconnect watcher and the companions: each group costs a task and a cancel.
             async with anyio.create_task_group() as group:
                 group.start_soon(_cancel_on_disconnect, receive, group.cancel_scope)
+                for companion in self.companions(send):
+                    group.start_soon(companion)
                 await self.stream(send)
                 completed = True
                 group.cancel_scope.cancel()
@@ -320,6 +323,10 @@ class StreamingResponse(Response):
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         if self.background is not None:
             await self.background()
+
+    def companions(self, send: Send) -> Sequence[Callable[[], Coroutine[Any, Any, None]]]:
+        """Work that runs beside the stream and is cancelled when it ends (none here; heartbeats in SSE)."""
+        return ()
 
     async def stream(self, send: Send) -> None:
         """Send every item of the content as its own body message."""

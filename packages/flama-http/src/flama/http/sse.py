@@ -1,7 +1,8 @@
 """Server-Sent Events: the event type and the streaming response that sends them (the WHATWG ``text/event-stream``)."""
 
+import functools
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, ClassVar
 
 import anyio
@@ -181,16 +182,12 @@ class EventSourceResponse(StreamingResponse):
         # The common case, a JSON payload alone: compact JSON never spans lines, so it is one `data:` line.
         return frame(json_encode(item))
 
-    async def stream(self, send: Send) -> None:
-        """Send every event, with heartbeats in the producer's silences."""
+    def companions(self, send: Send) -> Sequence[Callable[[], Coroutine[Any, Any, None]]]:
+        """The heartbeat, which sends a comment in the producer's silences (none when ``ping`` is ``None``)."""
         if self.ping is None:
-            await super().stream(send)
-            return
+            return ()
         self._last_write = time.monotonic()
-        async with anyio.create_task_group() as group:
-            group.start_soon(self._heartbeat, send, self.ping)
-            await super().stream(send)
-            group.cancel_scope.cancel()
+        return (functools.partial(self._heartbeat, send, self.ping),)
 
     async def _heartbeat(self, send: Send, ping: float) -> None:
         # Heartbeats and events are whole ASGI messages; the server writes each one atomically, so they may interleave.
