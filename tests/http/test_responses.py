@@ -1,6 +1,7 @@
 import datetime
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from typing import Any
 
 import anyio
 import pytest
@@ -14,7 +15,7 @@ from flama.http import (
     Response,
     StreamingResponse,
 )
-from flama.http.types import Message
+from flama.http.types import Message, Send
 
 from tests.http.conftest import CallApp
 
@@ -231,6 +232,31 @@ class TestCaseStreamingResponse:
 
         assert sent.bodies == [b"x", b"y", b""]
         assert sent.raw_headers == []
+
+    async def test_companions_run_beside_the_stream_and_end_with_it(self, call_app: CallApp):
+        started = anyio.Event()
+        cancelled: list[bool] = []
+
+        async def produce() -> AsyncIterator[bytes]:
+            await started.wait()  # the companion runs while the stream is under way
+            yield b"data"
+
+        class Watched(StreamingResponse):
+            def companions(self, send: Send) -> Sequence[Callable[[], Coroutine[Any, Any, None]]]:
+                async def companion() -> None:
+                    started.set()
+                    try:
+                        await anyio.sleep_forever()
+                    except anyio.get_cancelled_exc_class():
+                        cancelled.append(True)
+                        raise
+
+                return (companion,)
+
+        sent = await call_app(Watched(produce()))
+
+        assert sent.bodies == [b"data", b""]
+        assert cancelled == [True]
 
     async def test_disconnect_closes_async_producer(self, call_app: CallApp):
         disconnect = anyio.Event()
