@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 from flama.llm.backends import GenerationParams
-from flama.llm.backends.transformers import TransformersBackend
+from flama.llm.backends.transformers import TransformersBackend, whole_masks
 from flama.llm.exceptions import BackendUnavailable
 
 from tests.libraries import needs
@@ -82,6 +82,24 @@ class TestCaseTransformersBackend(BackendCases):
         # Most of it in common: the cached prefix is taken.
         again = await collect(backend, backend.render([{"role": "user", "content": f"Hello {long} again"}]), **values)
         assert again[0].cached_input_tokens > backend.count_tokens(cached) // 2
+
+    @pytest.mark.parametrize(
+        ("config", "attention", "expected"),
+        [
+            ("LlamaConfig", "sdpa", True),
+            ("LlamaConfig", "eager", False),
+            ("Qwen3Config", "sdpa", True),
+            ("MistralConfig", "sdpa", False),  # a sliding window on every layer
+            ("Gemma2Config", "sdpa", False),  # sliding-window layers between full ones
+        ],
+    )
+    def test_whole_masks_only_for_causal_sdpa_models(self, config, attention, expected):
+        import transformers
+
+        settings = getattr(transformers, config)()
+        settings._attn_implementation = attention
+
+        assert whole_masks(settings) is expected
 
     def test_options(self, model_dir):
         backend = asyncio.run(TransformersBackend.load(model_dir, device="cpu", dtype="bfloat16"))

@@ -63,7 +63,7 @@ class TorchBatch(Batch):
         self.model = model
         self.vocabulary = vocabulary
         self.cache = cache
-        self.whole_masks = model.config._attn_implementation == "sdpa"
+        self.whole_masks = whole_masks(model.config.get_text_config())
         """Whether the model is given whole boolean masks (`_attention`) rather than one flag per column."""
         self.rows: list[Row] = []
         self._joining: list[tuple[Row, list[int], int, Layers | None]] = []
@@ -255,6 +255,20 @@ class TorchBatch(Batch):
         first = int(mask.any(dim=0).nonzero()[0])
         self._mask = mask[:, first:]
         self._layers = [(k[keep, :, first:], v[keep, :, first:]) for k, v in self._layers]
+
+
+def whole_masks(config: Any) -> bool:
+    """Whether a model (its text config) can be given whole boolean attention masks: SDPA attention, every layer causal.
+
+    A model with sliding-window or chunked attention layers gets one flag per column, from which transformers builds
+    each kind of layer its own mask; a whole mask would be used as it is by every layer.
+    """
+    if getattr(config, "_attn_implementation", None) != "sdpa":
+        return False
+    kinds = getattr(config, "layer_types", None)
+    if kinds is not None:
+        return set(kinds) <= {"full_attention"}
+    return getattr(config, "sliding_window", None) is None and getattr(config, "attention_chunk_size", None) is None
 
 
 def _stacked(caches: list[Layers | None], width: int) -> Layers:
