@@ -1,4 +1,5 @@
 import asyncio
+import itertools
 import threading
 from typing import Any
 
@@ -60,6 +61,11 @@ class TestCaseTransformersBackend(BackendCases):
         rows = [rows for rows, *_ in forwards]
         assert set(rows) == {1, 8, 9}
         assert rows.count(8) == 1
+        # The joiners' first tokens came from a step of their own (the running row waited for them), then all nine
+        # took their next token together.
+        made = [len(keys) for keys in probe.rounds]
+        assert made.count(8) == 1
+        assert made[made.index(8) + 1] == 9
         # Padded or after a cached prefix, the model is given the whole mask, or transformers builds it.
         assert {dimensions for rows, _, dimensions in forwards if rows > 1} == {4 if whole_masks else 2}
         # Each joiner's reply is its reply alone (prompts with a cached prefix and without, padded in one pass).
@@ -67,6 +73,31 @@ class TestCaseTransformersBackend(BackendCases):
         assert results == [*alone, alone[0]] * 2
         assert results[0] == reference
         assert [deltas[0].cached_input_tokens > 0 for deltas in results[:3]] == [True, True, False]
+
+    async def test_joiners_hold_the_running_row_every_other_step_at_most(self, backend, prompt, eos, probe):
+        probe.permits = threading.Semaphore(0)
+        values: dict[str, Any] = {"temperature": 0, "max_tokens": 40, "logit_bias": {eos: -100}}
+        first = backend.generate(prompt, GenerationParams.parse(values))
+        await anext(first)
+        (key,) = probe.rounds[-1]
+        joiners = []
+        for _ in range(6):  # one more generation joins before each step
+            joiners.append(asyncio.create_task(collect(backend, prompt, **{**values, "max_tokens": 20})))
+            while backend.running < 1 + len(joiners):
+                await asyncio.sleep(0.005)
+            steps = len(probe.rounds)
+            probe.permits.release()
+            while len(probe.rounds) == steps:
+                await asyncio.sleep(0.005)
+        probe.permits.release(1000)
+        await asyncio.gather(*joiners)
+        await first.aclose()
+
+        # Whether the running row made a token at each of the six steps released one by one: a joiner's prefill went
+        # first, and the row took its next token at the step after, never two steps in a row without one.
+        ran = [key in keys for keys in probe.rounds[probe.rounds.index([key]) + 1 :][:6]]
+        assert ran.count(False) >= 2
+        assert all(one or other for one, other in itertools.pairwise(ran))
 
     async def test_a_short_cached_prefix_is_not_reused(self, backend, eos):
         values: dict[str, Any] = {"temperature": 0, "max_tokens": 2, "logit_bias": {eos: -100}}

@@ -71,6 +71,7 @@ class TorchBatch(Batch):
         self._cache: Any = None
         self._mask: Any = None
         self._scores: dict[int, Score] = {}
+        self._decoded = True  # whether the last step decoded the rows under way, if any (see `step`)
 
     def insert(self, key: int, ids: list[int], params: GenerationParams, limit: int, seed: int) -> int:
         """Set the row up; its prompt runs at the next step (cached prefix first)."""
@@ -92,13 +93,21 @@ class TorchBatch(Batch):
         return cached
 
     def step(self) -> list[tuple[int, int]]:
-        """One batched forward for the rows under way, then one for all the rows that joined (each yields a token)."""
+        """Run the rows under way and the rows that joined, or the joiners alone; each row that ran yields a token.
+
+        Joiners go first: when rows are under way, a step runs only the joiners' prefill, so their first tokens are
+        handed over a decode step earlier, and the rows under way take their next token with them at the next step, in
+        one forward. A step that only prefilled is never followed by another, so arrivals at every step cannot hold the
+        rows under way back by more than every other step.
+        """
         import torch
 
         produced = []
+        first = bool(self.rows and self._joining and self._decoded)
         with torch.inference_mode():
-            if self.rows:
+            if self.rows and not first:
                 produced = self._decode()
+            self._decoded = not first
             if self._joining:
                 joining, self._joining = self._joining, []
                 produced += self._prefill(joining)
