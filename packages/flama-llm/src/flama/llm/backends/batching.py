@@ -2,7 +2,7 @@
 
 One worker thread per model runs a step loop over a :class:`Batch`. Between two decode steps, the generations that
 arrived join the batch and those that finished or were cancelled leave it, so every generation admitted makes progress
-at every step and none waits for another to end. Each generation keeps its own parameters, random seed, stop handling
+at every step (or every other one, where a backend prefills joiners first) and none waits for another to end. Each generation keeps its own parameters, random seed, stop handling
 and token count; what depends on the library (prefill, one batched forward, sampling per row, the prefix cache) lives
 in a `Batch`.
 
