@@ -2,9 +2,9 @@
 
 One worker thread per model runs a step loop over a :class:`Batch`. Between two decode steps, the generations that
 arrived join the batch and those that finished or were cancelled leave it, so every generation admitted makes progress
-at every step (or every other one, where a backend prefills joiners first) and none waits for another to end. Each generation keeps its own parameters, random seed, stop handling
-and token count; what depends on the library (prefill, one batched forward, sampling per row, the prefix cache) lives
-in a `Batch`.
+at every step (or every other one, where a backend prefills joiners first) and none waits for another to end. Each
+generation keeps its own parameters, random seed, stop handling and token count; what depends on the library (prefill,
+one batched forward, sampling per row, the prefix cache) lives in a `Batch`.
 
 A stream that is closed or cancelled sets its generation's cancel flag; the loop drops it from the batch before the
 next step, so at most the step under way still computes a token for it, and the other rows are untouched.
