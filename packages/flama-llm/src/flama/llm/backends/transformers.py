@@ -184,9 +184,9 @@ class TorchBatch(Batch):
 
         Under SDPA, the whole boolean mask (rows x 1 x queries x columns): a query sees the unmasked columns up to its
         own, the last query the last column. transformers builds the same one from the per-column mask at each forward,
-        at a cost that a small model's step feels (a sixth of a batched decode step of the demo model on CPU). A
-        prompt without padding nor cached prefix keeps the per-column mask, so that transformers runs its causal
-        attention without any mask.
+        at a cost that a small model's step feels (a tenth to a sixth of a batched decode step of the demo model on
+        CPU). A prompt without padding nor cached prefix keeps the per-column mask, so that transformers runs its
+        causal attention without any mask.
         """
         import torch
 
