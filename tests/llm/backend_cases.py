@@ -25,13 +25,19 @@ class Probe:
         self.rounds: list[list[int]] = []
         self.script: list[int] | None = None
         self.permits: threading.Semaphore | None = None
+        self.holding = threading.Event()
+        """Set while the worker waits for a permit (the generations that arrived by then have joined)."""
         self.ticked: threading.Event | None = None
         self._scripted: dict[int, int] = {}
 
     def step(self) -> list[tuple[int, int]]:
         if self.rounds and self.rounds[-1]:
-            if self.permits is not None and not self.permits.acquire(timeout=30):
-                raise RuntimeError("no permit for the next step")
+            if self.permits is not None:
+                self.holding.set()
+                acquired = self.permits.acquire(timeout=30)
+                self.holding.clear()
+                if not acquired:
+                    raise RuntimeError("no permit for the next step")
             if self.ticked is not None:
                 # The next step waits for the event loop to run a task: it would wait forever if the loop were
                 # blocked by the generation.
