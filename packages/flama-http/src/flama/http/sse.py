@@ -184,13 +184,11 @@ class EventSourceResponse(StreamingResponse):
 
     def companions(self, send: Send) -> Sequence[Callable[[], Coroutine[Any, Any, None]]]:
         """The heartbeat, which sends a comment in the producer's silences (none when ``ping`` is ``None``)."""
-        if self.ping is None:
-            return ()
-        self._last_write = time.monotonic()
-        return (functools.partial(self._heartbeat, send, self.ping),)
+        return () if self.ping is None else (functools.partial(self._heartbeat, send, self.ping),)
 
     async def _heartbeat(self, send: Send, ping: float) -> None:
         # Heartbeats and events are whole ASGI messages; the server writes each one atomically, so they may interleave.
+        self._last_write = time.monotonic()  # the first heartbeat is due a whole ``ping`` after the stream starts
         while True:
             idle = time.monotonic() - self._last_write
             if idle >= ping:

@@ -155,13 +155,14 @@ class TorchBatch(Batch):
         span = max(len(ids) - start for _, ids, start, _ in joining)
         inputs = torch.zeros((len(joining), span), dtype=torch.long, device=device)
         positions = torch.zeros((len(joining), span), dtype=torch.long, device=device)
-        mask = torch.zeros((len(joining), width + span), dtype=torch.long, device=device)
+        # Boolean, as the batch's mask is kept: `_attention` hands the model views of it.
+        mask = torch.zeros((len(joining), width + span), dtype=torch.bool, device=device)
         for index, (row, ids, start, _) in enumerate(joining):
             rest = len(ids) - start
             inputs[index, span - rest :] = torch.tensor(ids[start:], device=device)
             positions[index, span - rest :] = torch.arange(start, len(ids), device=device)
-            mask[index, width - start : width] = 1
-            mask[index, width + span - rest :] = 1
+            mask[index, width - start : width] = True
+            mask[index, width + span - rest :] = True
             row.length = len(ids)
             self.processed += rest
         cache = DynamicCache(ddp_cache_data=_stacked([layers for *_, layers in joining], width)) if width else None
@@ -180,7 +181,7 @@ class TorchBatch(Batch):
         return [(row.key, self._choose(row, logits[index])) for index, (row, *_) in enumerate(joining)]
 
     def _attention(self, mask: Any, queries: int) -> Any:
-        """The mask the model is given for ``queries`` new tokens, from the batch's per-column mask (rows x columns).
+        """The mask the model is given for ``queries`` new tokens, from a boolean per-column mask (rows x columns).
 
         Under SDPA, the whole boolean mask (rows x 1 x queries x columns): a query sees the unmasked columns up to its
         own, the last query the last column. transformers builds the same one from the per-column mask at each forward,
@@ -193,7 +194,7 @@ class TorchBatch(Batch):
         columns = mask.shape[1]
         if not self.whole_masks or (queries == columns and bool(mask.all())):
             return mask
-        whole = mask.bool()[:, None, None, :]
+        whole = mask[:, None, None, :]  # a view: the batch's mask is boolean
         if queries == 1:
             return whole
         return whole & torch.ones((queries, columns), dtype=torch.bool, device=mask.device).tril(columns - queries)
