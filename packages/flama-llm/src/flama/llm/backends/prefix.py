@@ -6,6 +6,7 @@ An entry is the token ids a cache holds and, per layer, its keys and values (tor
 """
 
 import collections
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = ["PrefixCache"]
@@ -36,11 +37,11 @@ class PrefixCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def take(self, ids: list[int], least: int = 1) -> tuple[int, Layers | None]:
+    def take(self, ids: Sequence[int], least: int = 1) -> tuple[int, Layers | None]:
         """The longest cached prefix of ``ids`` (never all of it: the last token must run to give logits).
 
         Args:
-            ids: The prompt.
+            ids: The prompt (a list, or a 1-d numpy array, which is not copied).
             least: The shortest prefix worth taking.
 
         Returns:

@@ -75,20 +75,23 @@ class TorchBatch(Batch):
 
     def insert(self, key: int, ids: list[int], params: GenerationParams, limit: int, seed: int) -> int:
         """Set the row up; its prompt runs at the next step (cached prefix first)."""
+        import numpy as np
         import torch
 
         device = self.model.device
+        # Through numpy: torch.tensor reads a long list of ints five times slower (0.2 ms for 1,500 tokens).
+        prompt = np.array(ids, dtype=np.int64)
         row = Row(
             key,
             params,
             len(ids),
-            torch.tensor(ids, device=device),
+            torch.from_numpy(prompt).to(device),
             _bias(params, self.vocabulary, device),
             torch.Generator(device=device).manual_seed(seed),
             ids,
             guide=self.guides.start(params.constraint, len(ids)) if self.guides else None,
         )
-        cached, layers = (0, None) if self.cache is None else self.cache.take(ids, least=len(ids) // REUSED_SHARE)
+        cached, layers = (0, None) if self.cache is None else self.cache.take(prompt, least=len(ids) // REUSED_SHARE)
         self._joining.append((row, ids, cached, layers))
         return cached
 
@@ -159,7 +162,7 @@ class TorchBatch(Batch):
         mask = torch.zeros((len(joining), width + span), dtype=torch.bool, device=device)
         for index, (row, ids, start, _) in enumerate(joining):
             rest = len(ids) - start
-            inputs[index, span - rest :] = torch.tensor(ids[start:], device=device)
+            inputs[index, span - rest :] = row.history[start:]  # the prompt, until the row's first token
             positions[index, span - rest :] = torch.arange(start, len(ids), device=device)
             mask[index, width - start : width] = True
             mask[index, width + span - rest :] = True
