@@ -2,6 +2,7 @@
 
 import asyncio
 import threading
+import weakref
 from typing import Any, ClassVar
 
 import pytest
@@ -58,8 +59,18 @@ class Probe:
         return index
 
 
+_ENCODED: "weakref.WeakKeyDictionary[Backend, dict[str, list[int]]]" = weakref.WeakKeyDictionary()
+
+
 async def collect(backend: Backend, prompt: str, **values: Any) -> list[Delta]:
-    return [delta async for delta in backend.generate(prompt, GenerationParams.parse(values))]
+    # Token ids come encoded, as `Pipeline.prepare` hands them over, and once per prompt: the tokenizer lets the worker
+    # run while it works, so generations gathered together would otherwise reach the batch in separate steps.
+    encoded = _ENCODED.setdefault(backend, {})
+    if prompt not in encoded:
+        encoded[prompt] = backend.encode(prompt)
+    return [
+        delta async for delta in backend.generate(prompt, GenerationParams.parse(values), ids=list(encoded[prompt]))
+    ]
 
 
 async def idle(backend: BatchedBackend) -> None:

@@ -1,4 +1,7 @@
-from collections.abc import AsyncIterator
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import jinja2
@@ -184,3 +187,93 @@ class TestCaseTemplateErrors:
         monkeypatch.setattr(gen.backend, "render", render)
         with pytest.raises(InvalidRequest, match=f"^{message}$"):
             gen.prepare(source, {}, {})
+
+
+class Encoder:
+    """Counts a backend's encodes, the threads they ran in and how many ran at once (each takes ``seconds``)."""
+
+    def __init__(self, encode: Callable[[str], list[int]], seconds: float = 0.0) -> None:
+        self.encode = encode
+        self.seconds = seconds
+        self.threads: list[int] = []
+        self.running = self.most = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> list[int]:
+        with self._lock:
+            self.threads.append(threading.get_ident())
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(self.seconds)
+        with self._lock:
+            self.running -= 1
+        return self.encode(text)
+
+
+def encoder(gen: Pipeline, seconds: float = 0.0) -> Encoder:
+    counted = Encoder(gen.backend.encode, seconds)
+    gen.backend.encode = counted  # type: ignore[method-assign]
+    return counted
+
+
+class TestCasePrepareAsync:
+    LONG = Raw(" ".join(["w"] * 40))  # 79 characters, 40 tokens
+
+    async def test_a_long_prompt_is_prepared_in_a_worker_thread(self):
+        gen = Pipeline(scripted("a")(), spec_by_name("plain"), offload_size=50)
+        counted = encoder(gen)
+        prepared = await gen.prepare_async(self.LONG, {}, {})
+        assert counted.threads[0] != threading.get_ident()
+        assert (prepared.input_tokens, prepared.ids) == (40, list(range(40)))
+
+    async def test_a_short_prompt_is_prepared_right_away(self):
+        gen = Pipeline(scripted("a")(), spec_by_name("plain"), offload_size=79)
+        counted = encoder(gen)
+        await gen.prepare_async(self.LONG, {}, {})
+        assert counted.threads == [threading.get_ident()]
+
+    async def test_offload_turned_off(self):
+        gen = Pipeline(scripted("a")(), spec_by_name("plain"), offload_size=None)
+        counted = encoder(gen)
+        await gen.prepare_async(self.LONG, {}, {})
+        assert counted.threads == [threading.get_ident()]
+
+    async def test_long_prompts_are_prepared_one_at_a_time(self):
+        gen = Pipeline(scripted("a")(), spec_by_name("plain"), offload_size=10)
+        counted = encoder(gen, seconds=0.02)
+        prompts = [Raw(f"{number} {self.LONG.prompt}") for number in range(4)]
+        prepared = await asyncio.gather(*(gen.prepare_async(prompt, {}, {}) for prompt in prompts))
+        assert [item.prompt for item in prepared] == [prompt.prompt for prompt in prompts]
+        assert (len(counted.threads), counted.most) == (4, 1)
+
+    async def test_errors_are_raised_as_prepare_raises_them(self):
+        gen = Pipeline(scripted("a")(), spec_by_name("plain"), offload_size=10)
+        with pytest.raises(InvalidRequest, match="takes 300 tokens"):
+            await gen.prepare_async(Raw(" ".join(["w"] * 300)), {}, {})
+
+    async def test_the_prepared_ids_are_what_runs(self):
+        gen = pipeline("x", "y")
+        counted = encoder(gen)
+        events = await run(gen, Raw("a b c d"))
+        # Encoded once, by `prepare`; the backend runs the ids it was handed.
+        assert len(counted.threads) == 1
+        assert backend(gen).calls[0][0] == 4
+        assert isinstance(events[-1], Finish)
+
+    def test_a_negative_threshold_is_refused(self):
+        with pytest.raises(ValueError, match="offload_size must be a non-negative number of characters, got -1"):
+            Pipeline(scripted("a")(), spec_by_name("plain"), offload_size=-1)
+
+
+class TestCasePromptSize:
+    def test_sizes(self):
+        assert Raw("abc").size == 3
+        assert Chat("hello", system="be brief").size == 13
+        tool = {"type": "function", "function": {"name": "weather", "parameters": {"city": {"type": "string"}}}}
+        assert Chat("hi", tools=(tool,)).size == 2 + len("function") + len("weather") + len("string")
+        messages = (
+            {"role": "user", "content": "abcd"},
+            {"role": "assistant", "content": None, "tool_calls": [{"function": {"name": "f", "arguments": {"x": 1}}}]},
+            {"role": "tool", "content": [{"type": "text", "text": "ok"}]},
+        )
+        assert Conversation(messages).size == len("user" + "abcd" + "assistant" + "f" + "tool" + "text" + "ok")

@@ -71,7 +71,7 @@ class LanguageModel(Model):
         """
         fields = {"messages": messages, "system": system, "tools": tools, "params": params, "template": template}
         metrics = self.resource.metrics
-        prepared = self._native.prepare(self._body(prompt, fields), metrics, "query")
+        prepared = await self._native.prepare(self._body(prompt, fields), metrics, "query")
         async with self.resource.scheduler.slot():
             return await collect(self._native.observe(_rid(), _message_id(), prepared, metrics))
 
@@ -91,7 +91,7 @@ class LanguageModel(Model):
         """
         fields = {"messages": messages, "system": system, "tools": tools, "params": params, "template": template}
         metrics = self.resource.metrics
-        prepared = self._native.prepare(self._body(prompt, fields), metrics, "stream")
+        prepared = await self._native.prepare(self._body(prompt, fields), metrics, "stream")
         async with self.resource.scheduler.slot():
             events = self._native.observe(_rid(), _message_id(), prepared, metrics)
             async for event in events:

@@ -42,6 +42,7 @@ __all__ = [
     "invalid",
     "parse_prompt",
     "template_kwargs",
+    "text_size",
 ]
 
 ROLES = ("system", "user", "assistant", "tool")
@@ -69,6 +70,11 @@ class Raw:
     prompt: str
     field: ClassVar[str] = "prompt"
 
+    @property
+    def size(self) -> int:
+        """Characters of text it carries."""
+        return len(self.prompt)
+
     def render(self, renderer: Renderer, template: Mapping[str, Any]) -> str:
         """The prompt itself (the template is not used)."""
         return self.prompt
@@ -82,6 +88,11 @@ class Chat:
     system: str | None = None
     tools: tuple[dict[str, Any], ...] | None = None
     field: ClassVar[str] = "message"
+
+    @property
+    def size(self) -> int:
+        """Characters of text it carries (tool definitions included)."""
+        return len(self.message) + len(self.system or "") + text_size(self.tools)
 
     def render(self, renderer: Renderer, template: Mapping[str, Any]) -> str:
         """The two-message conversation rendered by the model's chat template."""
@@ -99,6 +110,11 @@ class Conversation:
     tools: tuple[dict[str, Any], ...] | None = None
     field: ClassVar[str] = "messages"
 
+    @property
+    def size(self) -> int:
+        """Characters of text it carries (tool calls, results and definitions included)."""
+        return text_size(self.messages) + text_size(self.tools)
+
     def render(self, renderer: Renderer, template: Mapping[str, Any]) -> str:
         """The conversation rendered by the model's chat template, ready for the assistant's next turn."""
         tools = None if self.tools is None else list(self.tools)
@@ -106,6 +122,17 @@ class Conversation:
 
 
 Prompt = Raw | Chat | Conversation
+
+
+def text_size(value: Any) -> int:
+    """Characters of the strings in a JSON-like value (mapping keys left out)."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, Mapping):
+        return sum(text_size(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(text_size(item) for item in value)
+    return 0
 
 
 def _kind(value: Any) -> str:

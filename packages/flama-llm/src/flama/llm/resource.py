@@ -21,7 +21,7 @@ from flama.llm.backends import select_backend
 from flama.llm.backends.base import Backend
 from flama.llm.decoder import detect_spec, spec_by_name
 from flama.llm.exceptions import ERRORS
-from flama.llm.generation import Pipeline
+from flama.llm.generation import DEFAULT_OFFLOAD_SIZE, Pipeline
 from flama.llm.model import LanguageModel
 from flama.llm.native import NativeDialect
 from flama.llm.ollama import OllamaDialect
@@ -81,6 +81,9 @@ class LLMResource(ModelResource):
         delta_interval: Shortest time, in seconds, between two deltas of one stream (MLX and transformers; default
             0.01): tokens made meanwhile travel together, so a fast model wakes the event loop less often. The first
             and the last delta are never held; 0 hands every token's text on alone.
+        prompt_offload_size: A prompt of more characters than this (16,384 by default) is rendered and tokenized in a
+            worker thread, one at a time per model, so that the event loop goes on serving other streams meanwhile;
+            ``None``: every prompt on the event loop.
         backend_options: Keyword arguments for the backend's ``load``.
         limiter: Worker threads shared with the application's other models (``app.models``), used to unpack the
             ``.flm`` file.
@@ -93,7 +96,7 @@ class LLMResource(ModelResource):
             otherwise a name other than ``name`` is a 404.
 
     Raises:
-        ValueError: An unknown dialect in ``serving``.
+        ValueError: An unknown dialect in ``serving``, or a negative ``prompt_offload_size``.
     """
 
     errors = ERRORS
@@ -118,6 +121,7 @@ class LLMResource(ModelResource):
         cache_size: int | None = None,
         cache_bytes: int | None = None,
         delta_interval: float | None = None,
+        prompt_offload_size: int | None = DEFAULT_OFFLOAD_SIZE,
         backend_options: Mapping[str, Any] | None = None,
         limiter: anyio.CapacityLimiter | None = None,
         trusted: bool | Collection[str] = False,
@@ -139,6 +143,11 @@ class LLMResource(ModelResource):
         self.limiter = limiter
         self.streams = StreamRegistry(keep_for=keep_streams, resume_window=resume_window)
         self.heartbeat = heartbeat
+        if prompt_offload_size is not None and prompt_offload_size < 0:
+            raise ValueError(
+                f"prompt_offload_size must be a non-negative number of characters, got {prompt_offload_size}"
+            )
+        self.prompt_offload_size = prompt_offload_size
         self.backend_options = dict(backend_options or {})
         shared = (("cache_size", cache_size), ("cache_bytes", cache_bytes), ("delta_interval", delta_interval))
         for option, value in shared:
@@ -216,7 +225,7 @@ class LLMResource(ModelResource):
             spec = spec_by_name(self.decoder_name)
         else:
             spec = detect_spec(backend.tokenizer_template, backend.special_tokens)
-        self._pipeline = Pipeline(backend, spec, self.initial_params)
+        self._pipeline = Pipeline(backend, spec, self.initial_params, self.prompt_offload_size)
         self.ready = True
 
     async def unload(self) -> None:

@@ -278,7 +278,7 @@ class Generation:
             tokens.labels(self.model.name, self.dialect, "input").inc(finish.usage.input_tokens)
             tokens.labels(self.model.name, self.dialect, "output").inc(finish.usage.output_tokens)
 
-    def prepare(
+    async def prepare(
         self,
         source: Prompt,
         params: Mapping[str, Any],
@@ -287,7 +287,8 @@ class Generation:
     ) -> Prepared:
         """Count the request and check it: render the prompt and validate the parameters.
 
-        ``options`` are `Pipeline.prepare`'s (log probabilities, a constraint on the output).
+        ``options`` are `Pipeline.prepare`'s (log probabilities, a constraint on the output). A long prompt is prepared
+        off the event loop (`Pipeline.prepare_async`).
 
         Raises:
             DialectError: The model is loading (503), or the request is invalid (400, naming the field).
@@ -295,7 +296,7 @@ class Generation:
         if self.metrics is not None and self.counted:
             self.metrics.requested(self.model.name, self.dialect, self.kind, self.model.scheduler)
         try:
-            self.prepared = self.model.pipeline.prepare(source, params, template, **options)
+            self.prepared = await self.model.pipeline.prepare_async(source, params, template, **options)
         except (InvalidParameter, InvalidRequest, HTTPException) as exc:
             self.failed("invalid_request")
             raise DialectError.of(exc) from exc

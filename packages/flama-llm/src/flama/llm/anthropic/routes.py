@@ -282,7 +282,7 @@ class AnthropicDialect:
         check_model(self.model, body.model)
         source, template = self._conversation(body)
         try:
-            prepared = self.model.pipeline.prepare(source, {}, template)
+            prepared = await self.model.pipeline.prepare_async(source, {}, template)
         except (InvalidParameter, InvalidRequest) as exc:
             raise DialectError.of(exc) from exc
         return JSONResponse({"input_tokens": prepared.input_tokens})
@@ -302,7 +302,7 @@ class AnthropicDialect:
         backend = self.model.backend
         budgets = backend is None or "constraint" in backend.supported
         generation = Generation(self.model, request, DIALECT, "messages")
-        prepared = generation.prepare(
+        prepared = await generation.prepare(
             source, {k: v for k, v in params.items() if v is not None}, template, constraint=constraint(body, budgets)
         )
         # The stop sequence met is named when only one was given (the pipeline says that one was met, not which).

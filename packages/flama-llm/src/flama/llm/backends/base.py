@@ -285,7 +285,7 @@ class Backend(abc.ABC):
             if token >= vocabulary:
                 raise InvalidParameter("logit_bias", f"token id {token} is not in the vocabulary (size {vocabulary})")
 
-    def generate(self, prompt: str, params: GenerationParams) -> AsyncIterator[Delta]:
+    def generate(self, prompt: str, params: GenerationParams, *, ids: list[int] | None = None) -> AsyncIterator[Delta]:
         """Stream the generation for ``prompt``.
 
         Parameters are checked before anything runs. Closing the iterator, or cancelling the task that consumes it,
@@ -294,6 +294,7 @@ class Backend(abc.ABC):
         Args:
             prompt: The full prompt text (already rendered through the chat template, if any).
             params: Sampling parameters.
+            ids: The prompt's token ids (`encode`'s), when the caller has them already; encoded here otherwise.
 
         Returns:
             An async iterator of deltas; the last one carries the finish reason.
@@ -302,7 +303,8 @@ class Backend(abc.ABC):
             InvalidParameter: A parameter is not supported, or the prompt and ``max_tokens`` exceed the context.
         """
         self.check(params)
-        ids = self.encode(prompt)
+        if ids is None:
+            ids = self.encode(prompt)
         room = self.context_length - len(ids)
         if room <= 0:
             raise InvalidParameter(

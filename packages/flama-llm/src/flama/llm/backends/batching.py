@@ -317,7 +317,6 @@ class BatchedBackend(Backend):
         self._members: dict[int, Member] = {}
         self._serving = False
         self._closed = False
-        self._encoded: tuple[str, list[int]] | None = None
         self.delta_interval = float(delta_interval)
 
     @classmethod
@@ -338,13 +337,6 @@ class BatchedBackend(Backend):
         except BaseException:
             executor.shutdown(wait=False)
             raise
-
-    def encode(self, text: str) -> list[int]:
-        """Token ids of a prompt; the last prompt's are kept, since its tokens are counted right before it runs."""
-        last = self._encoded
-        if last is None or last[0] != text:
-            last = self._encoded = (text, super().encode(text))
-        return list(last[1])
 
     @property
     def running(self) -> int:

@@ -7,7 +7,10 @@ An entry is the token ids a cache holds and, per layer, its keys and values (tor
 
 import collections
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 __all__ = ["PrefixCache"]
 
@@ -37,7 +40,7 @@ class PrefixCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def take(self, ids: Sequence[int], least: int = 1) -> tuple[int, Layers | None]:
+    def take(self, ids: "Sequence[int] | NDArray[Any]", least: int = 1) -> tuple[int, Layers | None]:
         """The longest cached prefix of ``ids`` (never all of it: the last token must run to give logits).
 
         Args:

@@ -94,8 +94,8 @@ class NativeDialect:
         pipeline.defaults = parse_params(await request.json(), "body")
         return {"params": pipeline.defaults}
 
-    def prepare(self, body: Any, metrics: Metrics | None, kind: str) -> Prepared:
-        """Count the request and validate a native body into a generation ready to run.
+    async def prepare(self, body: Any, metrics: Metrics | None, kind: str) -> Prepared:
+        """Count the request and validate a native body into a generation ready to run (a long prompt off the loop).
 
         Raises:
             InvalidRequest: The body is malformed.
@@ -105,7 +105,7 @@ class NativeDialect:
             metrics.requested(self.model.name, DIALECT, kind, self.model.scheduler)
         try:
             native = parse_request(body)
-            return self.model.pipeline.prepare(native.source, native.params, native.template)
+            return await self.model.pipeline.prepare_async(native.source, native.params, native.template)
         except (InvalidParameter, InvalidRequest):
             if metrics is not None:
                 metrics.failed(self.model.name, "invalid_request")
@@ -143,7 +143,7 @@ class NativeDialect:
         """Generate a whole answer."""
         self.model.authorize(request)
         metrics = metrics_of(request)
-        prepared = self.prepare(await request.json(), metrics, "query")
+        prepared = await self.prepare(await request.json(), metrics, "query")
         message_id = f"msg_{secrets.token_hex(12)}"
         created = int(time.time())
 
@@ -172,7 +172,7 @@ class NativeDialect:
         """
         self.model.authorize(request)
         metrics = metrics_of(request)
-        prepared = self.prepare(await request.json(), metrics, "stream")
+        prepared = await self.prepare(await request.json(), metrics, "stream")
         created = int(time.time())
         rid = request_id(request)
         admitted: asyncio.Future[None] = asyncio.get_running_loop().create_future()

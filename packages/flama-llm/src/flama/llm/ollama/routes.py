@@ -267,7 +267,7 @@ class OllamaDialect:
     ) -> Response:
         generation = Generation(self.model, request, DIALECT, kind)
         field = "top_logprobs" if logprobs else "logprobs"
-        generation.prepare(
+        await generation.prepare(
             source, _params(options), _thinking(think), constraint=constraint, logprobs=logprobs, logprobs_field=field
         )
         if not stream:

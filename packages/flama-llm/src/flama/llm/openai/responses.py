@@ -214,7 +214,9 @@ async def respond(model: "LLMResource", request: Request, dialect: str) -> Respo
     effort = None if body.reasoning is None else body.reasoning.effort
     template = {} if effort is None else {"enable_thinking": effort != "none"}
     generation = Generation(model, request, dialect, "responses")
-    generation.prepare(source, {k: v for k, v in params.items() if v is not None}, template, constraint=constrained)
+    await generation.prepare(
+        source, {k: v for k, v in params.items() if v is not None}, template, constraint=constrained
+    )
     rendering = _Rendering(body)
     if not body.stream:
         return JSONResponse(_buffered(rendering, await generation.complete()))

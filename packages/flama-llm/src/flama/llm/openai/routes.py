@@ -259,7 +259,7 @@ class OpenAIDialect:
         n = body.n or 1
         generations = [Generation(self.model, request, DIALECT, "chat", counted=not i) for i in range(n)]
         for index, generation in enumerate(generations):
-            generation.prepare(
+            await generation.prepare(
                 source,
                 seeded(params, index),
                 thinking(body.reasoning_effort),
@@ -307,7 +307,7 @@ class OpenAIDialect:
         n = body.n or 1
         generations = [Generation(self.model, request, DIALECT, "completions", counted=not i) for i in range(n)]
         for index, generation in enumerate(generations):
-            generation.prepare(Raw(prompt), seeded(params, index), {}, logprobs=body.logprobs)
+            await generation.prepare(Raw(prompt), seeded(params, index), {}, logprobs=body.logprobs)
         logs = [TokenLog(generation.prepared) for generation in generations]
         head = {"id": f"cmpl-{secrets.token_hex(12)}", "object": "text_completion", "created": int(time.time())}
         head["model"] = body.model
