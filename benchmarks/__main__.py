@@ -43,6 +43,7 @@ TITLES = {
     "llm": "flama-llm: tokens per second, our async stream beside each library's own loop",
     "soak": "Soak: server memory under sustained LLM streams and a predictive burst",
     "batching": "flama-llm: many users at once (continuous batching, prefix caching, freed slots)",
+    "long_prompt": "flama-llm: one long prompt among running streams",
     "cold": "flama serve: cold start of the demo model",
 }
 SECTION = re.compile(r"<!-- section: (\w+) -->\n(.*?)<!-- end: \1 -->\n", re.DOTALL)

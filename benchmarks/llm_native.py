@@ -173,10 +173,10 @@ def _pipeline_cost(deltas: int = 20_000) -> float:
     return min(asyncio.run(measure()) for _ in range(3))
 
 
-def serve(flm: Path, backend: str | None, port: int) -> None:
-    """The child process: the model served at ``/llm/`` on ``port``, in every dialect.
+def serve(flm: Path, backend: str | None, port: int, **extra: Any) -> None:
+    """The child process: the model served at ``/llm/`` on ``port``, in every dialect (``extra``: model options).
 
-    The dialects and batching benchmarks start this one too.
+    The dialects, batching and long-prompt benchmarks start this one too.
     """
     import uvicorn
     from flama.http import Flama
@@ -185,7 +185,7 @@ def serve(flm: Path, backend: str | None, port: int) -> None:
     app = Flama(schema=None, docs=None)
     models = app.modules.get("models")
     assert isinstance(models, ModelsModule)
-    options: dict[str, Any] = {} if backend is None else {"backend": backend}
+    options: dict[str, Any] = {**extra} if backend is None else {"backend": backend, **extra}
     models.add_model(path="/llm/", model=flm, name="assistant", family="llm", max_queued=64, **options)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
@@ -336,5 +336,8 @@ if __name__ == "__main__":
     parser.add_argument("flm", type=Path)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--backend", default=None)
+    parser.add_argument("--prompt-offload-size", help="characters, or 'none'")
     arguments = parser.parse_args()
-    serve(arguments.flm, arguments.backend, arguments.port)
+    offload = arguments.prompt_offload_size
+    extra = {} if offload is None else {"prompt_offload_size": None if offload == "none" else int(offload)}
+    serve(arguments.flm, arguments.backend, arguments.port, **extra)

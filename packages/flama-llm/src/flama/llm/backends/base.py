@@ -235,8 +235,10 @@ class Backend(abc.ABC):
         bos = self.tokenizer.bos_token
         special = bos is None or not text.startswith(bos)
         if self._encode_batch is not None:
-            # The same ids as the tokenizer's encode, without its Python layers nor the offsets it computes.
-            return list(self._encode_batch([text], add_special_tokens=special)[0].ids)
+            # The same ids as the tokenizer's encode, without its Python layers nor the offsets it computes (``ids``
+            # is a new list at each read).
+            ids: list[int] = self._encode_batch([text], add_special_tokens=special)[0].ids
+            return ids
         return list(self.tokenizer.encode(text, add_special_tokens=special))
 
     def count_tokens(self, text: str) -> int:
