@@ -260,6 +260,17 @@ class TestCasePrepareAsync:
         assert backend(gen).calls[0][0] == 4
         assert isinstance(events[-1], Finish)
 
+    def test_choices_of_one_prompt_encode_it_once_and_an_oversized_prompt_is_not_kept(self):
+        gen = pipeline("x")
+        counted = encoder(gen)
+        first, again = gen.prepare(Raw("a b c"), {"seed": 1}, {}), gen.prepare(Raw("a b c"), {"seed": 2}, {})
+        assert (first.ids, again.ids, len(counted.threads)) == ([0, 1, 2], [0, 1, 2], 1)
+        with pytest.raises(InvalidRequest, match="takes 300 tokens"):
+            gen.prepare(Raw(" ".join(["w"] * 300)), {}, {})
+        # The prompt that fits is still the one kept; the one that did not fit was dropped.
+        assert gen.prepare(Raw("a b c"), {}, {}).ids == [0, 1, 2]
+        assert len(counted.threads) == 2
+
     def test_a_negative_threshold_is_refused(self):
         with pytest.raises(ValueError, match="offload_size must be a non-negative number of characters, got -1"):
             Pipeline(scripted("a")(), spec_by_name("plain"), offload_size=-1)

@@ -50,8 +50,8 @@ StopReason = Literal["end", "length", "stop_sequence", "tool_use", "cancelled"]
 DEFAULT_OFFLOAD_SIZE = 16 * 1024
 """`Pipeline.prepare_async` prepares a prompt of more characters than this in a worker thread.
 
-Tokenizing 16,000 characters takes 2 to 8 ms on one CPU core, as long as the event loop should ever stop for; a thread
-hop takes about 0.1 ms, more than a short prompt's whole preparation."""
+Tokenizing 16,000 characters takes the demo model's tokenizer 4 to 5 ms of one CPU core here, about as long as the event
+loop should ever stop for; a hop to a worker thread and back costs more than a short prompt's whole preparation."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -217,13 +217,13 @@ class Pipeline:
             )
         last = self._encoded  # choices of one request (OpenAI's ``n``) share their prompt
         ids = list(last[1]) if last is not None and last[0] == prompt else self.backend.encode(prompt)
-        self._encoded = (prompt, ids)
         input_tokens = len(ids)
         left = self.backend.context_length - input_tokens
         if left <= 0:
             raise InvalidRequest(
                 "prompt", f"takes {input_tokens} tokens; the model's context holds {self.backend.context_length}"
             )
+        self._encoded = (prompt, ids)  # kept only when it fits: a prompt of any size is never held on to
         max_tokens = parsed.max_tokens
         if max_tokens is None:
             max_tokens = left
@@ -243,7 +243,7 @@ class Pipeline:
 
         A prompt of more than `offload_size` characters is rendered and tokenized in a worker thread, one such prompt
         at a time per model (first come, first served), so the streams the event loop serves meanwhile go on: the
-        tokenizer lets other threads run while it works (a 4 MB prompt takes it about 2 s on one core). A shorter one is
+        tokenizer lets other threads run while it works (a 4 MB prompt takes it 1.3 to 2 s here). A shorter one is
         prepared right away, since a hop to a thread would cost it more than it saves. Takes `prepare`'s arguments and
         raises what it raises.
         """
