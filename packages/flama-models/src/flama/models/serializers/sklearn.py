@@ -13,6 +13,7 @@ from typing import Any, Final, Literal
 
 from flama.models.exceptions import CorruptedFile, UntrustedModel
 from flama.models.serializers.base import Serializer
+from flama.models.serializers.skops_io import skops_io
 
 __all__ = ["SERIALIZER", "SklearnSerializer"]
 
@@ -55,9 +56,8 @@ class SklearnSerializer(Serializer):
         if options:
             raise TypeError(f"Unknown sklearn dump options: {', '.join(sorted(options))}")
         if fmt == "skops":
-            import skops.io
-
-            skops.io.dump(obj, destination)
+            with skops_io() as skops:
+                skops.dump(obj, destination)
         elif fmt == "pickle":
             destination.write_bytes(base64.encodebytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)))
         else:
@@ -100,20 +100,20 @@ class SklearnSerializer(Serializer):
 
     @staticmethod
     def _load_skops(source: pathlib.Path, *, trusted: bool, trusted_types: tuple[str, ...]) -> Any:
-        import skops.io
-        from skops.io.exceptions import UntrustedTypesFoundException
-
         with source.open("rb") as payload:
             if payload.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
                 raise CorruptedFile(f"sklearn payload {source.name!r}", "recorded as skops but not a skops archive")
-        allowed = list(trusted_types)
-        if trusted:
-            allowed += skops.io.get_untrusted_types(file=source)
-        try:
-            return skops.io.load(source, trusted=allowed)
-        except UntrustedTypesFoundException as exc:
-            reason = f"its skops payload holds types outside the trusted list ({exc}); name those you trust with "
-            raise UntrustedModel("sklearn", reason + "trusted_types=[...]") from None
+        with skops_io() as skops:
+            from skops.io.exceptions import UntrustedTypesFoundException
+
+            allowed = list(trusted_types)
+            if trusted:
+                allowed += skops.get_untrusted_types(file=source)
+            try:
+                return skops.load(source, trusted=allowed)
+            except UntrustedTypesFoundException as exc:
+                reason = f"its skops payload holds types outside the trusted list ({exc}); name those you trust with "
+                raise UntrustedModel("sklearn", reason + "trusted_types=[...]") from None
 
     def config(self, obj: Any, **options: Any) -> dict[str, Any] | None:
         """Records the format, so a reader knows which loader (and which trust rules) apply."""
