@@ -118,6 +118,25 @@ class TestCaseBuildApp:
         with pytest.raises(SpecError, match=r"model 'a' \(llm\) has no option 'workerz'; its options: .*max_running"):
             build_app([parse_spec(f"file={DEMO},name=a,workerz=2")])
 
+    @pytest.mark.parametrize(
+        ("option", "message"),
+        [
+            ("prompt_offload_queue=abc", "prompt_offload_queue must be an integer or null, got 'abc'"),
+            ("max_running=2.5", "max_running must be an integer, got 2.5"),
+            ("max_queued=true", "max_queued must be an integer or null, got True"),
+            ("any_model_name=1", "any_model_name must be true or false, got 1"),
+            ("heartbeat=soon", "heartbeat must be a number, got 'soon'"),
+        ],
+    )
+    def test_a_mistyped_value_names_what_the_option_takes(self, option, message):
+        with pytest.raises(SpecError, match=re.escape(f"model 'a': {message}")):
+            build_app([parse_spec(f"file={DEMO},name=a,{option}")])
+
+    def test_values_of_the_types_an_option_takes(self):
+        spec = parse_spec(f"file={DEMO},name=a,heartbeat=2,max_queued=null,prompt_offload_queue=3,decoder=qwen3")
+        resource = build_app([spec]).modules.get("models").resources["a"]
+        assert (resource.heartbeat, resource.scheduler.max_queued, resource.prompt_offload_queue) == (2, None, 3)
+
     def test_missing_file(self, tmp_path):
         with pytest.raises(SpecError, match="model file not found"):
             build_app([parse_spec(f"file={tmp_path / 'x.flm'}")])
@@ -154,6 +173,14 @@ class TestCaseServeCommandErrors:
     def test_unknown_option(self, capsys):
         assert main(["serve", "--model", f"file={DEMO},bogus=1"]) == 1
         assert "has no option 'bogus'" in capsys.readouterr().err
+
+    def test_mistyped_option(self, capsys, tmp_path):
+        from flama.models import dump
+        from sklearn.linear_model import LogisticRegression
+
+        dump(LogisticRegression().fit([[0.0], [1.0]], [0, 1]), tmp_path / "c.flm")
+        assert main(["serve", "--model", f"file={tmp_path / 'c.flm'},workers=two"]) == 1
+        assert capsys.readouterr().err == "Error: model 'c': workers must be an integer or null, got 'two'\n"
 
 
 class TestCaseWorkerProcesses:

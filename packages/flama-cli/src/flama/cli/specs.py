@@ -17,8 +17,10 @@ import inspect
 import json
 import pathlib
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+import types
+import typing
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Final
 
 import yaml  # type: ignore[import-untyped,unused-ignore]  # no stubs in the dev group
 from flama.cli.options import AppOptions
@@ -189,6 +191,17 @@ def parse_spec(value: str) -> ModelSpec:
     return spec_from_mapping(_split_pairs(value))
 
 
+def _inits(cls: type) -> Iterator[Callable[..., None]]:
+    """The ``__init__`` methods a model's options go to: ``cls``'s, and its bases' while ``**options`` pass them on."""
+    for klass in cls.__mro__[:-1]:  # object's own (*args, **kwargs) take nothing
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        yield init
+        if not any(p.kind is p.VAR_KEYWORD for p in inspect.signature(init).parameters.values()):
+            break
+
+
 def _accepted(cls: type) -> set[str]:
     """The options of a model served by the resource class ``cls``.
 
@@ -196,15 +209,47 @@ def _accepted(cls: type) -> set[str]:
     ``app.models.add_model`` takes for every family.
     """
     names = {"trusted"}
-    for klass in cls.__mro__[:-1]:  # object's own (*args, **kwargs) take nothing
-        init = klass.__dict__.get("__init__")
-        if init is None:
-            continue
+    for init in _inits(cls):
         parameters = inspect.signature(init).parameters.values()
         names |= {p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
-        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
-            break
     return names - _RESERVED
+
+
+# What a spec value of each plain type reads as, for the error that names it.
+_PLAIN: Final[dict[Any, str]] = {
+    bool: "true or false",
+    int: "an integer",
+    float: "a number",
+    str: "text",
+    type(None): "null",
+}
+
+
+def _is(value: Any, kind: Any) -> bool:
+    if isinstance(value, bool):  # a bool is an int to isinstance, never to a spec
+        return kind is bool
+    return isinstance(value, float if kind is float else kind) or (kind is float and isinstance(value, int))
+
+
+def _check_values(cls: type, options: Mapping[str, Any], model: str) -> None:
+    """Each option whose annotation is made of plain types (``int | None``...) holds one of them.
+
+    Raises:
+        SpecError: Naming the option, what it takes and what it got.
+    """
+    hints: dict[str, Any] = {}
+    for init in _inits(cls):
+        try:
+            hints = {**typing.get_type_hints(init), **hints}
+        except NameError:  # an annotation naming what only type checkers import: that class's own are not checked
+            continue
+    for key, value in options.items():
+        hint = hints.get(key)
+        kinds = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+        if hint is None or not all(kind in _PLAIN for kind in kinds) or any(_is(value, kind) for kind in kinds):
+            continue
+        wanted = " or ".join(_PLAIN[kind] for kind in kinds)
+        raise SpecError(f"model {model!r}: {key} must be {wanted}, got {value!r}")
 
 
 def resource_options(spec: ModelSpec) -> tuple[str, dict[str, Any]]:
@@ -212,7 +257,7 @@ def resource_options(spec: ModelSpec) -> tuple[str, dict[str, Any]]:
 
     Raises:
         SpecError: The file is missing or not a ``.flm`` file, its family has no resource installed, or an option
-            is not one its resource takes.
+            is not one its resource takes or holds a value of another type than it takes.
     """
     from flama.models import ModelFileError, read_meta
     from flama.models.module import resource_class
@@ -231,6 +276,7 @@ def resource_options(spec: ModelSpec) -> tuple[str, dict[str, Any]]:
         raise SpecError(
             f"model {spec.name!r} ({family}) has no option {unknown[0]!r}; its options: {', '.join(sorted(accepted))}"
         )
+    _check_values(cls, spec.options, spec.name)
     return family, dict(spec.options)
 
 
