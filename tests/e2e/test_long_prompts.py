@@ -12,10 +12,12 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import openai
 import pytest
 from flama.llm.generation import DEFAULT_OFFLOAD_SIZE
 from flama.llm.resource import LLMResource
 
+from tests.e2e.dialects import openai_client
 from tests.e2e.test_llm_server import serve_demo, wait_ready
 from tests.servers import ServerFactory
 
@@ -96,6 +98,35 @@ class TestLongPrompts:
         assert (await query(url, "the quick brown fox " * 60)).status_code == 200
         assert gate.threads["long"][0] in gate.threads["short"]
 
-    def test_a_negative_threshold_is_refused(self):
+    async def test_a_long_prompt_beyond_the_offload_queue_is_a_429(self, server_factory):
+        # One long prompt held in the tokenizer, none allowed to wait: the next long one is turned away at once, on
+        # the native dialect and through the official OpenAI SDK, while a short prompt is still served.
+        url, gate = await served(server_factory, DEFAULT_OFFLOAD_SIZE, prompt_offload_queue=0)
+        posted = asyncio.create_task(query(url, LONG))
+        try:
+            assert await asyncio.to_thread(gate.encoding.wait, 30), "the long prompt never reached the tokenizer"
+            refused = await query(url, LONG)
+            async with openai_client(url, max_retries=0) as client:
+                with pytest.raises(openai.RateLimitError) as raised:
+                    await client.chat.completions.create(
+                        model="assistant", messages=[{"role": "user", "content": LONG}]
+                    )
+            short = await query(url, SHORT)
+        finally:
+            gate.opened.set()
+        assert (await posted).status_code == 400  # the held one goes on to its answer: it does not fit the context
+        assert refused.status_code == 429
+        assert int(refused.headers["retry-after"]) >= 1
+        assert "Too many requests are waiting for this model" in refused.json()["detail"]
+        assert int(raised.value.response.headers["retry-after"]) >= 1
+        assert raised.value.body["type"] == "rate_limit_error"  # type: ignore[index]
+        assert short.status_code == 200
+        assert gate.steps == ["encode waiting"]  # neither refused prompt was tokenized
+        metrics = httpx.get(f"{url}/metrics").text
+        assert 'flama_llm_errors_total{model="assistant",type="queue_full"} 2.0' in metrics
+
+    def test_negative_limits_are_refused(self):
         with pytest.raises(ValueError, match="prompt_offload_size must be a non-negative number of characters"):
             LLMResource(path="/llm/", name="a", source=".", prompt_offload_size=-1)
+        with pytest.raises(ValueError, match="prompt_offload_queue must be a non-negative number of prompts, got -1"):
+            LLMResource(path="/llm/", name="a", source=".", prompt_offload_queue=-1)

@@ -8,7 +8,7 @@ import jinja2
 import pytest
 from flama.llm.decoder import spec_by_name
 from flama.llm.events import BlockDelta, BlockStart, BlockStop
-from flama.llm.exceptions import InvalidParameter, InvalidRequest
+from flama.llm.exceptions import InvalidParameter, InvalidRequest, QueueFull
 from flama.llm.generation import Block, Finish, Pipeline, Usage, collect
 from flama.llm.prompts import Chat, Conversation, Prompt, Raw
 
@@ -271,9 +271,49 @@ class TestCasePrepareAsync:
         assert gen.prepare(Raw("a b c"), {}, {}).ids == [0, 1, 2]
         assert len(counted.threads) == 2
 
-    def test_a_negative_threshold_is_refused(self):
+    async def test_long_prompts_beyond_the_queue_are_turned_away(self):
+        gen = Pipeline(scripted("a")(), spec_by_name("plain"), offload_size=10, offload_queue=1)
+        opened = threading.Event()
+        counted = encoder(gen)
+        encode = counted.encode
+        counted.encode = lambda text: (len(text) > 10 and opened.wait(10), encode(text))[1]
+        first = asyncio.create_task(gen.prepare_async(Raw(f"1 {self.LONG.prompt}"), {}, {}))
+        second = asyncio.create_task(gen.prepare_async(Raw(f"2 {self.LONG.prompt}"), {}, {}))
+        while not counted.threads:  # the first one is in the worker thread, the second waits its turn
+            await asyncio.sleep(0.001)
+        with pytest.raises(QueueFull) as refused:
+            await gen.prepare_async(self.LONG, {}, {})
+        assert refused.value.retry_after == Pipeline.FIRST_OFFLOAD_GUESS * 2  # nothing timed yet: the guess, per place
+        assert gen.prepare(Raw("short"), {}, {}).input_tokens == 1  # a short prompt does not queue
+        opened.set()
+        assert [item.input_tokens for item in await asyncio.gather(first, second)] == [41, 41]
+        assert len(counted.threads) == 3  # the two long prompts and the short one; never the refused one
+        again = await gen.prepare_async(self.LONG, {}, {})  # the line is empty again
+        assert again.input_tokens == 40
+
+    async def test_retry_after_follows_the_last_long_prompt(self):
+        gen = Pipeline(scripted("a")(), spec_by_name("plain"), offload_size=10, offload_queue=0)
+        encoder(gen, seconds=0.05)
+        await gen.prepare_async(self.LONG, {}, {})
+        held = asyncio.create_task(gen.prepare_async(self.LONG, {}, {}))
+        await asyncio.sleep(0)  # the held one takes its place in the line
+        with pytest.raises(QueueFull) as refused:
+            await gen.prepare_async(self.LONG, {}, {})
+        await held
+        assert 0.05 <= refused.value.retry_after < Pipeline.FIRST_OFFLOAD_GUESS
+
+    async def test_an_unbounded_queue(self):
+        gen = Pipeline(scripted("a")(), spec_by_name("plain"), offload_size=10, offload_queue=None)
+        counted = encoder(gen, seconds=0.01)
+        prompts = [Raw(f"{number} {self.LONG.prompt}") for number in range(12)]
+        await asyncio.gather(*(gen.prepare_async(prompt, {}, {}) for prompt in prompts))
+        assert (len(counted.threads), counted.most) == (12, 1)
+
+    def test_negative_limits_are_refused(self):
         with pytest.raises(ValueError, match="offload_size must be a non-negative number of characters, got -1"):
             Pipeline(scripted("a")(), spec_by_name("plain"), offload_size=-1)
+        with pytest.raises(ValueError, match="offload_queue must be a non-negative number of prompts, got -1"):
+            Pipeline(scripted("a")(), spec_by_name("plain"), offload_queue=-1)
 
 
 class TestCasePromptSize:

@@ -12,7 +12,6 @@ moment one is found, which stops its work.
 """
 
 import dataclasses
-import functools
 import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
@@ -25,7 +24,7 @@ from flama.llm.backends.base import MAX_LOGPROBS, Backend, GenerationParams, Tok
 from flama.llm.constraints import Constraint, bind
 from flama.llm.decoder import Decoder, DecoderSpec
 from flama.llm.events import BlockDelta, BlockStart, BlockStop, Event
-from flama.llm.exceptions import InvalidParameter, InvalidRequest
+from flama.llm.exceptions import InvalidParameter, InvalidRequest, QueueFull
 from flama.llm.prompts import Prompt
 from flama.llm.stops import StopMatcher
 
@@ -33,6 +32,7 @@ if TYPE_CHECKING:  # typing.Unpack is 3.11+; only type checkers read it here
     from typing_extensions import Unpack
 
 __all__ = [
+    "DEFAULT_OFFLOAD_QUEUE",
     "DEFAULT_OFFLOAD_SIZE",
     "Block",
     "Completion",
@@ -52,6 +52,13 @@ DEFAULT_OFFLOAD_SIZE = 16 * 1024
 
 Tokenizing 16,000 characters takes the demo model's tokenizer 4 to 5 ms of one CPU core here, about as long as the event
 loop should ever stop for; a hop to a worker thread and back costs more than a short prompt's whole preparation."""
+
+DEFAULT_OFFLOAD_QUEUE = 8
+"""Long prompts allowed to wait per model while another one is prepared in the worker thread (`Pipeline.prepare_async`).
+
+Each one is a request holding its body (16 MiB at most by default) and waiting its turn behind prompts that take
+seconds each to tokenize when they are megabytes long; one beyond these is turned away at once (`QueueFull`, a 429 with
+``Retry-After``) rather than left waiting for minutes."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -133,13 +140,28 @@ class Pipeline:
         defaults: Default generation parameters, validated like a request's.
         offload_size: `prepare_async` prepares a prompt of more characters than this in a worker thread (``None``:
             never); see `DEFAULT_OFFLOAD_SIZE`.
+        offload_queue: Such prompts allowed to wait while another one is prepared (``None``: no bound); see
+            `DEFAULT_OFFLOAD_QUEUE`.
 
     Raises:
         InvalidParameter: A default parameter is invalid or not supported by the backend.
-        ValueError: ``offload_size`` is negative.
+        ValueError: ``offload_size`` or ``offload_queue`` is negative.
     """
 
-    __slots__ = ("_defaults", "_encoded", "_offloaded", "backend", "offload_size", "spec")
+    __slots__ = (
+        "_defaults",
+        "_encoded",
+        "_offload_time",
+        "_offloaded",
+        "_offloading",
+        "backend",
+        "offload_queue",
+        "offload_size",
+        "spec",
+    )
+
+    # Seconds an offloaded prompt is guessed to take before one has been timed (for Retry-After).
+    FIRST_OFFLOAD_GUESS = 1.0
 
     def __init__(
         self,
@@ -147,13 +169,19 @@ class Pipeline:
         spec: DecoderSpec,
         defaults: Mapping[str, Any] | None = None,
         offload_size: int | None = DEFAULT_OFFLOAD_SIZE,
+        offload_queue: int | None = DEFAULT_OFFLOAD_QUEUE,
     ) -> None:
         if offload_size is not None and offload_size < 0:
             raise ValueError(f"offload_size must be a non-negative number of characters, got {offload_size}")
+        if offload_queue is not None and offload_queue < 0:
+            raise ValueError(f"offload_queue must be a non-negative number of prompts, got {offload_queue}")
         self.backend = backend
         self.spec = spec
         self.offload_size = offload_size
+        self.offload_queue = offload_queue
         self._offloaded: anyio.CapacityLimiter | None = None  # made on first use, in the event loop
+        self._offloading = 0  # long prompts being prepared or waiting to be
+        self._offload_time: float | None = None  # seconds the last offloaded prompt took to prepare
         self._encoded: tuple[str, list[int]] | None = None  # the last prompt and its token ids
         self._defaults: dict[str, Any] = {}
         self.defaults = dict(defaults or {})
@@ -243,16 +271,36 @@ class Pipeline:
 
         A prompt of more than `offload_size` characters is rendered and tokenized in a worker thread, one such prompt
         at a time per model (first come, first served), so the streams the event loop serves meanwhile go on: the
-        tokenizer lets other threads run while it works (a 4 MB prompt takes it 1.3 to 2 s here). A shorter one is
-        prepared right away, since a hop to a thread would cost it more than it saves. Takes `prepare`'s arguments and
-        raises what it raises.
+        tokenizer lets other threads run while it works (a 4 MB prompt takes it 1.3 to 2 s here). At most
+        `offload_queue` wait while one is prepared. A shorter prompt is prepared right away, since a hop to a thread
+        would cost it more than it saves. Takes `prepare`'s arguments and raises what it raises.
+
+        Raises:
+            QueueFull: `offload_queue` long prompts wait already (``Retry-After``: the last one's time, times the line).
         """
         if self.offload_size is None or source.size <= self.offload_size:
             return self.prepare(source, params, template, **options)
+        if self.offload_queue is not None and self._offloading > self.offload_queue:
+            last = self.FIRST_OFFLOAD_GUESS if self._offload_time is None else self._offload_time
+            raise QueueFull(last * self._offloading)
         if self._offloaded is None:
             self._offloaded = anyio.CapacityLimiter(1)
-        prepare = functools.partial(self.prepare, source, params, template, **options)
-        return await anyio.to_thread.run_sync(prepare, limiter=self._offloaded)
+        self._offloading += 1
+        try:
+            return await anyio.to_thread.run_sync(
+                self._timed_prepare, source, params, template, options, limiter=self._offloaded
+            )
+        finally:
+            self._offloading -= 1
+
+    def _timed_prepare(
+        self, source: Prompt, params: Mapping[str, Any], template: Mapping[str, Any], options: PrepareOptions
+    ) -> Prepared:
+        start = time.perf_counter()
+        try:
+            return self.prepare(source, params, template, **options)
+        finally:
+            self._offload_time = time.perf_counter() - start
 
     async def run(
         self, prepared: Prepared, stopped: Callable[[Finish], None] | None = None

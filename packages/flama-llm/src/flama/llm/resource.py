@@ -21,7 +21,7 @@ from flama.llm.backends import select_backend
 from flama.llm.backends.base import Backend
 from flama.llm.decoder import detect_spec, spec_by_name
 from flama.llm.exceptions import ERRORS
-from flama.llm.generation import DEFAULT_OFFLOAD_SIZE, Pipeline
+from flama.llm.generation import DEFAULT_OFFLOAD_QUEUE, DEFAULT_OFFLOAD_SIZE, Pipeline
 from flama.llm.model import LanguageModel
 from flama.llm.native import NativeDialect
 from flama.llm.ollama import OllamaDialect
@@ -84,6 +84,8 @@ class LLMResource(ModelResource):
         prompt_offload_size: A prompt of more characters than this (16,384 by default) is rendered and tokenized in a
             worker thread, one at a time per model, so that the event loop goes on serving other streams meanwhile;
             ``None``: every prompt on the event loop.
+        prompt_offload_queue: Such long prompts allowed to wait while another one is prepared (8 by default); one
+            beyond is answered 429 with ``Retry-After``. ``None``: no bound.
         backend_options: Keyword arguments for the backend's ``load``.
         limiter: Worker threads shared with the application's other models (``app.models``), used to unpack the
             ``.flm`` file.
@@ -96,7 +98,8 @@ class LLMResource(ModelResource):
             otherwise a name other than ``name`` is a 404.
 
     Raises:
-        ValueError: An unknown dialect in ``serving``, or a negative ``prompt_offload_size``.
+        ValueError: An unknown dialect in ``serving``, or a negative ``prompt_offload_size`` or
+            ``prompt_offload_queue``.
     """
 
     errors = ERRORS
@@ -122,6 +125,7 @@ class LLMResource(ModelResource):
         cache_bytes: int | None = None,
         delta_interval: float | None = None,
         prompt_offload_size: int | None = DEFAULT_OFFLOAD_SIZE,
+        prompt_offload_queue: int | None = DEFAULT_OFFLOAD_QUEUE,
         backend_options: Mapping[str, Any] | None = None,
         limiter: anyio.CapacityLimiter | None = None,
         trusted: bool | Collection[str] = False,
@@ -147,7 +151,12 @@ class LLMResource(ModelResource):
             raise ValueError(
                 f"prompt_offload_size must be a non-negative number of characters, got {prompt_offload_size}"
             )
+        if prompt_offload_queue is not None and prompt_offload_queue < 0:
+            raise ValueError(
+                f"prompt_offload_queue must be a non-negative number of prompts, got {prompt_offload_queue}"
+            )
         self.prompt_offload_size = prompt_offload_size
+        self.prompt_offload_queue = prompt_offload_queue
         self.backend_options = dict(backend_options or {})
         shared = (("cache_size", cache_size), ("cache_bytes", cache_bytes), ("delta_interval", delta_interval))
         for option, value in shared:
@@ -225,7 +234,8 @@ class LLMResource(ModelResource):
             spec = spec_by_name(self.decoder_name)
         else:
             spec = detect_spec(backend.tokenizer_template, backend.special_tokens)
-        self._pipeline = Pipeline(backend, spec, self.initial_params, self.prompt_offload_size)
+        offload = {"offload_size": self.prompt_offload_size, "offload_queue": self.prompt_offload_queue}
+        self._pipeline = Pipeline(backend, spec, self.initial_params, **offload)
         self.ready = True
 
     async def unload(self) -> None:

@@ -291,7 +291,8 @@ class Generation:
         off the event loop (`Pipeline.prepare_async`).
 
         Raises:
-            DialectError: The model is loading (503), or the request is invalid (400, naming the field).
+            DialectError: The model is loading (503), the request is invalid (400, naming the field), or too many long
+                prompts wait to be prepared (429).
         """
         if self.metrics is not None and self.counted:
             self.metrics.requested(self.model.name, self.dialect, self.kind, self.model.scheduler)
@@ -299,6 +300,9 @@ class Generation:
             self.prepared = await self.model.pipeline.prepare_async(source, params, template, **options)
         except (InvalidParameter, InvalidRequest, HTTPException) as exc:
             self.failed("invalid_request")
+            raise DialectError.of(exc) from exc
+        except QueueFull as exc:  # too many long prompts wait to be prepared
+            self.failed("queue_full")
             raise DialectError.of(exc) from exc
         return self.prepared
 

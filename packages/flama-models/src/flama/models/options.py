@@ -44,6 +44,7 @@ class LanguageModelOptions(TypedDict, total=False):
         delta_interval: Shortest time between two deltas of one stream, in seconds (tokens made meanwhile travel
             together).
         prompt_offload_size: Prompts of more characters are rendered and tokenized off the event loop.
+        prompt_offload_queue: Such prompts allowed to wait for that; beyond it 429 with ``Retry-After``.
         backend_options: Options passed to the backend as they are (vLLM engine arguments...).
         chat: The chat UI's options for this model (a ``flama.chat_ui.ChatUI``).
         any_model_name: Accept any model name in vendor-dialect requests, for clients that send fixed names.
@@ -63,6 +64,7 @@ class LanguageModelOptions(TypedDict, total=False):
     cache_bytes: int | None
     delta_interval: float | None
     prompt_offload_size: int | None
+    prompt_offload_queue: int | None
     backend_options: Mapping[str, Any] | None
     chat: Any
     any_model_name: bool

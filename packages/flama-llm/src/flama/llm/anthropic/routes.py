@@ -37,7 +37,7 @@ from flama.llm.anthropic.schemas import (
 )
 from flama.llm.constraints import Constraint
 from flama.llm.events import BlockDelta, BlockStart, BlockStop, Event
-from flama.llm.exceptions import InvalidParameter, InvalidRequest
+from flama.llm.exceptions import InvalidParameter, InvalidRequest, QueueFull
 from flama.llm.generation import Completion, Finish, StopReason, Usage
 from flama.llm.prompts import Conversation
 from flama.llm.serving import (
@@ -283,7 +283,7 @@ class AnthropicDialect:
         source, template = self._conversation(body)
         try:
             prepared = await self.model.pipeline.prepare_async(source, {}, template)
-        except (InvalidParameter, InvalidRequest) as exc:
+        except (InvalidParameter, InvalidRequest, QueueFull) as exc:
             raise DialectError.of(exc) from exc
         return JSONResponse({"input_tokens": prepared.input_tokens})
 

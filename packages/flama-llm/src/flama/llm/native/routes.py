@@ -100,6 +100,7 @@ class NativeDialect:
         Raises:
             InvalidRequest: The body is malformed.
             InvalidParameter: A generation parameter is invalid.
+            QueueFull: Too many long prompts wait to be prepared.
         """
         if metrics is not None:
             metrics.requested(self.model.name, DIALECT, kind, self.model.scheduler)
@@ -109,6 +110,10 @@ class NativeDialect:
         except (InvalidParameter, InvalidRequest):
             if metrics is not None:
                 metrics.failed(self.model.name, "invalid_request")
+            raise
+        except QueueFull:  # too many long prompts wait to be prepared
+            if metrics is not None:
+                metrics.failed(self.model.name, "queue_full")
             raise
 
     async def observe(
