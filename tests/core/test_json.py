@@ -7,6 +7,9 @@ import math
 import pathlib
 import random
 import struct
+import sys
+import threading
+import types
 import typing
 import uuid
 from collections import OrderedDict
@@ -398,7 +401,10 @@ class TestCaseEncodeErrors:
         assert json_encode(data, default=default) == b"[null]"
 
 
+@pytest.mark.parametrize("release_gil", [False, True], ids=["attached", "detached"])
 class TestCaseDecode:
+    """Every case both ways: under the interpreter lock (jiter's own builder) and with ``release_gil=True``."""
+
     @pytest.mark.parametrize(
         ("data", "expected"),
         [
@@ -413,10 +419,16 @@ class TestCaseDecode:
             pytest.param(b"1e-400", 0.0, id="float-underflow"),
             pytest.param(b'["1e400", 1e99]', ["1e400", 1e99], id="large-but-finite"),
             pytest.param(b' \n\t"\\u00e9\\n" ', "é\n", id="escapes-and-whitespace"),
+            pytest.param(b'{"a": 1, "b": 2, "a": [3]}', {"a": [3], "b": 2}, id="duplicate-key-last-wins"),
+            pytest.param(b"[" * 200 + b"]" * 200, eval("[" * 200 + "]" * 200), id="200-levels"),
+            pytest.param(b'{"a": 1e400, "a": 1}', {"a": 1}, id="overflow-in-a-replaced-key"),
         ],
     )
-    def test_decode(self, data: bytes | bytearray | memoryview | str, expected: object) -> None:
-        assert json_decode(data) == expected
+    def test_decode(self, data: bytes | bytearray | memoryview | str, expected: object, release_gil: bool) -> None:
+        decoded = json_decode(data, release_gil=release_gil)
+        assert decoded == expected
+        if isinstance(expected, dict):
+            assert list(decoded) == list(expected)  # keys in the order they first came
 
     @pytest.mark.parametrize(
         ("data", "message"),
@@ -434,16 +446,72 @@ class TestCaseDecode:
             pytest.param(b"1e400", r"^invalid JSON: number out of range at \$: ", id="float-overflow"),
             pytest.param(b'{"a": [1, -1E+400]}', r"out of range at \$\.a\[1\]", id="nested-overflow"),
             pytest.param(("[" + "9" * 400 + ".5]").encode(), r"out of range at \$\[0\]", id="long-mantissa"),
+            pytest.param(
+                b"[" * 202 + b"]" * 202, r"^invalid JSON: recursion limit exceeded at line 1 column 202$", id="deep"
+            ),
         ],
     )
-    def test_invalid(self, data: bytes | str, message: str) -> None:
+    def test_invalid(self, data: bytes | str, message: str, release_gil: bool) -> None:
         with pytest.raises(JSONDecodeError, match=message) as info:
-            json_decode(data)
+            json_decode(data, release_gil=release_gil)
         assert isinstance(info.value, ValueError)
 
-    def test_wrong_type(self) -> None:
+    def test_wrong_type(self, release_gil: bool) -> None:
         with pytest.raises(TypeError, match=r"^json_decode\(\) takes bytes, bytearray, memoryview or str, not 'int'$"):
-            json_decode(1)  # type: ignore[arg-type]
+            json_decode(1, release_gil=release_gil)  # type: ignore[arg-type]
+
+
+class TestCaseDecodeReleasingTheGIL:
+    BODY = json_encode({"rows": [[index * 0.37 for index in range(1000)] for _ in range(100)]})  # 100,000 floats
+
+    def test_the_parse_lets_other_threads_run(self) -> None:
+        # With a switch interval far longer than the decode, a thread runs Python only when the decoding thread lets
+        # go of the lock itself: under the lock the main thread cannot run a bytecode until the decode ends.
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(2.0)
+        try:
+            assert self._ticks_during(release_gil=False) == 0
+            assert self._ticks_during(release_gil=True) > 0
+        finally:
+            sys.setswitchinterval(interval)
+
+    def test_the_build_reaches_a_switch_point_every_16384_objects(self) -> None:
+        # The interpreter hands the lock to a thread that asked for it when Python code runs: the build runs some
+        # every 16,384 objects (100,102 here: the floats, the 100 rows, the list of rows and the object).
+        calls: list[str] = []
+
+        def profile(frame: types.FrameType, event: str, argument: object) -> None:
+            if event == "call":
+                calls.append(frame.f_code.co_name)
+
+        sys.setprofile(profile)
+        try:
+            json_decode(self.BODY, release_gil=True)
+            json_decode(self.BODY)
+        finally:
+            sys.setprofile(None)
+        assert calls.count("<lambda>") == 100_102 // 16_384
+
+    def _ticks_during(self, release_gil: bool) -> int:
+        """How many times the main thread ran its loop while another thread decoded `BODY`."""
+        ticks = 0
+        seen: list[int] = []
+        started, finished = threading.Event(), threading.Event()
+
+        def decode() -> None:
+            started.set()
+            seen.append(ticks)
+            json_decode(self.BODY, release_gil=release_gil)
+            seen.append(ticks)
+            finished.set()
+
+        worker = threading.Thread(target=decode)
+        worker.start()
+        started.wait()
+        while not finished.is_set():
+            ticks += 1
+        worker.join()
+        return seen[1] - seen[0]
 
 
 def random_value(rng: random.Random, depth: int = 0) -> object:
@@ -475,6 +543,8 @@ class TestCaseRoundTrip:
         assert indented == json.dumps(values, ensure_ascii=False, indent=2, sort_keys=True).encode()
         stdlib = json.dumps(values).encode()
         assert json_decode(stdlib) == json.loads(stdlib)
+        assert json_decode(encoded, release_gil=True) == values
+        assert json_decode(stdlib, release_gil=True) == json.loads(stdlib)
 
     def test_floats_round_trip(self) -> None:
         rng = random.Random(7)

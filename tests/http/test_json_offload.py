@@ -29,14 +29,16 @@ class Gate:
         self.decoding = threading.Event()
         self.opened = threading.Event()
         self.decode_threads: list[int] = []
+        self.options: list[dict[str, Any]] = []
 
-    def __call__(self, data: bytes) -> Any:
+    def __call__(self, data: bytes, **options: Any) -> Any:
         self.decode_threads.append(threading.get_ident())
+        self.options.append(options)
         if len(data) > DEFAULT_JSON_OFFLOAD_SIZE:
             self.steps.append("decode waiting")
             self.decoding.set()
             assert self.opened.wait(10), "nobody opened the gate"
-        return json_decode(data)
+        return json_decode(data, **options)
 
 
 def make_app(gate: Gate, **options: Any) -> tuple[Flama, dict[str, int]]:
@@ -88,6 +90,7 @@ class TestJSONOffload:
         assert response.json() == {"rows": 60_000}
         assert gate.steps == ["decode waiting", "ping answered", "handler has the JSON"]
         assert gate.decode_threads[0] != seen["loop"]
+        assert gate.options == [{"release_gil": True}]  # parsed without the interpreter lock (tests/core/test_json.py)
 
     def test_small_body_decoded_on_the_event_loop(self, server_factory, gate):
         app, seen = make_app(gate)
@@ -95,6 +98,7 @@ class TestJSONOffload:
         response = post(url, SMALL)
         assert response.json() == {"rows": 1}
         assert gate.decode_threads == [seen["loop"]]
+        assert gate.options == [{}]
 
     def test_offload_disabled_decodes_on_the_event_loop(self, server_factory, gate):
         gate.opened.set()

@@ -1,9 +1,8 @@
-//! Bindings for the JSON encoder and decoder: `json_encode` walks Python objects and writes through
-//! `crate::json`; `json_decode` hands the bytes to `jiter`.
+//! Bindings for the JSON encoder: `json_encode` walks Python objects and writes through `crate::json` (the decoder
+//! is `super::json_decode`).
 
 use std::borrow::Cow;
 
-use jiter::{FloatMode, PartialMode, PythonParse, StringCacheMode};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -95,14 +94,14 @@ impl EncodeError {
 }
 
 /// The type name used in error messages.
-fn type_name(obj: &Bound<'_, PyAny>) -> String {
+pub(super) fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type()
         .name()
         .map_or_else(|_| "?".to_owned(), |name| name.to_string())
 }
 
 /// The key text used in an error path.
-fn key_label(key: &Bound<'_, PyAny>) -> String {
+pub(super) fn key_label(key: &Bound<'_, PyAny>) -> String {
     match key.cast::<PyString>() {
         Ok(text) => text.to_string_lossy().into_owned(),
         Err(_) => key.str().map_or_else(
@@ -789,101 +788,7 @@ fn json_encode<'py>(
     Ok(PyBytes::new(py, &encoder.writer.buf))
 }
 
-/// Decode a JSON document.
-///
-/// Integers of any size up to 4300 digits become ``int``, other numbers ``float``; ``NaN`` and ``Infinity`` are
-/// refused, as is a byte order mark. Nesting is limited to 200 levels.
-///
-/// Args:
-///     data: UTF-8 JSON text, as bytes or as ``str``.
-///
-/// Returns:
-///     The decoded value.
-///
-/// Raises:
-///     JSONDecodeError: The input is not valid JSON; the message gives the line and column.
-// The doc comment is the Python docstring (Google style), not rustdoc Markdown.
-#[allow(clippy::doc_markdown)]
-#[pyfunction]
-fn json_decode<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    if let Ok(bytes) = data.cast::<PyBytes>() {
-        return parse(py, bytes.as_bytes());
-    }
-    if let Ok(text) = data.cast::<PyString>() {
-        let text = text.to_str().map_err(|_| Error::JsonDecode {
-            reason: "the text contains a lone surrogate, which is not valid Unicode".to_owned(),
-        })?;
-        return parse(py, text.as_bytes());
-    }
-    if let Ok(bytes) = data.cast::<PyByteArray>() {
-        return parse(py, &bytes.to_vec());
-    }
-    if data.cast::<PyMemoryView>().is_ok() {
-        let copy = py.get_type::<PyBytes>().call1((data,))?;
-        return parse(py, copy.cast::<PyBytes>()?.as_bytes());
-    }
-    Err(PyTypeError::new_err(format!(
-        "json_decode() takes bytes, bytearray, memoryview or str, not '{}'",
-        type_name(data)
-    )))
-}
-
-fn parse<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    let parser = PythonParse {
-        allow_inf_nan: false,
-        cache_mode: StringCacheMode::Keys,
-        partial_mode: PartialMode::Off,
-        catch_duplicate_keys: false,
-        float_mode: FloatMode::Float,
-    };
-    let value = parser.python_parse(py, data).map_err(|err| {
-        PyErr::from(Error::JsonDecode {
-            reason: err.description(data),
-        })
-    })?;
-    // jiter turns a number beyond f64's range into infinity, which no JSON encoder can write back: refuse it here,
-    // as an input error, rather than let it surface later as a server error.
-    if write::may_overflow_float(data) {
-        let mut path = Vec::new();
-        if find_non_finite(&value, &mut path) {
-            path.reverse();
-            return Err(Error::JsonDecode {
-                reason: format!(
-                    "number out of range at {}: it does not fit a 64-bit float",
-                    write::render_path(&path)
-                ),
-            }
-            .into());
-        }
-    }
-    Ok(value)
-}
-
-/// Whether a decoded value holds an infinite float; `path` collects where, innermost first.
-fn find_non_finite(value: &Bound<'_, PyAny>, path: &mut Vec<PathSegment>) -> bool {
-    if let Ok(number) = value.cast::<PyFloat>() {
-        return !number.value().is_finite();
-    }
-    if let Ok(list) = value.cast::<PyList>() {
-        for (index, item) in list.iter().enumerate() {
-            if find_non_finite(&item, path) {
-                path.push(PathSegment::Index(index));
-                return true;
-            }
-        }
-    } else if let Ok(dict) = value.cast::<PyDict>() {
-        for (key, item) in dict.iter() {
-            if find_non_finite(&item, path) {
-                path.push(PathSegment::Key(key_label(&key)));
-                return true;
-            }
-        }
-    }
-    false
-}
-
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(json_encode, m)?)?;
-    m.add_function(wrap_pyfunction!(json_decode, m)?)?;
     Ok(())
 }

@@ -8,6 +8,7 @@ mod errors;
 mod forms;
 mod headers;
 mod json;
+mod json_decode;
 mod routing;
 
 #[pymodule]
@@ -15,6 +16,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     routing::register(m)?;
     json::register(m)?;
+    json_decode::register(m)?;
     forms::register(m)?;
     headers::register(m)?;
     codecs::register(m)?;
