@@ -44,7 +44,7 @@ TITLES = {
     "soak": "Soak: server memory under sustained LLM streams and a predictive burst",
     "batching": "flama-llm: many users at once (continuous batching, prefix caching, freed slots)",
     "long_prompt": "flama-llm: one long prompt among running streams",
-    "json_release": "flama-core: the event loop while a large JSON body decodes in a worker thread",
+    "json_offload": "flama-core: the event loop while a large JSON body decodes in a worker thread",
     "cold": "flama serve: cold start of the demo model",
 }
 SECTION = re.compile(r"<!-- section: (\w+) -->\n(.*?)<!-- end: \1 -->\n", re.DOTALL)

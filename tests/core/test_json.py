@@ -13,6 +13,7 @@ import types
 import typing
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -401,9 +402,9 @@ class TestCaseEncodeErrors:
         assert json_encode(data, default=default) == b"[null]"
 
 
-@pytest.mark.parametrize("release_gil", [False, True], ids=["attached", "detached"])
+@pytest.mark.parametrize("yield_gil", [False, True], ids=["attached", "detached"])
 class TestCaseDecode:
-    """Every case both ways: under the interpreter lock (jiter's own builder) and with ``release_gil=True``."""
+    """Every case both ways: under the interpreter lock (jiter's own builder) and with ``yield_gil=True``."""
 
     @pytest.mark.parametrize(
         ("data", "expected"),
@@ -424,8 +425,8 @@ class TestCaseDecode:
             pytest.param(b'{"a": 1e400, "a": 1}', {"a": 1}, id="overflow-in-a-replaced-key"),
         ],
     )
-    def test_decode(self, data: bytes | bytearray | memoryview | str, expected: object, release_gil: bool) -> None:
-        decoded = json_decode(data, release_gil=release_gil)
+    def test_decode(self, data: bytes | bytearray | memoryview | str, expected: object, yield_gil: bool) -> None:
+        decoded = json_decode(data, yield_gil=yield_gil)
         assert decoded == expected
         if isinstance(expected, dict):
             assert list(decoded) == list(expected)  # keys in the order they first came
@@ -451,67 +452,69 @@ class TestCaseDecode:
             ),
         ],
     )
-    def test_invalid(self, data: bytes | str, message: str, release_gil: bool) -> None:
+    def test_invalid(self, data: bytes | str, message: str, yield_gil: bool) -> None:
         with pytest.raises(JSONDecodeError, match=message) as info:
-            json_decode(data, release_gil=release_gil)
+            json_decode(data, yield_gil=yield_gil)
         assert isinstance(info.value, ValueError)
 
-    def test_wrong_type(self, release_gil: bool) -> None:
+    def test_wrong_type(self, yield_gil: bool) -> None:
         with pytest.raises(TypeError, match=r"^json_decode\(\) takes bytes, bytearray, memoryview or str, not 'int'$"):
-            json_decode(1, release_gil=release_gil)  # type: ignore[arg-type]
+            json_decode(1, yield_gil=yield_gil)  # type: ignore[arg-type]
 
 
-class TestCaseDecodeReleasingTheGIL:
-    BODY = json_encode({"rows": [[index * 0.37 for index in range(1000)] for _ in range(100)]})  # 100,000 floats
+def _count_switch_points(calls: list[int]) -> Callable[[types.FrameType, str, object], None]:
+    """A profile function counting, in ``calls[0]``, the calls of `json_decode`'s switch point (a ``<lambda>``)."""
 
-    def test_the_parse_lets_other_threads_run(self) -> None:
-        # With a switch interval far longer than the decode, a thread runs Python only when the decoding thread lets
-        # go of the lock itself: under the lock the main thread cannot run a bytecode until the decode ends.
-        interval = sys.getswitchinterval()
-        sys.setswitchinterval(2.0)
+    def profile(frame: types.FrameType, event: str, argument: object) -> None:
+        if event == "call" and frame.f_code.co_name == "<lambda>":
+            calls[0] += 1
+
+    return profile
+
+
+class TestCaseDecodeYieldingTheGIL:
+    BODY = json_encode({"rows": [[index * 0.37 for index in range(1000)] for _ in range(200)]})  # 200,202 values
+
+    def test_a_switch_point_every_16384_values(self) -> None:
+        # The interpreter hands the lock to a thread that asked for it when Python code runs: the decode runs some
+        # every 16,384 values (the floats, the 200 rows, the list of rows and the object), and none by default.
+        calls = [0]
+        sys.setprofile(_count_switch_points(calls))
         try:
-            assert self._ticks_during(release_gil=False) == 0
-            assert self._ticks_during(release_gil=True) > 0
-        finally:
-            sys.setswitchinterval(interval)
-
-    def test_the_build_reaches_a_switch_point_every_16384_objects(self) -> None:
-        # The interpreter hands the lock to a thread that asked for it when Python code runs: the build runs some
-        # every 16,384 objects (100,102 here: the floats, the 100 rows, the list of rows and the object).
-        calls: list[str] = []
-
-        def profile(frame: types.FrameType, event: str, argument: object) -> None:
-            if event == "call":
-                calls.append(frame.f_code.co_name)
-
-        sys.setprofile(profile)
-        try:
-            json_decode(self.BODY, release_gil=True)
+            json_decode(self.BODY, yield_gil=True)
             json_decode(self.BODY)
         finally:
             sys.setprofile(None)
-        assert calls.count("<lambda>") == 100_102 // 16_384
+        assert calls[0] == 200_202 // 16_384
 
-    def _ticks_during(self, release_gil: bool) -> int:
-        """How many times the main thread ran its loop while another thread decoded `BODY`."""
-        ticks = 0
-        seen: list[int] = []
-        started, finished = threading.Event(), threading.Event()
+    def test_a_waiting_thread_runs_in_the_middle_of_a_decode(self) -> None:
+        # The main thread spins while a worker decodes, noting how many switch points the worker had passed each time
+        # it runs: it must run between the first and the last, that is while the decode is under way.
+        calls = [0]
+        seen: set[int] = set()
+        finished = threading.Event()
 
         def decode() -> None:
-            started.set()
-            seen.append(ticks)
-            json_decode(self.BODY, release_gil=release_gil)
-            seen.append(ticks)
-            finished.set()
+            sys.setprofile(_count_switch_points(calls))
+            try:
+                json_decode(self.BODY, yield_gil=True)
+            finally:
+                sys.setprofile(None)
+                finished.set()
 
-        worker = threading.Thread(target=decode)
-        worker.start()
-        started.wait()
-        while not finished.is_set():
-            ticks += 1
-        worker.join()
-        return seen[1] - seen[0]
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(0.0005)
+        try:
+            worker = threading.Thread(target=decode)
+            worker.start()
+            while not finished.is_set():
+                seen.add(calls[0])
+            worker.join()
+        finally:
+            sys.setswitchinterval(interval)
+        total = 200_202 // 16_384
+        assert calls[0] == total
+        assert any(0 < count < total for count in seen), sorted(seen)
 
 
 def random_value(rng: random.Random, depth: int = 0) -> object:
@@ -543,8 +546,8 @@ class TestCaseRoundTrip:
         assert indented == json.dumps(values, ensure_ascii=False, indent=2, sort_keys=True).encode()
         stdlib = json.dumps(values).encode()
         assert json_decode(stdlib) == json.loads(stdlib)
-        assert json_decode(encoded, release_gil=True) == values
-        assert json_decode(stdlib, release_gil=True) == json.loads(stdlib)
+        assert json_decode(encoded, yield_gil=True) == values
+        assert json_decode(stdlib, yield_gil=True) == json.loads(stdlib)
 
     def test_floats_round_trip(self) -> None:
         rng = random.Random(7)

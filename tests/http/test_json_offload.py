@@ -90,7 +90,7 @@ class TestJSONOffload:
         assert response.json() == {"rows": 60_000}
         assert gate.steps == ["decode waiting", "ping answered", "handler has the JSON"]
         assert gate.decode_threads[0] != seen["loop"]
-        assert gate.options == [{"release_gil": True}]  # parsed without the interpreter lock (tests/core/test_json.py)
+        assert gate.options == [{"yield_gil": True}]  # parsed without the interpreter lock (tests/core/test_json.py)
 
     def test_small_body_decoded_on_the_event_loop(self, server_factory, gate):
         app, seen = make_app(gate)

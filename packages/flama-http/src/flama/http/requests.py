@@ -305,10 +305,9 @@ class Request(HTTPConnection):
     async def json(self) -> Any:
         """The body decoded as JSON by ``flama.core``.
 
-        A body larger than :attr:`json_offload_size` is decoded in a worker thread (``anyio.to_thread``), parsed
-        without the interpreter lock and turned into objects letting other threads take it every few milliseconds
-        (``json_decode(..., release_gil=True)``), so that the event loop is not held for the whole decode; a smaller
-        one is decoded directly, without the thread hop.
+        A body larger than :attr:`json_offload_size` is decoded in a worker thread (``anyio.to_thread``), letting the
+        event loop take the interpreter lock every few milliseconds (``json_decode(..., yield_gil=True)``) rather than
+        holding it for the whole decode; a smaller one is decoded directly, without the thread hop.
 
         Raises:
             HTTPException: 400 when the body is not valid JSON; the detail says where it breaks.
@@ -323,7 +322,7 @@ class Request(HTTPConnection):
                     and (threshold := self.json_offload_size) is not None
                     and size > threshold
                 ):
-                    decode = functools.partial(json_decode, body, release_gil=True)
+                    decode = functools.partial(json_decode, body, yield_gil=True)
                     self._json = await anyio.to_thread.run_sync(decode)
                 else:
                     self._json = json_decode(body)

@@ -1,11 +1,11 @@
-"""What decoding a large JSON body in a worker thread does to the event loop, with and without ``release_gil``.
+"""What decoding a large JSON body in a worker thread does to the event loop, with and without ``yield_gil``.
 
-``python -m benchmarks.json_release [--rounds R]`` decodes two 16 MiB bodies (rows of floats, and records: objects
+``python -m benchmarks.json_offload [--rounds R]`` decodes two 16 MiB bodies (rows of floats, and records: objects
 with string keys) the way ``Request.json()`` decodes a body over ``json_offload_size``, in a worker thread
 (``anyio.to_thread``), while a task on the event loop wakes every half millisecond. The figure is the longest the event
-loop went without running that task during the decode, with the decode's own time beside it; ``release_gil`` (what
+loop went without running that task during the decode, with the decode's own time beside it; ``yield_gil`` (what
 ``Request.json()`` uses) and the decode under the interpreter lock are alternated round by round; medians of the
-rounds, written to RESULTS.md (section ``json_release``).
+rounds, written to RESULTS.md (section ``json_offload``).
 """
 
 import argparse
@@ -33,7 +33,7 @@ def bodies() -> dict[str, bytes]:
     return {"rows of floats": rows, "records": records}
 
 
-async def decode_beside_a_ticker(body: bytes, release_gil: bool) -> tuple[float, float]:
+async def decode_beside_a_ticker(body: bytes, yield_gil: bool) -> tuple[float, float]:
     """(the event loop's longest gap between two ticks during the decode, the decode's seconds)."""
     ticks: list[float] = []
     done = asyncio.Event()
@@ -46,7 +46,7 @@ async def decode_beside_a_ticker(body: bytes, release_gil: bool) -> tuple[float,
     ticker = asyncio.create_task(tick())
     await asyncio.sleep(0.01)
     started = time.perf_counter()
-    value = await anyio.to_thread.run_sync(functools.partial(json_decode, body, release_gil=release_gil))
+    value = await anyio.to_thread.run_sync(functools.partial(json_decode, body, yield_gil=yield_gil))
     ended = time.perf_counter()
     done.set()
     await ticker
@@ -59,8 +59,8 @@ async def measure(rounds: int) -> dict[tuple[str, bool], list[tuple[float, float
     results: dict[tuple[str, bool], list[tuple[float, float]]] = {}
     for name, body in bodies().items():
         for _ in range(rounds):
-            for release_gil in (True, False):
-                results.setdefault((name, release_gil), []).append(await decode_beside_a_ticker(body, release_gil))
+            for yield_gil in (True, False):
+                results.setdefault((name, yield_gil), []).append(await decode_beside_a_ticker(body, yield_gil))
     return results
 
 
@@ -73,9 +73,9 @@ def report(results: dict[tuple[str, bool], list[tuple[float, float]]]) -> str:
         "| body (16 MiB) | decoded | the event loop's longest pause | the decode |",
         "|---|---|---:|---:|",
     ]
-    for (name, release_gil), figures in results.items():
+    for (name, yield_gil), figures in results.items():
         pauses, seconds = zip(*figures, strict=True)
-        how = "`release_gil=True` (`Request.json()`)" if release_gil else "under the interpreter lock"
+        how = "`yield_gil=True` (`Request.json()`)" if yield_gil else "under the interpreter lock"
         rows.append(
             f"| {name} | {how} | {statistics.median(pauses) * 1e3:.1f} ms ({min(pauses) * 1e3:.1f} to "
             f"{max(pauses) * 1e3:.1f}) | {statistics.median(seconds) * 1e3:.0f} ms |"
@@ -90,12 +90,12 @@ def main() -> None:
     table = report(asyncio.run(measure(arguments.rounds)))
     print(table)
     intro = textwrap.fill(
-        f"Recorded {time.strftime('%Y-%m-%d')} by `make bench-json-release` (`benchmarks/json_release.py`): a body "
+        f"Recorded {time.strftime('%Y-%m-%d')} by `make bench-json-offload` (`benchmarks/json_offload.py`): a body "
         "decoded in a worker thread, as `Request.json()` decodes one over `json_offload_size`, while a task on the "
         f"event loop wakes every {TICK * 1e3:g} ms.",
         width=118,
     )
-    write_section("json_release", intro + "\n\n" + table)
+    write_section("json_offload", intro + "\n\n" + table)
 
 
 if __name__ == "__main__":
