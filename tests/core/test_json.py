@@ -549,6 +549,28 @@ class TestCaseRoundTrip:
         assert json_decode(encoded, yield_gil=True) == values
         assert json_decode(stdlib, yield_gil=True) == json.loads(stdlib)
 
+    @pytest.mark.parametrize("seed", [pytest.param(seed, id=f"seed-{seed}") for seed in range(5)])
+    def test_mutated_documents_decode_alike_both_ways(self, seed: int) -> None:
+        # Valid and broken documents alike: the same value or the same error, with or without yield_gil.
+        rng = random.Random(seed)
+        document = json_encode([random_value(rng) for _ in range(20)])
+        pieces = b'[]{}",:\\ 0123456789eE.-+tfnu\xff'
+        for _ in range(300):
+            mutated = bytearray(document)
+            for _ in range(rng.randint(1, 3)):
+                at = rng.randrange(len(mutated) + 1)
+                if rng.random() < 0.5 and at < len(mutated):
+                    del mutated[at]
+                else:
+                    mutated[at:at] = bytes([rng.choice(pieces)])
+            outcomes = []
+            for yield_gil in (False, True):
+                try:
+                    outcomes.append(("value", json_decode(bytes(mutated), yield_gil=yield_gil)))
+                except JSONDecodeError as exc:
+                    outcomes.append(("error", str(exc)))
+            assert outcomes[0] == outcomes[1], bytes(mutated)
+
     def test_floats_round_trip(self) -> None:
         rng = random.Random(7)
         values = [rng.uniform(-1, 1) * 10 ** rng.randint(-300, 300) for _ in range(2000)]
