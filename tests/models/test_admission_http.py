@@ -42,9 +42,9 @@ class Decodes:
     def __init__(self) -> None:
         self.sizes: list[int] = []
 
-    def __call__(self, data: bytes) -> Any:
+    def __call__(self, data: bytes, **options: Any) -> Any:
         self.sizes.append(len(data))
-        return json_decode(data)
+        return json_decode(data, **options)
 
 
 @pytest.fixture
