@@ -57,8 +57,8 @@ async def decode_beside_a_ticker(body: bytes, yield_gil: bool) -> tuple[float, f
 
 async def measure(rounds: int) -> dict[tuple[str, bool], list[tuple[float, float]]]:
     results: dict[tuple[str, bool], list[tuple[float, float]]] = {}
-    # anyio's first hop to a worker thread in a process sets its pool up on the event loop (about 65 ms here): a cost
-    # of the first offloaded call of any kind, which the first round would otherwise count as the decode's.
+    # anyio's first hop to a worker thread in a process imports its asyncio backend on the event loop (65 ms here,
+    # where PYTHONDONTWRITEBYTECODE=1 has every import compile its source): the first round would count it.
     await anyio.to_thread.run_sync(lambda: None)
     for name, body in bodies().items():
         for _ in range(rounds):
