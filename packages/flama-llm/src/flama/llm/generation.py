@@ -12,21 +12,22 @@ moment one is found, which stops its work.
 """
 
 import dataclasses
+import functools
 import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
-import anyio
 import anyio.to_thread
 import jinja2
 from flama.llm.backends.base import MAX_LOGPROBS, Backend, GenerationParams, TokenLogprob
 from flama.llm.constraints import Constraint, bind
 from flama.llm.decoder import Decoder, DecoderSpec
 from flama.llm.events import BlockDelta, BlockStart, BlockStop, Event
-from flama.llm.exceptions import InvalidParameter, InvalidRequest, QueueFull
+from flama.llm.exceptions import InvalidParameter, InvalidRequest
 from flama.llm.prompts import Prompt
 from flama.llm.stops import StopMatcher
+from flama.models.admission import Admission
 
 if TYPE_CHECKING:  # typing.Unpack is 3.11+; only type checkers read it here
     from typing_extensions import Unpack
@@ -151,9 +152,7 @@ class Pipeline:
     __slots__ = (
         "_defaults",
         "_encoded",
-        "_offload_time",
         "_offloaded",
-        "_offloading",
         "backend",
         "offload_queue",
         "offload_size",
@@ -161,7 +160,7 @@ class Pipeline:
     )
 
     # Seconds an offloaded prompt is guessed to take before one has been timed (for Retry-After).
-    FIRST_OFFLOAD_GUESS = 1.0
+    FIRST_OFFLOAD_GUESS = Admission.FIRST_GUESS
 
     def __init__(
         self,
@@ -179,9 +178,8 @@ class Pipeline:
         self.spec = spec
         self.offload_size = offload_size
         self.offload_queue = offload_queue
-        self._offloaded: anyio.CapacityLimiter | None = None  # made on first use, in the event loop
-        self._offloading = 0  # long prompts being prepared or waiting to be
-        self._offload_time: float | None = None  # seconds the last offloaded prompt took to prepare
+        # The worker thread's one place, and the long prompts' line to it (first come, first served).
+        self._offloaded = Admission(1, offload_queue)
         self._encoded: tuple[str, list[int]] | None = None  # the last prompt and its token ids
         self._defaults: dict[str, Any] = {}
         self.defaults = dict(defaults or {})
@@ -276,31 +274,14 @@ class Pipeline:
         would cost it more than it saves. Takes `prepare`'s arguments and raises what it raises.
 
         Raises:
-            QueueFull: `offload_queue` long prompts wait already (``Retry-After``: the last one's time, times the line).
+            QueueFull: `offload_queue` long prompts wait already (``Retry-After``: the time a long prompt has taken
+                lately, times the line; the model's admission primitive, `flama.models.admission.Admission`).
         """
         if self.offload_size is None or source.size <= self.offload_size:
             return self.prepare(source, params, template, **options)
-        if self.offload_queue is not None and self._offloading > self.offload_queue:
-            last = self.FIRST_OFFLOAD_GUESS if self._offload_time is None else self._offload_time
-            raise QueueFull(last * self._offloading)
-        if self._offloaded is None:
-            self._offloaded = anyio.CapacityLimiter(1)
-        self._offloading += 1
-        try:
-            return await anyio.to_thread.run_sync(
-                self._timed_prepare, source, params, template, options, limiter=self._offloaded
-            )
-        finally:
-            self._offloading -= 1
-
-    def _timed_prepare(
-        self, source: Prompt, params: Mapping[str, Any], template: Mapping[str, Any], options: PrepareOptions
-    ) -> Prepared:
-        start = time.perf_counter()
-        try:
-            return self.prepare(source, params, template, **options)
-        finally:
-            self._offload_time = time.perf_counter() - start
+        prepare = functools.partial(self.prepare, source, params, template, **options)
+        async with self._offloaded.slot():
+            return await anyio.to_thread.run_sync(prepare)
 
     async def run(
         self, prepared: Prepared, stopped: Callable[[Finish], None] | None = None
