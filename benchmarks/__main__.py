@@ -9,8 +9,9 @@ writes its table to RESULTS.md too; ``python -m benchmarks load APP PATH`` load-
 
 import argparse
 import re
+import statistics
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
@@ -88,6 +89,12 @@ def report(results: Results, goals: list[Target]) -> str:
             )
             lines.append(f"| {goal.description} | {sign} {wanted} | {reached} | {met} |")
     return "\n".join(lines) + "\n"
+
+
+def milliseconds(seconds: Sequence[float], digits: int = 0) -> str:
+    """Rounds' times as a table cell: the median, then the range (``12 ms (10 to 15)``)."""
+    low, middle, high = (value * 1e3 for value in (min(seconds), statistics.median(seconds), max(seconds)))
+    return f"{middle:.{digits}f} ms ({low:.{digits}f} to {high:.{digits}f})"
 
 
 def write_section(name: str, text: str) -> None:

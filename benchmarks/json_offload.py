@@ -20,7 +20,7 @@ import time
 import anyio.to_thread
 from flama.core import json_decode, json_encode
 
-from benchmarks.__main__ import write_section
+from benchmarks.__main__ import milliseconds, write_section
 
 TICK = 0.0005
 
@@ -79,10 +79,7 @@ def report(results: dict[tuple[str, bool], list[tuple[float, float]]]) -> str:
     for (name, yield_gil), figures in results.items():
         pauses, seconds = zip(*figures, strict=True)
         how = "`yield_gil=True` (`Request.json()`)" if yield_gil else "under the interpreter lock"
-        rows.append(
-            f"| {name} | {how} | {statistics.median(pauses) * 1e3:.1f} ms ({min(pauses) * 1e3:.1f} to "
-            f"{max(pauses) * 1e3:.1f}) | {statistics.median(seconds) * 1e3:.0f} ms |"
-        )
+        rows.append(f"| {name} | {how} | {milliseconds(pauses, 1)} | {statistics.median(seconds) * 1e3:.0f} ms |")
     return "\n".join(rows) + "\n"
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.__main__ import write_section
+from benchmarks.__main__ import milliseconds, write_section
 from benchmarks.load import free_port
 
 DEMO = Path(__file__).resolve().parent.parent / "examples" / "models" / "assistant.flm"
@@ -109,10 +109,7 @@ def report(backend: str, size: int, results: dict[str, list[tuple[float, float, 
     ):
         pauses, seconds, statuses = zip(*results[label], strict=True)
         answers = ", ".join(sorted(map(str, set(statuses))))
-        rows.append(
-            f"| {name} | {statistics.median(pauses) * 1e3:.0f} ms ({min(pauses) * 1e3:.0f} to "
-            f"{max(pauses) * 1e3:.0f}) | {statistics.median(seconds):.2f} s | {answers} |"
-        )
+        rows.append(f"| {name} | {milliseconds(pauses)} | {statistics.median(seconds):.2f} s | {answers} |")
     return "\n".join(rows) + "\n"
 
 
