@@ -192,6 +192,45 @@ class TestCaseStreamRegistry:
         assert registry.get(stream.id) is None
         assert len(registry) == 0
 
+    async def test_expired_streams_are_looked_for_at_most_every_tenth_of_keep_for(self):
+        registry = StreamRegistry(keep_for=0.2)
+
+        async def produce(stream: Stream) -> None:
+            return None
+
+        first = registry.open(produce)
+        await _events(first)
+        await asyncio.sleep(0.25)  # expired, and the last look was longer ago than a tenth of keep_for
+        second = registry.open(produce)
+        assert registry.get(first.id) is None
+        await _events(second)
+        await asyncio.sleep(0.21)
+        assert registry.get(second.id) is None
+
+    async def test_at_max_streams_the_finished_streams_opened_first_are_dropped(self):
+        registry = StreamRegistry(max_streams=3)
+        hold = asyncio.Event()
+
+        async def produce(stream: Stream) -> None:
+            await hold.wait()
+
+        async def done(stream: Stream) -> None:
+            return None
+
+        running = registry.open(produce)
+        finished = [registry.open(done) for _ in range(2)]
+        for stream in finished:
+            await _events(stream)
+        newest = registry.open(done)  # the fourth: the finished one opened first goes
+        assert [registry.get(stream.id) for stream in (running, *finished, newest)] == [
+            running,
+            None,
+            finished[1],
+            newest,
+        ]
+        hold.set()
+        await _events(running)
+
     async def test_close_cancels_everything(self):
         registry = StreamRegistry()
 

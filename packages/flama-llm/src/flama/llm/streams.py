@@ -17,6 +17,8 @@ Streams run as asyncio tasks (the server's loop): uvicorn and every ASGI server 
 
 import asyncio
 import contextlib
+import itertools
+import math
 import secrets
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -201,10 +203,13 @@ class StreamRegistry:
     Args:
         keep_for: Seconds a stream stays readable after it ends, or after it was opened when nobody reads it.
         resume_window: Seconds a stream keeps generating with no reader, waiting for one to reconnect.
-        max_streams: Streams kept at once; the oldest finished ones are dropped first when it is reached.
+        max_streams: Streams kept at once; when it is reached, the finished ones opened first are dropped first.
+
+    Expired streams are looked for at most every tenth of ``keep_for`` (and at most every second), not at every
+    request: a stream may stay readable that much longer.
     """
 
-    __slots__ = ("_streams", "keep_for", "max_streams", "resume_window")
+    __slots__ = ("_streams", "_swept", "keep_for", "max_streams", "resume_window")
 
     def __init__(self, *, keep_for: float = 300.0, resume_window: float = 5.0, max_streams: int = 4096) -> None:
         if keep_for < 0 or resume_window < 0 or max_streams < 1:
@@ -212,7 +217,8 @@ class StreamRegistry:
         self.keep_for = keep_for
         self.resume_window = resume_window
         self.max_streams = max_streams
-        self._streams: dict[str, Stream] = {}
+        self._streams: dict[str, Stream] = {}  # in the order they were opened
+        self._swept = -math.inf
 
     def __len__(self) -> int:
         return len(self._streams)
@@ -226,6 +232,9 @@ class StreamRegistry:
                 calls :meth:`arm` once it can be (after the generation was admitted).
         """
         self._sweep()
+        if (overflow := len(self._streams) - self.max_streams + 1) > 0:
+            for stream_id in list(itertools.islice((s.id for s in self._streams.values() if s.done), overflow)):
+                del self._streams[stream_id]
         stream = Stream(secrets.token_urlsafe(12))
         self._streams[stream.id] = stream
 
@@ -279,6 +288,9 @@ class StreamRegistry:
 
     def _sweep(self) -> None:
         now = time.monotonic()
+        if now - self._swept < min(self.keep_for / 10, 1.0):
+            return
+        self._swept = now
         expired = [
             stream.id
             for stream in self._streams.values()
@@ -287,8 +299,3 @@ class StreamRegistry:
         ]
         for stream_id in expired:
             self.discard(stream_id)
-        overflow = len(self._streams) - self.max_streams + 1
-        if overflow > 0:
-            finished = sorted((s for s in self._streams.values() if s.done), key=lambda s: s.finished_at or 0.0)
-            for stream in finished[:overflow]:
-                del self._streams[stream.id]

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
+from flama.llm.backends.encoding import DEFAULT_RECENT_BYTES, DEFAULT_RECENT_PROMPTS, RecentPrompts, boundary_tokens
 from flama.llm.backends.params import PARAMETERS_MODEL, validate
 from flama.llm.exceptions import BackendUnavailable, InvalidParameter
 
@@ -192,13 +193,18 @@ class Backend(abc.ABC):
     libraries: ClassVar[tuple[str, ...]] = ()
     """The import names the backend needs."""
 
-    def __init__(self, tokenizer: Any, context_length: int) -> None:
+    def __init__(self, tokenizer: Any, context_length: int, *, recent_prompts: int = DEFAULT_RECENT_PROMPTS) -> None:
         self.tokenizer = tokenizer
         rust = getattr(tokenizer, "_tokenizer", None)  # a fast tokenizer's own (Rust) tokenizer
         self._rust = rust if type(rust).__module__.startswith("tokenizers") else None
         self._encode_batch = getattr(self._rust, "encode_batch_fast", None)  # tokenizers 0.21 and later
         template = tokenizer.chat_template
         self.tokenizer_template: str | None = template if isinstance(template, str) else None
+        boundaries = {}
+        if self._rust is not None and self._encode_batch is not None:
+            boundaries = boundary_tokens(self._rust.get_added_tokens_decoder().items(), self.tokenizer_template)
+        self.recent_prompts = RecentPrompts(self._encode_ids, boundaries, recent_prompts, DEFAULT_RECENT_BYTES)
+        """Recent prompts' ids, which a conversation's next turn reuses (see `encode`)."""
         added = [token.content for _, token in sorted(tokenizer.added_tokens_decoder.items())]
         self.special_tokens: list[str] = list(dict.fromkeys([*added, *tokenizer.all_special_tokens]))
         self.context_length = context_length
@@ -231,9 +237,15 @@ class Backend(abc.ABC):
         """
 
     def encode(self, text: str) -> list[int]:
-        """Token ids of a prompt, with the tokenizer's BOS token unless the text already starts with it."""
+        """Token ids of a prompt, with the tokenizer's BOS token unless the text already starts with it.
+
+        A prompt that begins like a recent one (a conversation's next turn) reuses that one's ids up to its last chat
+        template token in common and encodes only the rest, to the same ids (`RecentPrompts`).
+        """
         bos = self.tokenizer.bos_token
-        special = bos is None or not text.startswith(bos)
+        return self.recent_prompts.encode(text, bos is None or not text.startswith(bos))
+
+    def _encode_ids(self, text: str, special: bool) -> list[int]:
         if self._encode_batch is not None:
             # The same ids as the tokenizer's encode, without its Python layers nor the offsets it computes (``ids``
             # is a new list at each read).

@@ -44,7 +44,8 @@ class BatchOptions:
     """The batched backends' shared load options.
 
     Attributes:
-        cache_size: Prompt caches kept for prefix reuse (0: prefix caching off).
+        cache_size: Prompt caches kept for prefix reuse, and recent prompts whose token ids a next turn reuses (0:
+            prefix caching off).
         cache_bytes: Most memory the prompt caches take.
         delta_interval: Shortest time, in seconds, between two deltas handed to one stream; tokens made meanwhile
             travel together (0: each token's text goes alone). The first and the last delta are never held.
@@ -288,7 +289,8 @@ class BatchedBackend(Backend):
         eos: Token ids that end a generation.
         executor: The single-thread executor that loaded the model and runs its step loop.
         batch: The library's batch (made in the worker thread).
-        delta_interval: Shortest time between two deltas of one stream (see `BatchOptions`).
+        options: The shared load options: ``delta_interval``, the shortest time between two deltas of one stream, and
+            ``cache_size``, which also bounds the recent prompts whose ids a next turn reuses (`Backend.encode`).
 
     Attributes:
         steps: Decode steps taken so far (one step advances every row of the batch by a token).
@@ -302,9 +304,9 @@ class BatchedBackend(Backend):
         eos: Iterable[int],
         executor: ThreadPoolExecutor,
         batch: Batch,
-        delta_interval: float = DEFAULT_DELTA_INTERVAL,
+        options: BatchOptions = BatchOptions(),
     ) -> None:
-        super().__init__(tokenizer, context_length)
+        super().__init__(tokenizer, context_length, recent_prompts=options.cache_size)
         self.model = model
         self.batch = batch
         batch.guides = Guides(tokenizer, sorted(eos))
@@ -317,7 +319,7 @@ class BatchedBackend(Backend):
         self._members: dict[int, Member] = {}
         self._serving = False
         self._closed = False
-        self.delta_interval = float(delta_interval)
+        self.delta_interval = float(options.delta_interval)
 
     @classmethod
     async def start(cls: type[B], build: Callable[[ThreadPoolExecutor], B]) -> B:

@@ -343,6 +343,6 @@ class MLXBackend(BatchedBackend):
             eos = set(wrapper.eos_token_ids)
             length = context_length(directory, tokenizer)
             batch = MLXBatch(model, eos, length, shared.cache_size, shared.cache_bytes)
-            return cls(model, tokenizer, length, eos, executor, batch, shared.delta_interval)
+            return cls(model, tokenizer, length, eos, executor, batch, shared)
 
         return await cls.start(build)

@@ -367,7 +367,7 @@ class TransformersBackend(BatchedBackend):
             cache = PrefixCache(shared.cache_size, shared.cache_bytes) if shared.cache_size else None
             batch = TorchBatch(model, model.config.get_text_config().vocab_size, cache)
             length = context_length(directory, tokenizer)
-            return cls(model, tokenizer, length, eos, executor, batch, shared.delta_interval)
+            return cls(model, tokenizer, length, eos, executor, batch, shared)
 
         return await cls.start(build)
 
