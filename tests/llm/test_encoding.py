@@ -42,16 +42,19 @@ class Counting:
         return list(self.tokenizer.encode(text, add_special_tokens=special).ids)
 
 
-def _trained(pre_tokenizer: pre_tokenizers.PreTokenizer, special: list[AddedToken], post: str | None) -> Tokenizer:
-    """A small BPE tokenizer trained here, with special tokens and, optionally, a post-processor template."""
+def _sentencepiece_like(post: str) -> Tokenizer:
+    """A small BPE tokenizer trained here, with special tokens and the post-processor template ``post``.
+
+    Its Metaspace pre-tokenization marks only a text's first word, as Llama 2's and Mistral's do.
+    """
+    special = [AddedToken(t, special=True, normalized=False) for t in ("<s>", "</s>", "[INST]", "[/INST]")]
     tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizer
-    tokenizer.decoder = decoders.Metaspace() if isinstance(pre_tokenizer, pre_tokenizers.Metaspace) else None
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="first")
+    tokenizer.decoder = decoders.Metaspace()
     trainer = trainers.BpeTrainer(vocab_size=300, special_tokens=special, initial_alphabet=list("<>|[]/"))
     tokenizer.train_from_iterator([" ".join(WORDS)] * 20, trainer)
-    if post is not None:
-        tokens = [(token.content, tokenizer.token_to_id(token.content)) for token in special]
-        tokenizer.post_processor = processors.TemplateProcessing(single=post, special_tokens=tokens)
+    tokens = [(token.content, tokenizer.token_to_id(token.content)) for token in special]
+    tokenizer.post_processor = processors.TemplateProcessing(single=post, special_tokens=tokens)
     return tokenizer
 
 
@@ -70,14 +73,8 @@ def _conversation(rng: random.Random, turns: int) -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def demo(demo_model_dir: Path) -> Tokenizer:
-    return AutoTokenizer.from_pretrained(demo_model_dir)._tokenizer
-
-
-SENTENCEPIECE_LIKE = {
-    "pre_tokenizer": pre_tokenizers.Metaspace(prepend_scheme="first"),
-    "special": [AddedToken(t, special=True, normalized=False) for t in ("<s>", "</s>", "[INST]", "[/INST]")],
-    "post": "<s> $A",
-}
+    tokenizer: Tokenizer = AutoTokenizer.from_pretrained(demo_model_dir)._tokenizer
+    return tokenizer
 
 
 class TestCaseRecentPrompts:
@@ -113,7 +110,7 @@ class TestCaseRecentPrompts:
             pieces = pieces[: rng.randint(0, len(pieces))] + [rng.choice([*markers, *WORDS]) for _ in range(5)]
 
     def test_a_tokenizer_that_treats_a_texts_start_apart_gives_the_same_ids(self) -> None:
-        tokenizer = _trained(**SENTENCEPIECE_LIKE)
+        tokenizer = _sentencepiece_like("<s> $A")
         encode = Counting(tokenizer)
         boundaries = boundary_tokens(tokenizer.get_added_tokens_decoder().items(), "<s>[INST] [/INST]</s>")
         prompts = RecentPrompts(encode, boundaries, 8, 1 << 20)
@@ -126,7 +123,7 @@ class TestCaseRecentPrompts:
             text += f"{' '.join(rng.choice(WORDS) for _ in range(8))}</s>"  # no space after the marker
 
     def test_a_post_processor_adding_ids_at_the_end_turns_reuse_off(self) -> None:
-        tokenizer = _trained(**{**SENTENCEPIECE_LIKE, "post": "<s> $A </s>"})
+        tokenizer = _sentencepiece_like("<s> $A </s>")
         encode = Counting(tokenizer)
         boundaries = boundary_tokens(tokenizer.get_added_tokens_decoder().items(), "[INST] [/INST]")
         prompts = RecentPrompts(encode, boundaries, 8, 1 << 20)
@@ -143,7 +140,9 @@ class TestCaseRecentPrompts:
         tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
         tokenizer.train_from_iterator(["<e> fox <e> dog <e>"] * 50, trainers.BpeTrainer(vocab_size=200))
         tokenizer.add_special_tokens([AddedToken("<e>", special=True, normalized=False)])
-        prompts = RecentPrompts(Counting(tokenizer), {"<e>": tokenizer.token_to_id("<e>")}, 8, 1 << 20)
+        ident = tokenizer.token_to_id("<e>")
+        assert ident is not None
+        prompts = RecentPrompts(Counting(tokenizer), {"<e>": ident}, 8, 1 << 20)
         first = "fox <E> dog <e> fox"
         second = first + " <e> dog"
         assert prompts.encode(first, False) == tokenizer.encode(first).ids
