@@ -186,7 +186,8 @@ def command(
     model params=temperature=0.7:max_tokens=64, serving=native:openai, decoder=NAME,
     backend=mlx, api_keys=K1:K2, max_running=8, max_queued=64, keep_streams=300,
     resume_window=5, heartbeat=15, cache_size=N, cache_bytes=N, delta_interval=0.01,
-    prompt_offload_size=16384, prompt_offload_queue=8, any_model_name=true, chat=false; for a predictive model
+    prompt_offload_size=16384, prompt_offload_queue=8, max_messages=10000, any_model_name=true,
+    chat=false; for a predictive model
     workers=2, max_queued=64, trusted=true, trusted_types=T1:T2. An unknown key is an error
     that lists the model's options.
 

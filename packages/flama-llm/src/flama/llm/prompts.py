@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 __all__ = [
+    "DEFAULT_MAX_MESSAGES",
     "Chat",
     "Conversation",
     "Message",
@@ -38,6 +39,7 @@ __all__ = [
     "Renderer",
     "Tool",
     "ToolCall",
+    "check_messages",
     "check_template",
     "invalid",
     "parse_prompt",
@@ -46,6 +48,8 @@ __all__ = [
 ]
 
 ROLES = ("system", "user", "assistant", "tool")
+DEFAULT_MAX_MESSAGES = 10_000
+"""Messages and content parts one request may hold (see `check_messages`)."""
 
 
 class Renderer(Protocol):
@@ -133,6 +137,35 @@ def text_size(value: Any) -> int:
     if isinstance(value, (list, tuple)):
         return sum(text_size(item) for item in value)
     return 0
+
+
+def check_messages(body: Any, limit: int | None) -> None:
+    """Refuse a request body that holds more than ``limit`` messages and content parts together, before validating it.
+
+    Validation runs on the event loop and holds the interpreter: no stream moves meanwhile. A message costs it a
+    microsecond or more (10,000 short chat messages: 7 to 27 ms here), so the bound keeps one request from holding
+    every other one for long. Counted: the items of ``messages`` (``input`` for the Responses API) and the parts of
+    their ``content`` lists.
+
+    Args:
+        body: The decoded JSON body.
+        limit: The bound, or ``None`` for none.
+
+    Raises:
+        InvalidRequest: Naming the list over the bound.
+    """
+    if limit is None or not isinstance(body, Mapping):
+        return
+    for field in ("messages", "input"):
+        items = body.get(field)
+        if not isinstance(items, list):
+            continue
+        count = len(items)
+        if count <= limit:  # then the parts are counted too, at most ``limit`` messages' worth of work
+            count += sum(len(i["content"]) for i in items if isinstance(i, dict) and isinstance(i.get("content"), list))
+        if count > limit:
+            reason = f"{count:,} messages and content parts; this server takes at most {limit:,} (max_messages)"
+            raise InvalidRequest(field, reason)
 
 
 def _kind(value: Any) -> str:

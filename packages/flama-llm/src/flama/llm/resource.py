@@ -26,6 +26,7 @@ from flama.llm.model import LanguageModel
 from flama.llm.native import NativeDialect
 from flama.llm.ollama import OllamaDialect
 from flama.llm.openai import OpenAIDialect
+from flama.llm.prompts import DEFAULT_MAX_MESSAGES
 from flama.llm.streams import StreamRegistry
 from flama.middleware.keys import APIKeys
 from flama.models import Limits, Metadata, ModelFile, load, read_meta
@@ -86,6 +87,8 @@ class LLMResource(ModelResource):
             ``None``: every prompt on the event loop.
         prompt_offload_queue: Such long prompts allowed to wait while another one is prepared (8 by default); one
             beyond is answered 429 with ``Retry-After``. ``None``: no bound.
+        max_messages: Messages and content parts one request may hold (10,000 by default), counted before the body
+            is validated, which holds the event loop; beyond, a 400 naming ``messages``. ``None``: no bound.
         backend_options: Keyword arguments for the backend's ``load``.
         limiter: Worker threads shared with the application's other models (``app.models``), used to unpack the
             ``.flm`` file.
@@ -98,8 +101,8 @@ class LLMResource(ModelResource):
             otherwise a name other than ``name`` is a 404.
 
     Raises:
-        ValueError: An unknown dialect in ``serving``, or a negative ``prompt_offload_size`` or
-            ``prompt_offload_queue``.
+        ValueError: An unknown dialect in ``serving``, or a negative ``prompt_offload_size``,
+            ``prompt_offload_queue`` or ``max_messages``.
     """
 
     errors = ERRORS
@@ -126,6 +129,7 @@ class LLMResource(ModelResource):
         delta_interval: float | None = None,
         prompt_offload_size: int | None = DEFAULT_OFFLOAD_SIZE,
         prompt_offload_queue: int | None = DEFAULT_OFFLOAD_QUEUE,
+        max_messages: int | None = DEFAULT_MAX_MESSAGES,
         backend_options: Mapping[str, Any] | None = None,
         limiter: anyio.CapacityLimiter | None = None,
         trusted: bool | Collection[str] = False,
@@ -155,8 +159,11 @@ class LLMResource(ModelResource):
             raise ValueError(
                 f"prompt_offload_queue must be a non-negative number of prompts, got {prompt_offload_queue}"
             )
+        if max_messages is not None and max_messages < 0:
+            raise ValueError(f"max_messages must be a non-negative number of messages, got {max_messages}")
         self.prompt_offload_size = prompt_offload_size
         self.prompt_offload_queue = prompt_offload_queue
+        self.max_messages = max_messages
         self.backend_options = dict(backend_options or {})
         shared = (("cache_size", cache_size), ("cache_bytes", cache_bytes), ("delta_interval", delta_interval))
         for option, value in shared:

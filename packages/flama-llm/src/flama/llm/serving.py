@@ -23,7 +23,7 @@ from flama.http.metrics import Metrics, metrics_of
 from flama.llm.events import Event
 from flama.llm.exceptions import ClientGone, InvalidParameter, InvalidRequest, QueueFull
 from flama.llm.generation import Completion, Finish, Prepared, PrepareOptions, collect
-from flama.llm.prompts import Prompt
+from flama.llm.prompts import Prompt, check_messages
 
 if TYPE_CHECKING:  # typing.Unpack is 3.11+; only type checkers read it here
     from flama.llm.resource import LLMResource
@@ -138,16 +138,25 @@ def parse_body(model: type[M], body: Any) -> M:
         raise DialectError(400, f"{field}: {error['msg']}", field) from exc
 
 
-async def read_body(request: Request, model: type[M]) -> M:
+async def read_body(request: Request, model: type[M], max_messages: int | None = None) -> M:
     """Read and validate a request's JSON body.
 
+    Args:
+        request: The request.
+        model: The body's pydantic model.
+        max_messages: The most messages and content parts the body may hold (`check_messages`), or ``None``.
+
     Raises:
-        DialectError: 400 when the body is not JSON or not a valid request.
+        DialectError: 400 when the body is not JSON, holds too many messages, or is not a valid request.
     """
     try:
         body = await request.json()
     except HTTPException as exc:
         raise DialectError(400, f"The body is not valid JSON: {exc.detail}", "body") from exc
+    try:
+        check_messages(body, max_messages)
+    except InvalidRequest as exc:
+        raise DialectError.of(exc) from exc
     return parse_body(model, body)
 
 

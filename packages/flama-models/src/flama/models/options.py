@@ -45,6 +45,7 @@ class LanguageModelOptions(TypedDict, total=False):
             together).
         prompt_offload_size: Prompts of more characters are rendered and tokenized off the event loop.
         prompt_offload_queue: Such prompts allowed to wait for that; beyond it 429 with ``Retry-After``.
+        max_messages: Messages and content parts one request may hold; beyond it 400.
         backend_options: Options passed to the backend as they are (vLLM engine arguments...).
         chat: The chat UI's options for this model (a ``flama.chat_ui.ChatUI``).
         any_model_name: Accept any model name in vendor-dialect requests, for clients that send fixed names.
@@ -65,6 +66,7 @@ class LanguageModelOptions(TypedDict, total=False):
     delta_interval: float | None
     prompt_offload_size: int | None
     prompt_offload_queue: int | None
+    max_messages: int | None
     backend_options: Mapping[str, Any] | None
     chat: Any
     any_model_name: bool

@@ -278,7 +278,7 @@ class AnthropicDialect:
 
     async def count_tokens(self, request: Request) -> Response:
         """Tokens of the prompt a messages request renders."""
-        body = await read_body(request, CountTokensRequest)
+        body = await read_body(request, CountTokensRequest, self.model.max_messages)
         check_model(self.model, body.model)
         source, template = self._conversation(body)
         try:
@@ -289,7 +289,7 @@ class AnthropicDialect:
 
     async def messages(self, request: Request) -> Response:
         """A message, buffered or streamed."""
-        body = await read_body(request, MessagesRequest)
+        body = await read_body(request, MessagesRequest, self.model.max_messages)
         check_model(self.model, body.model)
         source, template = self._conversation(body)
         params = {

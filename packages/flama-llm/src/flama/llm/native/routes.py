@@ -38,6 +38,7 @@ from flama.llm.exceptions import (
 from flama.llm.generation import Completion, Finish, Prepared, collect
 from flama.llm.native.parser import NativeBody, parse_params, parse_request
 from flama.llm.native.renderer import completion_body, stream_events
+from flama.llm.prompts import check_messages
 from flama.llm.serving import unless_disconnected
 from flama.llm.streams import Stream
 
@@ -98,13 +99,14 @@ class NativeDialect:
         """Count the request and validate a native body into a generation ready to run (a long prompt off the loop).
 
         Raises:
-            InvalidRequest: The body is malformed.
+            InvalidRequest: The body is malformed, or holds more messages than ``max_messages``.
             InvalidParameter: A generation parameter is invalid.
             QueueFull: Too many long prompts wait to be prepared.
         """
         if metrics is not None:
             metrics.requested(self.model.name, DIALECT, kind, self.model.scheduler)
         try:
+            check_messages(body, self.model.max_messages)
             native = parse_request(body)
             return await self.model.pipeline.prepare_async(native.source, native.params, native.template)
         except (InvalidParameter, InvalidRequest):

@@ -190,7 +190,7 @@ class OllamaDialect:
 
     async def chat(self, request: Request) -> Response:
         """A chat turn, streamed as NDJSON or buffered."""
-        body = await read_body(request, ChatRequest)
+        body = await read_body(request, ChatRequest, self.model.max_messages)
         self._check(body.model)
         constraint = _constraint(body.format)
         if not body.messages:  # Ollama's way to load a model

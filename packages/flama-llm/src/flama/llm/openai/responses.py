@@ -190,7 +190,7 @@ async def respond(model: "LLMResource", request: Request, dialect: str) -> Respo
     Raises:
         DialectError: The request is invalid or cannot be served.
     """
-    body = await read_body(request, ResponsesRequest)
+    body = await read_body(request, ResponsesRequest, model.max_messages)
     check_model(model, body.model)
     if body.previous_response_id is not None:
         raise DialectError(

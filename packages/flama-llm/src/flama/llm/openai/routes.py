@@ -236,7 +236,7 @@ class OpenAIDialect:
 
     async def chat(self, request: Request) -> Response:
         """Chat completions, buffered or streamed."""
-        body = await read_body(request, ChatCompletionRequest)
+        body = await read_body(request, ChatCompletionRequest, self.model.max_messages)
         check_model(self.model, body.model)
         messages = tuple(_message(self.model, m, f"messages[{i}]") for i, m in enumerate(body.messages))
         tools = [tool.model_dump(exclude_none=True) for tool in body.tools] if body.tools else None
