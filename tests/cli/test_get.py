@@ -37,12 +37,13 @@ def classifier_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, byte
     """A scikit-learn classifier as a Hub repository holds one: a .skops file, or a pickle, beside a config."""
     import pickle
 
-    import skops.io
+    from flama.models.serializers.skops_io import skops_io
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
     skops_file = tmp_path_factory.mktemp("skops") / "model.skops"
-    skops.io.dump(model, skops_file)
+    with skops_io() as sio:  # transformers may be imported in this process (see the guard)
+        sio.dump(model, skops_file)
     return {"model.skops": skops_file.read_bytes(), "model.pkl": pickle.dumps(model), "config.json": b"{}"}
 
 

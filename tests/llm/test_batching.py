@@ -2,6 +2,8 @@
 
 import asyncio
 import json
+import subprocess
+import sys
 from typing import Any
 
 import httpx
@@ -126,3 +128,30 @@ async def test_a_stream_takes_the_delta_interval_of_add_model(server_factory, ba
     deltas = [chunk for chunk in response.content.split(b"\n\n") if b"event: block.delta" in chunk]
     assert len(deltas) == 2
     assert usage(response.content)["output_tokens"] == 40
+
+
+EXIT_WITHOUT_CLOSE = """
+import asyncio, sys
+from pathlib import Path
+from flama.llm.backends import select_backend
+from flama.llm.backends.base import GenerationParams
+
+async def main():
+    backend = await select_backend(sys.argv[2]).load(Path(sys.argv[1]))
+    deltas = [d async for d in backend.generate("Once upon a time", GenerationParams(max_tokens=3, temperature=0))]
+    print(len(deltas) > 0, flush=True)
+
+asyncio.run(main())  # the backend is never closed
+"""
+
+
+def test_a_program_that_never_closes_its_backend_still_exits(backend, demo_model_dir):
+    # Its worker thread waits for work; the interpreter waits for its threads before exiting.
+    done = subprocess.run(
+        [sys.executable, "-c", EXIT_WITHOUT_CLOSE, str(demo_model_dir), backend],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "True"

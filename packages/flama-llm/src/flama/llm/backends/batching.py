@@ -19,6 +19,7 @@ import math
 import random
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -361,6 +362,7 @@ class BatchedBackend(Backend):
             start, self._serving = not self._serving, True
             self._lock.notify()
         if start:
+            _RUNNING.add(self)
             self._executor.submit(self._serve)
         try:
             while True:
@@ -453,9 +455,31 @@ class BatchedBackend(Backend):
 
     async def close(self) -> None:
         """Cancel every generation, then wait for the worker to finish its current step and stop."""
+        self._stop()
+        await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
+
+    def _stop(self) -> None:
+        """Cancel every generation and tell the worker to stop after its current step."""
         with self._lock:
             self._closed = True
             for member in [*self._inbox, *self._members.values()]:
                 member.cancel.set()
             self._lock.notify()
-        await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
+
+
+_RUNNING: "weakref.WeakSet[BatchedBackend]" = weakref.WeakSet()
+"""The batched backends whose worker runs its step loop (see `_stop_at_exit`)."""
+
+
+def _stop_at_exit() -> None:
+    """Stop every step loop still running when the interpreter exits (a program that never closed its backend).
+
+    The interpreter waits for worker threads before it exits, and a step loop waits for work: without this, such a
+    program would never end. Registered with ``threading``'s own exit hooks, which run before threads are waited for
+    (``concurrent.futures`` stops its idle workers the same way).
+    """
+    for backend in list(_RUNNING):
+        backend._stop()
+
+
+threading._register_atexit(_stop_at_exit)  # type: ignore[attr-defined]
