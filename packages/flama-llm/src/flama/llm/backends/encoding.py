@@ -135,12 +135,16 @@ class RecentPrompts:
         return lead
 
     def _keep(self, text: str, special: bool, ids: list[int]) -> None:
+        with self._lock:
+            if (text, special) in self._entries:  # the same prompt again (another choice, a retry)
+                self._entries.move_to_end((text, special))
+                return
         stored = array.array("i", ids)
         size = sys.getsizeof(text) + stored.itemsize * len(stored)
         if size > self.max_bytes:
             return
         with self._lock:
-            previous = self._entries.pop((text, special), None)
+            previous = self._entries.pop((text, special), None)  # kept meanwhile by another thread
             if previous is not None:
                 self.nbytes -= previous[1]
             self._entries[(text, special)] = (stored, size)
