@@ -2,6 +2,7 @@ import dataclasses
 import datetime
 import decimal
 import enum
+import functools
 import json
 import math
 import pathlib
@@ -422,6 +423,7 @@ class TestCaseDecode:
             pytest.param(b' \n\t"\\u00e9\\n" ', "é\n", id="escapes-and-whitespace"),
             pytest.param(b'{"a": 1, "b": 2, "a": [3]}', {"a": [3], "b": 2}, id="duplicate-key-last-wins"),
             pytest.param(b"[" * 200 + b"]" * 200, eval("[" * 200 + "]" * 200), id="200-levels"),
+            pytest.param(b"[" * 201 + b"]" * 201, functools.reduce(lambda inner, _: [inner], range(200), []), id="201"),
             pytest.param(b'{"a": 1e400, "a": 1}', {"a": 1}, id="overflow-in-a-replaced-key"),
         ],
     )

@@ -32,7 +32,7 @@ static SWITCH_POINT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 /// Decode a JSON document.
 ///
 /// Integers of any size up to 4300 digits become ``int``, other numbers ``float``; ``NaN`` and ``Infinity`` are
-/// refused, as is a byte order mark. Nesting is limited to 200 levels.
+/// refused, as is a byte order mark. Nesting is limited: 201 arrays or objects inside one another decode, 202 do not.
 ///
 /// Args:
 ///     data: UTF-8 JSON text, as bytes or as ``str``.
