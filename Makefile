@@ -10,7 +10,7 @@ FUZZ_JOBS ?= 2
 FUZZ_LONG_SECONDS ?= 300
 FUZZ_TARGETS := route_template multipart boundary urlencoded json_write json_numbers cookies accept_encoding decompress
 
-.PHONY: install browser build release-dry-run test-matrix format lint typecheck test test-fast bench bench-load bench-batching bench-constrained bench-long-prompt bench-json-offload soak fuzz-flm fuzz fuzz-ci demo demo-model rust-lint rust-test rust-coverage clean mcp-conformance coverage
+.PHONY: install browser build release-dry-run test-matrix format lint typecheck test test-fast bench bench-load bench-batching bench-constrained bench-long-prompt bench-json-offload bench-encoding soak fuzz-flm fuzz fuzz-ci demo demo-model rust-lint rust-test rust-coverage clean mcp-conformance coverage
 
 install: ## the locked workspace, editable, with the Rust core built
 	./scripts/bootstrap
@@ -86,6 +86,9 @@ bench-long-prompt: ## the longest pause of a running stream while a 4 MiB prompt
 
 bench-json-offload: ## the event loop's longest pause while a 16 MiB JSON body decodes in a worker thread, with and without yield_gil; seconds
 	$(RUN) python -m benchmarks.json_offload
+
+bench-encoding: ## a conversation's next turn encoded whole and reusing the last turn's token ids; seconds
+	$(RUN) python -m benchmarks.llm_encoding
 
 bench-constrained: ## what constrained decoding costs per token: tokens/s with and without json_object, demo model, MLX and transformers
 	$(RUN) python -m benchmarks.llm_constrained

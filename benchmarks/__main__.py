@@ -46,6 +46,7 @@ TITLES = {
     "batching": "flama-llm: many users at once (continuous batching, prefix caching, freed slots)",
     "long_prompt": "flama-llm: one long prompt among running streams",
     "json_offload": "flama-core: the event loop while a large JSON body decodes in a worker thread",
+    "encoding": "flama-llm: encoding a conversation's next turn",
     "cold": "flama serve: cold start of the demo model",
 }
 SECTION = re.compile(r"<!-- section: (\w+) -->\n(.*?)<!-- end: \1 -->\n", re.DOTALL)
