@@ -9,6 +9,7 @@ both ways. Medians of the rounds, written to RESULTS.md (section ``encoding``).
 """
 
 import argparse
+import functools
 import os
 import statistics
 import textwrap
@@ -71,7 +72,7 @@ def measure(rounds: int) -> dict[str, dict[str, list[float]]]:
         for _ in range(rounds):
             recent = RecentPrompts(whole, boundaries, 8, DEFAULT_RECENT_BYTES)
             plain, expected = _timed(lambda text: whole(text, True), prompts)
-            reused, ids = _timed(lambda text, kept=recent: kept.encode(text, True), prompts)
+            reused, ids = _timed(functools.partial(recent.encode, special=True), prompts)
             assert ids == expected, f"{name}: different ids"
             figures = results.setdefault(name, {"whole": [], "reused": []})
             figures["whole"].append(plain / (len(prompts) - 1))
