@@ -14,6 +14,7 @@ import abc
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import itertools
 import math
 import random
@@ -476,10 +477,16 @@ def _stop_at_exit() -> None:
 
     The interpreter waits for worker threads before it exits, and a step loop waits for work: without this, such a
     program would never end. Registered with ``threading``'s own exit hooks, which run before threads are waited for
-    (``concurrent.futures`` stops its idle workers the same way).
+    (``concurrent.futures`` stops its idle workers the same way). Each model and batch is then dropped and collected
+    while the interpreter is whole: MLX freed as the interpreter ends aborts the process on Python 3.12 ("terminate
+    called without an active exception", 8 exits in 10 here; mlx-lm alone, generating in a worker thread, 4 in 6).
     """
     for backend in list(_RUNNING):
         backend._stop()
+        backend._executor.shutdown(wait=True, cancel_futures=True)
+        backend.batch = None  # type: ignore[assignment]
+        backend.model = None
+    gc.collect()
 
 
 threading._register_atexit(_stop_at_exit)  # type: ignore[attr-defined]
