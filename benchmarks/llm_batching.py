@@ -49,7 +49,7 @@ from benchmarks import rawhttp
 from benchmarks.environments import WORK, environment
 from benchmarks.load import free_port
 
-__all__ = ["run"]
+__all__ = ["conversation_of", "run"]
 
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "models" / "assistant.flm"
 TOKENS = 200
@@ -354,7 +354,8 @@ def _stream_generate(directory: Path, eos: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def _conversation(tokenizer: Any) -> Messages:
+def conversation_of(tokenizer: Any) -> Messages:
+    """One user message of about ``CONVERSATION`` tokens (the second-turn measure's first turn)."""
     words: list[str] = []
     while len(tokenizer.encode(" ".join(words))) < CONVERSATION:
         words.extend(["the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog", "and", "tells", "a"])
@@ -440,7 +441,7 @@ def run(flm: Path | None = None, backend: str = "mlx", peers: bool = False) -> s
             directory = Path(artifact.directory)
             tokenizer = AutoTokenizer.from_pretrained(directory)
             eos = int(tokenizer.eos_token_id)
-            conversation = _conversation(tokenizer)
+            conversation = conversation_of(tokenizer)
             measured = {}
             subjects = [_ours(path, backend, free_port())]
             if peers:

@@ -23,7 +23,7 @@ from flama.models import load
 from transformers import AutoTokenizer
 
 from benchmarks.__main__ import milliseconds, write_section
-from benchmarks.llm_batching import DEMO, _conversation
+from benchmarks.llm_batching import DEMO, conversation_of
 
 WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog", "and", "tells", "a", "story"]
 
@@ -34,7 +34,7 @@ def _prompts(tokenizer: Any) -> dict[str, list[str]]:
     def render(messages: list[dict[str, str]]) -> str:
         return str(tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False))
 
-    first = _conversation(tokenizer)
+    first = conversation_of(tokenizer)
     reply = [*first, {"role": "assistant", "content": " ".join(WORDS[:8])}, {"role": "user", "content": "And then?"}]
     growing: list[dict[str, str]] = []
     turns = []
