@@ -118,6 +118,42 @@ class TestCaseTransformersBackend(BackendCases):
         again = await collect(backend, backend.render([{"role": "user", "content": f"Hello {long} again"}]), **values)
         assert again[0].cached_input_tokens > backend.count_tokens(cached) // 2
 
+    def test_a_lone_row_leaves_its_own_tensors_to_the_prefix_cache(self, backend, prompt):
+        from flama.llm.backends.prefix import PrefixCache
+        from flama.llm.backends.transformers import TorchBatch
+
+        # A batch of its own, driven from this thread (the backend's belongs to its worker).
+        cache = PrefixCache(8, 1 << 30)
+        batch = TorchBatch(backend.model, backend.model.config.vocab_size, cache)
+        params = GenerationParams.parse({"temperature": 0})
+        ids = backend.encode(prompt)
+
+        def run(keys: list[int], steps: int) -> None:
+            for key in keys:
+                batch.insert(key, ids[: len(ids) - key], params, 16, 0)  # prompts of different lengths: padding
+            for _ in range(steps):
+                batch.step()
+
+        run([0], 3)
+        held = [(keys.data_ptr(), values.data_ptr()) for keys, values in batch._layers]
+        batch.remove(0, keep=True)
+        (entry,) = cache._entries.values()
+        # Alone and unpadded: the batch's own tensors, not copies.
+        assert [(keys.data_ptr(), values.data_ptr()) for keys, values in entry[0]] == held
+        assert entry[1] == sum(keys.nbytes + values.nbytes for keys, values in entry[0])
+
+        run([1, 2], 2)
+        mask = batch._mask[1].clone()
+        held = [(keys.data_ptr(), values.data_ptr()) for keys, values in batch._layers]
+        batch.remove(2, keep=True)
+        # Beside another row, padded: its own columns, copied out.
+        (tokens, (layers, size, _)) = list(cache._entries.items())[-1]
+        assert len(tokens) == int(mask.sum()) == len(ids) - 2 + 1  # its prompt and the first of its two tokens
+        assert all(keys.shape[0] == 1 and keys.shape[2] == len(tokens) for keys, _ in layers)
+        assert not {keys.data_ptr() for keys, _ in layers} & {keys for keys, _ in held}
+        assert size == sum(keys.nbytes + values.nbytes for keys, values in layers)
+        batch.remove(1, keep=False)
+
     @pytest.mark.parametrize(
         ("config", "attention", "expected"),
         [

@@ -221,6 +221,23 @@ class TorchBatch(Batch):
             self._mask = torch.cat((_pad(self._mask, width, dim=1), _pad(mask, width, dim=1)))
         self.rows.extend(rows)
 
+    def _kept(self, index: int) -> Layers:
+        """A leaving row's keys and values, for the prefix cache.
+
+        A row alone in the batch, without padding, leaves with the batch's own tensors when nothing else shares their
+        memory (the batch lets go of them, so the entry's bytes are what it holds). Otherwise its unmasked columns
+        (padding may sit on the left and, after a batched prefill, in the middle) are copied out of the batch's
+        tensors, so the entry does not keep those alive.
+        """
+        mask = self._mask[index]
+        alone = self._mask.shape[0] == 1 and bool(mask.all())
+        if alone and all(
+            tensor.untyped_storage().nbytes() == tensor.nbytes for layer in self._layers for tensor in layer
+        ):
+            return list(self._layers)
+        columns = mask.nonzero().squeeze(1)
+        return [(k[index : index + 1, :, columns], v[index : index + 1, :, columns]) for k, v in self._layers]
+
     def _choose(self, row: Row, logits: Any) -> int:
         import torch
 
@@ -251,14 +268,8 @@ class TorchBatch(Batch):
         row = self.rows.pop(index)
         self._cache = None
         if keep and self.cache is not None:
-            # The cache holds every token fed so far (all but the last one sampled), in the row's unmasked columns
-            # (padding may sit on the left and, after a batched prefill, in the middle). Indexing copies them out of
-            # the batch's tensors, so the entry does not keep those alive.
-            columns = self._mask[index].nonzero().squeeze(1)
-            self.cache.put(
-                row.history[:-1].tolist(),
-                [(k[index : index + 1, :, columns], v[index : index + 1, :, columns]) for k, v in self._layers],
-            )
+            # The cache holds every token fed so far (all but the last one sampled).
+            self.cache.put(row.history[:-1].tolist(), self._kept(index))
         if not self.rows:
             self._layers, self._mask = [], None
             return
