@@ -15,19 +15,22 @@ a child process and read over loopback:
 The figures, each a median of ``ROUNDS`` (greedy, the end-of-sequence token banned where a stream must run long):
 
 - aggregate tokens per second of 8 concurrent streams of ``TOKENS`` tokens, divided by one stream's alone;
-- the 8th client's time to first token divided by the 1st client's (the clients sorted by it), both times beside it;
+- the 8th client's time to first token divided by the 1st client's (the clients sorted by it), both times beside it,
+  the eight streams read by bare socket clients (``benchmarks.rawhttp``); beside it the same of the burst read by
+  httpx, with the time its last request took to leave the benchmark's process;
 - one stream alone, tokens per second, divided by mlx-lm's own ``stream_generate`` on the same weights in this
   process (MLX subjects only; ``LONG`` tokens, runs alternated, the server idle meanwhile), the
-  stream read by ``benchmarks.rawhttp``'s bare socket client, and by httpx's ``AsyncClient`` beside it;
+  stream read by the bare socket client, and by httpx's ``AsyncClient`` beside it;
 - the second turn of a conversation of about ``CONVERSATION`` tokens (the first turn's 8-token reply, then a new user
   message): its time to first token divided by the first turn's, each turn timed as a one-token stream read to its
   end (Flama 2.2.2 sends no event for a token without text), both times, and the cached prompt tokens the usage
-  reports;
+  reports; read by the bare socket client, and by httpx beside it (rounds alternated);
 - the wait added to an 8-token stream sent right after a client dropped a long stream (against the same request on
   the idle server; the server is let go idle again between rounds).
 
-Streams are read by httpx's ``AsyncClient`` (as the vendors' SDKs read them), except where noted. The subjects run
-one after the other, never at once. The load average is printed with each model's table.
+Streams are read by httpx's ``AsyncClient`` (as the vendors' SDKs read them), and by the bare client where a client's
+own CPU would weigh on the figure compared with the target (see `Client`). The subjects run one after the other, never
+at once. The load average is printed with each model's table.
 """
 
 import argparse
@@ -181,9 +184,12 @@ def _mlx_server(directory: Path, port: int) -> Subject:
 class Client:
     """Streams chat turns from one subject, timing the first text delta and the end.
 
-    Streams are read by httpx's ``AsyncClient``, as the vendors' SDKs read them, except in `single`: there the server
-    is compared with a loop that has no client at all, and on two cores a client's CPU comes out of the server's
-    share, so that figure is taken with ``benchmarks.rawhttp``'s bare socket client, httpx's beside it.
+    Streams are read by httpx's ``AsyncClient``, as the vendors' SDKs read them, and where a figure compares times the
+    client's own CPU would weigh on, also by ``benchmarks.rawhttp``'s bare socket client, the figure compared with the
+    target: in `single` the server is set beside a loop that has no client at all; in the burst, one process sending
+    eight requests through httpx takes a dozen milliseconds of its own CPU on these two cores to get the last one out
+    (eight users would send from eight machines), which the burst reports beside its httpx figure; in the second turn
+    httpx's fixed cost per request (about 2 ms here) is added to both turns' times.
     """
 
     def __init__(self, subject: Subject, url: str, eos: int) -> None:
@@ -217,17 +223,41 @@ class Client:
             raise RuntimeError(f"{self.subject.name}: no text in {b''.join(chunks)[-300:]!r}")
         return first or end, end, b"".join(chunks)
 
-    async def bare(self, tokens: int) -> float:
-        """Seconds one stream of ``tokens`` tokens takes read by the bare socket client."""
-        payload = self.subject.body(HELLO, tokens, self.eos)
+    async def bare(
+        self, messages: Messages = HELLO, tokens: int = TOKENS, ban: bool = True
+    ) -> tuple[float, float, bytes]:
+        """`stream`'s figures (no ``drop``), the stream read by the bare socket client; the body without its framing."""
+        payload = self.subject.body(messages, tokens, self.eos if ban else None)
         request = rawhttp.request("127.0.0.1", "POST", self.subject.path, payload, "text/event-stream")
         started = time.perf_counter()
-        _, raw = await rawhttp.read("127.0.0.1", self.subject.port, request, self.subject.first, started)
-        seconds = time.perf_counter() - started
+        first, raw = await rawhttp.read("127.0.0.1", self.subject.port, request, self.subject.first, started)
+        end = time.perf_counter() - started
         status, body = rawhttp.body(raw)
         if status != 200:
             raise RuntimeError(f"{self.subject.name}: {status} {body[:300]!r}")
-        return seconds
+        return first or end, end, body
+
+    async def _sent(self) -> tuple[float, float]:
+        """`stream`'s first figure for a burst member, and the seconds its request took to leave this process."""
+        started = time.perf_counter()
+        sent = started
+
+        async def trace(event: str, _: Any) -> None:
+            nonlocal sent
+            if event == "http11.send_request_body.complete":
+                sent = time.perf_counter()
+
+        body = self.subject.body(HELLO, TOKENS, self.eos)
+        headers = {"Accept": "text/event-stream"}
+        first = 0.0
+        chunks = []
+        stream = self.http.stream("POST", self.subject.path, json=body, headers=headers, extensions={"trace": trace})
+        async with stream as response:
+            async for chunk in response.aiter_raw():
+                chunks.append(chunk)
+                if not first and self.subject.first in b"".join(chunks[-2:]):
+                    first = time.perf_counter() - started
+        return first or time.perf_counter() - started, sent - started
 
     async def ready(self) -> None:
         """Stream once, retrying while the server is still starting (some bind their port before loading)."""
@@ -241,28 +271,26 @@ class Client:
                     raise
                 await asyncio.sleep(0.5)
 
-    async def concurrency(self) -> tuple[float, float, float, float]:
-        """Aggregate tokens/s of CLIENTS streams ÷ one stream's, last first token ÷ first one, both in seconds.
+    async def concurrency(self) -> dict[str, float]:
+        """The burst's figures, each the median over the rounds.
 
-        The first client's first token and the last client's are each the median over the rounds.
+        ``aggregate``: CLIENTS streams' tokens/s (httpx) ÷ one stream's alone. ``spread``: the last first token ÷ the
+        first one of CLIENTS bare clients, ``earliest`` and ``latest`` those two in seconds; ``spread_httpx``,
+        ``earliest_httpx`` and ``latest_httpx`` the same of the httpx burst, ``sent`` the seconds its last request took
+        to leave this process.
         """
-        ratios, spreads, earliest, latest = [], [], [], []
+        rounds: dict[str, list[float]] = {}
         for _ in range(ROUNDS):
             _, alone, _ = await self.stream()
             started = time.perf_counter()
-            results = await asyncio.gather(*(self.stream() for _ in range(CLIENTS)))
+            results = await asyncio.gather(*(self._sent() for _ in range(CLIENTS)))
             wall = time.perf_counter() - started
-            ratios.append((CLIENTS * TOKENS / wall) / (TOKENS / alone))
-            firsts = sorted(result[0] for result in results)
-            spreads.append(firsts[-1] / firsts[0])
-            earliest.append(firsts[0])
-            latest.append(firsts[-1])
-        return (
-            statistics.median(ratios),
-            statistics.median(spreads),
-            statistics.median(earliest),
-            statistics.median(latest),
-        )
+            rounds.setdefault("aggregate", []).append((CLIENTS * TOKENS / wall) / (TOKENS / alone))
+            rounds.setdefault("sent", []).append(max(sent for _, sent in results))
+            _spread(rounds, [first for first, _ in results], "_httpx")
+            await self.stream()  # the same warm-up as the httpx burst had
+            _spread(rounds, [first for first, *_ in await asyncio.gather(*(self.bare() for _ in range(CLIENTS)))], "")
+        return {key: statistics.median(values) for key, values in rounds.items()}
 
     async def single(self, directory: Path) -> tuple[float, float]:
         """One stream's tokens/s ÷ mlx-lm stream_generate's on the same weights (runs alternated).
@@ -271,30 +299,36 @@ class Client:
         """
         ours, heavier, theirs = [], [], []
         for _ in range(ROUNDS):
-            ours.append(LONG / await self.bare(LONG))
+            _, seconds, _ = await self.bare(tokens=LONG)
+            ours.append(LONG / seconds)
             theirs.append(await asyncio.to_thread(_stream_generate, directory, self.eos))
             _, seconds, _ = await self.stream(tokens=LONG)
             heavier.append(LONG / seconds)
         reference = statistics.median(theirs)
         return statistics.median(ours) / reference, statistics.median(heavier) / reference
 
-    async def second_turn(self, conversation: Messages) -> tuple[float, float, float, int | None]:
-        """Second-turn first token ÷ first turn's, each turn's median seconds, and the cached prompt tokens."""
-        ratios, firsts, seconds, cached = [], [], [], None
+    async def second_turn(self, conversation: Messages) -> dict[str, Any]:
+        """Second-turn first token ÷ first turn's (``turn``), each turn's median seconds, and the cached prompt tokens.
+
+        Read by the bare client; the same figures read by httpx carry the suffix ``_httpx`` (rounds alternated).
+        """
+        rounds: dict[str, list[float]] = {}
+        cached = None
         for number in range(ROUNDS):
-            # A fresh prefix each round. Each turn is timed as a one-token stream read to its end: the same figure for
-            # every subject, even where a first token carries no text.
-            turn = [{**conversation[0], "content": f"{number} {conversation[0]['content']}"}]
-            _, first, _ = await self.stream(turn, 1, ban=False)
-            _, _, raw = await self.stream(turn, QUICK, ban=False)  # the reply the conversation goes on with
-            follow = [*turn, {"role": "assistant", "content": self.subject.text(raw)}]
-            follow.append({"role": "user", "content": "And then?"})
-            _, second, raw = await self.stream(follow, 1, ban=False)
-            ratios.append(second / first)
-            firsts.append(first)
-            seconds.append(second)
-            cached = self.subject.cached(raw)
-        return statistics.median(ratios), statistics.median(firsts), statistics.median(seconds), cached
+            for suffix, read in (("", self.bare), ("_httpx", self.stream)):
+                # A fresh prefix each round. Each turn is timed as a one-token stream read to its end: the same figure
+                # for every subject, even where a first token carries no text.
+                turn = [{**conversation[0], "content": f"{number}{suffix} {conversation[0]['content']}"}]
+                _, first, _ = await read(turn, 1, False)
+                _, _, raw = await read(turn, QUICK, False)  # the reply the conversation goes on with
+                follow = [*turn, {"role": "assistant", "content": self.subject.text(raw)}]
+                follow.append({"role": "user", "content": "And then?"})
+                _, second, raw = await read(follow, 1, False)
+                rounds.setdefault(f"turn{suffix}", []).append(second / first)
+                rounds.setdefault(f"first_turn{suffix}", []).append(first)
+                rounds.setdefault(f"second_turn{suffix}", []).append(second)
+                cached = self.subject.cached(raw)
+        return {**{key: statistics.median(values) for key, values in rounds.items()}, "cached": cached}
 
     async def after_disconnect(self) -> float:
         """Seconds a quick stream waits more right after a client dropped a long one than on the idle server."""
@@ -322,14 +356,12 @@ class Client:
         try:
             await self.ready()
             stage = "concurrency"
-            figures["aggregate"], figures["spread"], figures["earliest"], figures["latest"] = await self.concurrency()
+            figures.update(await self.concurrency())
             if self.subject.mlx:
                 stage = "single"
                 figures["single"], figures["single_httpx"] = await self.single(directory)
             stage = "second turn"
-            figures["turn"], figures["first_turn"], figures["second_turn"], figures["cached"] = await self.second_turn(
-                conversation
-            )
+            figures.update(await self.second_turn(conversation))
             stage = "disconnect"
             figures["disconnect"] = await self.after_disconnect()
         except Exception as error:
@@ -337,6 +369,14 @@ class Client:
         finally:
             await self.http.aclose()
         return figures
+
+
+def _spread(rounds: dict[str, list[float]], firsts: list[float], suffix: str) -> None:
+    """Add a burst's last first token ÷ first one, and both, to the rounds' figures (keys ending in ``suffix``)."""
+    ordered = sorted(firsts)
+    rounds.setdefault(f"spread{suffix}", []).append(ordered[-1] / ordered[0])
+    rounds.setdefault(f"earliest{suffix}", []).append(ordered[0])
+    rounds.setdefault(f"latest{suffix}", []).append(ordered[-1])
 
 
 def _stream_generate(directory: Path, eos: int) -> float:
@@ -387,12 +427,17 @@ def _cell(figures: dict[str, Any], key: str) -> str:
         return "—"
     if key == "disconnect":
         return f"{value * 1000:.0f} ms"
-    if key == "spread":
-        return f"{value:.2f} ({figures['earliest'] * 1000:.1f} -> {figures['latest'] * 1000:.1f} ms)"
-    if key == "turn":
+    if key.startswith("spread"):
+        suffix = key.removeprefix("spread")
+        times = f"{figures['earliest' + suffix] * 1000:.1f} -> {figures['latest' + suffix] * 1000:.1f} ms"
+        if suffix:
+            times += f"; its last request out after {figures['sent'] * 1000:.1f} ms"
+        return f"{value:.2f} ({times})"
+    if key.startswith("turn"):
+        suffix = key.removeprefix("turn")
         cached = figures.get("cached")
-        turns = f"{figures['first_turn'] * 1000:.1f} -> {figures['second_turn'] * 1000:.1f} ms"
-        return f"{value:.2f} ({turns}" + ("" if cached is None else f", {cached:,} cached") + ")"
+        turns = f"{figures['first_turn' + suffix] * 1000:.1f} -> {figures['second_turn' + suffix] * 1000:.1f} ms"
+        return f"{value:.2f} ({turns}" + ("" if cached is None or suffix else f", {cached:,} cached") + ")"
     return f"{value:.2f}"
 
 
@@ -411,10 +456,16 @@ def _table(label: str, backend: str, measured: dict[str, dict[str, Any]]) -> lis
             f"aggregate tokens/s, {CLIENTS} streams ÷ one alone",
             "≥ mlx_lm.server (MLX), ≥ 2.5 (transformers)",
         ),
-        ("spread", f"{CLIENTS}th client's first token ÷ 1st's (the medians of both)", "≤ 1.5"),
-        ("single", f"one stream, tokens/s ÷ mlx-lm stream_generate ({LONG} tokens)", "≥ 0.95"),
-        ("single_httpx", "the same, the stream read by httpx's AsyncClient (as in the other rows)", "—"),
-        ("turn", f"second turn of a {CONVERSATION:,}-token conversation, first token ÷ first turn's", "≤ 0.3"),
+        ("spread", f"{CLIENTS}th client's first token ÷ 1st's, bare clients (the medians of both)", "≤ 1.5"),
+        ("spread_httpx", "the same, the streams read by httpx's AsyncClient (as the row above)", "—"),
+        ("single", f"one stream, tokens/s ÷ mlx-lm stream_generate ({LONG} tokens), bare client", "≥ 0.95"),
+        ("single_httpx", "the same, the stream read by httpx's AsyncClient", "—"),
+        (
+            "turn",
+            f"second turn of a {CONVERSATION:,}-token conversation, first token ÷ first turn's, bare client",
+            "≤ 0.3",
+        ),
+        ("turn_httpx", "the same, read by httpx's AsyncClient", "—"),
         ("disconnect", f"{QUICK}-token request right after a client dropped a stream: added wait", "≤ 50 ms"),
     ]
     for key, title, target in measures:
