@@ -137,21 +137,22 @@ class TestCaseTransformersBackend(BackendCases):
         run([0], 3)
         held = [(keys.data_ptr(), values.data_ptr()) for keys, values in batch._layers]
         batch.remove(0, keep=True)
-        (entry,) = cache._entries.values()
+        ((_, (layers, _)),) = cache._entries.items()
         # Alone and unpadded: the batch's own tensors, not copies.
-        assert [(keys.data_ptr(), values.data_ptr()) for keys, values in entry[0]] == held
-        assert entry[1] == sum(keys.nbytes + values.nbytes for keys, values in entry[0])
+        assert [(keys.data_ptr(), values.data_ptr()) for keys, values in layers] == held
+        assert cache.nbytes == sum(keys.nbytes + values.nbytes for keys, values in layers)
 
         run([1, 2], 2)
         mask = batch._mask[1].clone()
         held = [(keys.data_ptr(), values.data_ptr()) for keys, values in batch._layers]
         batch.remove(2, keep=True)
         # Beside another row, padded: its own columns, copied out.
-        (tokens, (layers, size, _)) = list(cache._entries.items())[-1]
+        tokens, (layers, _) = list(cache._entries.items())[-1]
         assert len(tokens) == int(mask.sum()) == len(ids) - 2 + 1  # its prompt and the first of its two tokens
         assert all(keys.shape[0] == 1 and keys.shape[2] == len(tokens) for keys, _ in layers)
         assert not {keys.data_ptr() for keys, _ in layers} & {keys for keys, _ in held}
-        assert size == sum(keys.nbytes + values.nbytes for keys, values in layers)
+        kept = [layers for _, (layers, _) in cache._entries.items()]
+        assert cache.nbytes == sum(keys.nbytes + values.nbytes for layers in kept for keys, values in layers)
         batch.remove(1, keep=False)
 
     @pytest.mark.parametrize(

@@ -16,11 +16,12 @@ reused.
 """
 
 import array
-import collections
 import sys
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from flama.llm.backends.lru import SizedLRU
 
 __all__ = ["DEFAULT_RECENT_BYTES", "DEFAULT_RECENT_PROMPTS", "RecentPrompts", "boundary_tokens"]
 
@@ -81,25 +82,24 @@ class RecentPrompts:
     def __init__(self, encode: Encode, boundaries: dict[str, int], max_entries: int, max_bytes: int) -> None:
         self._encode = encode
         self._boundaries = boundaries
-        self.max_entries = max_entries
-        self.max_bytes = max_bytes
-        self.nbytes = 0
-        """Memory the kept prompts take now."""
         self._lead: dict[bool, int] = {}
         self._lock = threading.Lock()
-        self._entries: collections.OrderedDict[tuple[str, bool], tuple[array.array[int], int]] = (
-            collections.OrderedDict()
-        )
+        self._entries: SizedLRU[tuple[str, bool], array.array[int]] = SizedLRU(max_entries, max_bytes)
 
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def nbytes(self) -> int:
+        """Memory the kept prompts take now."""
+        return self._entries.nbytes
+
     def encode(self, text: str, special: bool) -> list[int]:
         """The ids of ``text`` (with the tokenizer's special tokens when ``special``), the same as a full encode's."""
-        if not self.max_entries or not self._boundaries:
+        if not self._entries.max_entries or not self._boundaries:
             return self._encode(text, special)
         with self._lock:
-            entries = [(kept, ids) for (kept, flag), (ids, _) in self._entries.items() if flag == special]
+            entries = [(kept, ids) for (kept, flag), ids in self._entries.items() if flag == special]
         shared, kept, ids = max(((_shared(kept, text), kept, ids) for kept, ids in entries), default=(0, "", None))
         joined = self._join(text, special, kept, ids, shared) if ids is not None else None
         result = self._encode(text, special) if joined is None else joined
@@ -136,22 +136,11 @@ class RecentPrompts:
 
     def _keep(self, text: str, special: bool, ids: list[int]) -> None:
         with self._lock:
-            if (text, special) in self._entries:  # the same prompt again (another choice, a retry)
-                self._entries.move_to_end((text, special))
+            if self._entries.get((text, special)) is not None:  # the same prompt again (another choice, a retry)
                 return
         stored = array.array("i", ids)
-        size = sys.getsizeof(text) + stored.itemsize * len(stored)
-        if size > self.max_bytes:
-            return
-        with self._lock:
-            previous = self._entries.pop((text, special), None)  # kept meanwhile by another thread
-            if previous is not None:
-                self.nbytes -= previous[1]
-            self._entries[(text, special)] = (stored, size)
-            self.nbytes += size
-            while len(self._entries) > self.max_entries or self.nbytes > self.max_bytes:
-                _, (_, dropped) = self._entries.popitem(last=False)
-                self.nbytes -= dropped
+        with self._lock:  # kept meanwhile by another thread: replaced
+            self._entries.put((text, special), stored, sys.getsizeof(text) + stored.itemsize * len(stored))
 
 
 def _shared(a: str, b: str) -> int:

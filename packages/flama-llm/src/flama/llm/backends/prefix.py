@@ -5,9 +5,10 @@ An entry is the token ids a cache holds and, per layer, its keys and values (tor
 ``[1, heads, tokens, dim]``); a prefix of an entry is a slice of it, so entries are never copied.
 """
 
-import collections
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from flama.llm.backends.lru import SizedLRU
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -25,20 +26,21 @@ class PrefixCache:
         max_bytes: Most bytes their keys and values take together.
     """
 
-    __slots__ = ("_entries", "max_bytes", "max_entries", "nbytes")
+    __slots__ = ("_entries",)
 
     def __init__(self, max_entries: int, max_bytes: int) -> None:
         if max_entries < 1:
             raise ValueError(f"max_entries must be at least 1, got {max_entries}")
-        self.max_entries = max_entries
-        self.max_bytes = max_bytes
-        self.nbytes = 0
-        """Bytes held now."""
-        # Each entry: its layers, their bytes, and its tokens as an array (prefixes are compared in numpy).
-        self._entries: collections.OrderedDict[tuple[int, ...], tuple[Layers, int, Any]] = collections.OrderedDict()
+        # Each entry: its layers, and its tokens as an array (prefixes are compared in numpy).
+        self._entries: SizedLRU[tuple[int, ...], tuple[Layers, Any]] = SizedLRU(max_entries, max_bytes)
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held now."""
+        return self._entries.nbytes
 
     def take(self, ids: "Sequence[int] | NDArray[Any]", least: int = 1) -> tuple[int, Layers | None]:
         """The longest cached prefix of ``ids`` (never all of it: the last token must run to give logits).
@@ -54,16 +56,15 @@ class PrefixCache:
 
         best, found = 0, None
         prompt = np.asarray(ids)
-        for tokens, (*_, array) in self._entries.items():
+        for tokens, (_, array) in self._entries.items():
             common = _common(array, prompt)
             if common > best:
                 best, found = common, tokens
         size = min(best, len(ids) - 1)
-        if found is None or size < max(least, 1):
+        entry = None if found is None or size < max(least, 1) else self._entries.get(found)
+        if entry is None:
             return 0, None
-        self._entries.move_to_end(found)
-        layers, *_ = self._entries[found]
-        return size, [(keys[:, :, :size], values[:, :, :size]) for keys, values in layers]
+        return size, [(keys[:, :, :size], values[:, :, :size]) for keys, values in entry[0]]
 
     def put(self, tokens: list[int], layers: Layers) -> None:
         """Keep the cache of ``tokens``, dropping entries it extends, then the least recently used over the bounds."""
@@ -72,19 +73,10 @@ class PrefixCache:
         key = tuple(tokens)
         if not key:
             return
-        for other in [other for other in self._entries if key[: len(other)] == other]:
-            self._drop(other)
+        for other in [other for other, _ in self._entries.items() if key[: len(other)] == other]:
+            self._entries.pop(other)
         size = sum(keys.nbytes + values.nbytes for keys, values in layers)
-        if size > self.max_bytes:
-            return
-        self._entries[key] = (layers, size, np.asarray(key))
-        self.nbytes += size
-        while len(self._entries) > self.max_entries or self.nbytes > self.max_bytes:
-            self._drop(next(iter(self._entries)))
-
-    def _drop(self, key: tuple[int, ...]) -> None:
-        _, size, _ = self._entries.pop(key)
-        self.nbytes -= size
+        self._entries.put(key, (layers, np.asarray(key)), size)
 
 
 def _common(first: Any, second: Any) -> int:
