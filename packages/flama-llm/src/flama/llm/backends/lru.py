@@ -1,7 +1,7 @@
 """A least-recently-used map bounded both by its entries and by the bytes they take together.
 
-The backends keep two of these per model: the KV caches of recent sequences (`flama.llm.backends.prefix`) and the
-token ids of recent prompts (`flama.llm.backends.encoding`).
+Every backend keeps the token ids of its recent prompts in one (`flama.llm.backends.encoding`), and the transformers
+backend its KV caches of recent sequences in another (`flama.llm.backends.prefix`; MLX uses mlx-lm's own).
 """
 
 import collections
