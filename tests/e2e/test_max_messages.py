@@ -58,6 +58,15 @@ class TestMaxMessages:
             assert raised.value.param == "messages"
             with pytest.raises(openai.BadRequestError, match="max_messages"):
                 await client.responses.create(model="assistant", input=_messages(LIMIT + 1), max_output_tokens=16)  # type: ignore[arg-type]
+            tools = [{"type": "function", "function": {"name": f"f{index}", "parameters": {}}} for index in range(4)]
+            with pytest.raises(openai.BadRequestError, match="4 tools") as raised:
+                await client.chat.completions.create(
+                    model="assistant",
+                    messages=_messages(1),  # type: ignore[arg-type]
+                    tools=tools,  # type: ignore[arg-type]
+                    max_tokens=1,
+                )
+            assert raised.value.param == "tools"
             reply = await client.chat.completions.create(model="assistant", messages=_messages(LIMIT), max_tokens=1)  # type: ignore[arg-type]
         assert reply.choices[0].finish_reason == "length"
 
@@ -67,6 +76,13 @@ class TestMaxMessages:
                 await client.messages.create(model="assistant", messages=_messages(LIMIT + 1), max_tokens=1)  # type: ignore[arg-type]
             with pytest.raises(anthropic.BadRequestError, match="max_messages"):
                 await client.messages.count_tokens(model="assistant", messages=_messages(LIMIT + 1))  # type: ignore[arg-type]
+            with pytest.raises(anthropic.BadRequestError, match="4 system blocks"):
+                await client.messages.create(
+                    model="assistant",
+                    system=[{"type": "text", "text": "Be brief."}] * 4,
+                    messages=_messages(1),  # type: ignore[arg-type]
+                    max_tokens=1,
+                )
 
     async def test_the_ollama_client_gets_a_response_error(self, url: str) -> None:
         async with ollama_client(url) as client:
@@ -84,11 +100,16 @@ class TestCheckMessages:
             pytest.param({"input": _messages(4)}, "input", id="responses-input"),
             pytest.param({"messages": [{"role": "user", "content": [{"text": "a"}] * 3}]}, "messages", id="parts"),
             pytest.param({"messages": [{"role": "user", "content": [{"text": "a"}] * 2}]}, None, id="parts-within"),
-            pytest.param({"input": "a text", "messages": "not a list"}, None, id="not-lists"),
+            pytest.param({"tools": [{"name": "f"}] * 4}, "tools", id="tools"),
+            pytest.param({"tools": [{"name": "f"}] * 3, "messages": _messages(3)}, None, id="tools-apart"),
+            pytest.param({"system": [{"type": "text", "text": "a"}] * 4}, "system", id="system-blocks"),
+            pytest.param({"input": "a text", "messages": "not a list", "system": "a text"}, None, id="not-lists"),
             pytest.param(["not", "an", "object", "at", "all"], None, id="not-an-object"),
         ],
     )
-    def test_messages_and_their_parts_are_counted_together(self, body: Any, refused: str | None) -> None:
+    def test_messages_and_their_parts_are_counted_together_tools_and_system_blocks_apart(
+        self, body: Any, refused: str | None
+    ) -> None:
         if refused is None:
             check_messages(body, LIMIT)
             return

@@ -49,7 +49,7 @@ __all__ = [
 
 ROLES = ("system", "user", "assistant", "tool")
 DEFAULT_MAX_MESSAGES = 10_000
-"""Messages and content parts one request may hold (see `check_messages`)."""
+"""Messages and content parts one request may hold, and tools, and system blocks (see `check_messages`)."""
 
 
 class Renderer(Protocol):
@@ -145,7 +145,8 @@ def check_messages(body: Any, limit: int | None) -> None:
     Validation runs on the event loop and holds the interpreter: no stream moves meanwhile. A message costs it a
     microsecond or more (10,000 short chat messages: 7 to 27 ms here), so the bound keeps one request from holding
     every other one for long. Counted: the items of ``messages`` (``input`` for the Responses API) and the parts of
-    their ``content`` lists.
+    their ``content`` lists together; the same bound holds for the items of ``tools`` and of a ``system`` list
+    (Anthropic's system blocks), each on its own.
 
     Args:
         body: The decoded JSON body.
@@ -156,16 +157,24 @@ def check_messages(body: Any, limit: int | None) -> None:
     """
     if limit is None or not isinstance(body, Mapping):
         return
-    for field in ("messages", "input"):
+    for field, what in _BOUNDED:
         items = body.get(field)
         if not isinstance(items, list):
             continue
         count = len(items)
-        if count <= limit:  # then the parts are counted too, at most ``limit`` messages' worth of work
+        if field in ("messages", "input") and count <= limit:  # then at most ``limit`` messages' worth of work
             count += sum(len(i["content"]) for i in items if isinstance(i, dict) and isinstance(i.get("content"), list))
         if count > limit:
-            reason = f"{count:,} messages and content parts; this server takes at most {limit:,} (max_messages)"
-            raise InvalidRequest(field, reason)
+            raise InvalidRequest(field, f"{count:,} {what}; this server takes at most {limit:,} (max_messages)")
+
+
+_BOUNDED = (
+    ("messages", "messages and content parts"),
+    ("input", "messages and content parts"),
+    ("tools", "tools"),
+    ("system", "system blocks"),
+)
+"""The lists `check_messages` bounds, and what their items are called in its error."""
 
 
 def _kind(value: Any) -> str:

@@ -88,7 +88,8 @@ class LLMResource(ModelResource):
         prompt_offload_queue: Such long prompts allowed to wait while another one is prepared (8 by default); one
             beyond is answered 429 with ``Retry-After``. ``None``: no bound.
         max_messages: Messages and content parts one request may hold (10,000 by default), counted before the body
-            is validated, which holds the event loop; beyond, a 400 naming ``messages``. ``None``: no bound.
+            is validated, which holds the event loop; beyond, a 400 naming ``messages``. The same bound holds for
+            ``tools`` and for a ``system`` list, each on its own. ``None``: no bound.
         backend_options: Keyword arguments for the backend's ``load``.
         limiter: Worker threads shared with the application's other models (``app.models``), used to unpack the
             ``.flm`` file.
