@@ -198,18 +198,25 @@ class Client:
         self.http = httpx.AsyncClient(base_url=url, timeout=600)
 
     async def stream(
-        self, messages: Messages = HELLO, tokens: int = TOKENS, ban: bool = True, *, drop: bool = False
+        self,
+        messages: Messages = HELLO,
+        tokens: int = TOKENS,
+        ban: bool = True,
+        *,
+        drop: bool = False,
+        extensions: dict[str, Any] | None = None,
     ) -> tuple[float, float, bytes]:
         """(seconds to the first text delta, or to the end if none came; seconds to the end; the whole stream).
 
-        ``drop`` leaves at the first text delta.
+        ``drop`` leaves at the first text delta; ``extensions`` go to httpx (a ``trace`` callback).
         """
         body = self.subject.body(messages, tokens, self.eos if ban else None)
         headers = {"Accept": "text/event-stream"}
         started = time.perf_counter()
         first = 0.0
         chunks = []
-        async with self.http.stream("POST", self.subject.path, json=body, headers=headers) as response:
+        stream = self.http.stream("POST", self.subject.path, json=body, headers=headers, extensions=extensions)
+        async with stream as response:
             if response.status_code != 200:
                 raise RuntimeError(f"{self.subject.name}: {response.status_code} {(await response.aread())[:300]!r}")
             async for chunk in response.aiter_raw():
@@ -247,17 +254,8 @@ class Client:
             if event == "http11.send_request_body.complete":
                 sent = time.perf_counter()
 
-        body = self.subject.body(HELLO, TOKENS, self.eos)
-        headers = {"Accept": "text/event-stream"}
-        first = 0.0
-        chunks = []
-        stream = self.http.stream("POST", self.subject.path, json=body, headers=headers, extensions={"trace": trace})
-        async with stream as response:
-            async for chunk in response.aiter_raw():
-                chunks.append(chunk)
-                if not first and self.subject.first in b"".join(chunks[-2:]):
-                    first = time.perf_counter() - started
-        return first or time.perf_counter() - started, sent - started
+        first, _, _ = await self.stream(extensions={"trace": trace})
+        return first, sent - started
 
     async def ready(self) -> None:
         """Stream once, retrying while the server is still starting (some bind their port before loading)."""
