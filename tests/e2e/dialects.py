@@ -48,6 +48,18 @@ class Steps:
             await asyncio.sleep(0.01)
 
 
+async def slots_freed(resource: LLMResource) -> None:
+    """Wait until the model has no generation admitted (polled, as `Steps.wait_closed`).
+
+    A closed stream's slot is given back when the server's task for it ends, a few event-loop turns after its
+    backend stream closed, and possibly after the client's next request.
+    """
+    deadline = time.monotonic() + 10
+    while resource.scheduler.running:
+        assert time.monotonic() < deadline, f"{resource.scheduler.running} generation(s) still hold a slot"
+        await asyncio.sleep(0.01)
+
+
 def count_steps(resource: LLMResource) -> Steps:
     """Count what the loaded backend produces, generation by generation."""
     backend = resource.backend

@@ -1,6 +1,5 @@
 """The official ``openai`` SDK against the demo model served for real (uvicorn on loopback), on MLX and transformers."""
 
-import asyncio
 import json
 from typing import Any
 
@@ -21,6 +20,7 @@ from tests.e2e.dialects import (
     expected_usage,
     openai_client,
     serve,
+    slots_freed,
     thought_and_answer,
     tool_arguments,
 )
@@ -231,7 +231,7 @@ async def test_closing_the_stream_stops_the_backend(server_factory, backend):
         await stream.close()
         await steps.wait_closed(0)
         assert 0 < steps.produced[0] < 1000
-        assert resource.scheduler.running == 0
+        await slots_freed(resource)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -250,12 +250,7 @@ async def test_a_full_queue_is_a_rate_limit_error(server_factory, backend):
         with pytest.raises(openai.RateLimitError):
             await client.chat.completions.create(model=MODEL, messages=ask("plain"), stream=True)
         await held.close()
-        # The server frees the slot when it sees the stream closed, which may come after the client's next request.
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 10
-        while resource.scheduler.running and loop.time() < deadline:
-            await asyncio.sleep(0.01)
-        assert resource.scheduler.running == 0
+        await slots_freed(resource)
         answer = await client.chat.completions.create(model=MODEL, messages=ask("plain"), temperature=0)
         assert answer.choices[0].message.content == CONVERSATIONS["plain"]["reply"]
     metrics = httpx.get(f"{url}/metrics").text
