@@ -1,12 +1,15 @@
 import asyncio
+import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from flama.http import Flama, Mount
 from flama.llm.resource import LLMResource
 from flama.middleware import CorrelationIdMiddleware
+from flama.models.admission import Admission
 
 from tests.llm.doubles import ScriptedBackend, handlers, model_factory, scripted
 from tests.llm.test_metrics import sample
@@ -263,6 +266,33 @@ class TestCaseStream:
             # Still resumable by id.
             again = await client.get(f"/llm/stream/{events[0][2]['id']}/", headers={"Last-Event-ID": "7"})
         assert without_ids(parse_sse(again.text)) == EXPECTED_STREAM[8:]
+
+    async def test_a_stream_ends_with_its_last_event_not_after_its_cleanup(self, model_factory, monkeypatch):
+        gate = asyncio.Event()
+        admit = Admission.slot
+
+        @contextlib.asynccontextmanager
+        async def slot(self: Admission) -> AsyncIterator[None]:
+            async with admit(self):
+                yield
+                await gate.wait()  # the producer gives its slot back only once the gate opens
+
+        monkeypatch.setattr(Admission, "slot", slot)
+        async with model_factory() as (client, resource):
+            try:
+                response = await asyncio.wait_for(
+                    client.post("/llm/stream/", json={"prompt": "a b c"}, headers={"Accept": "text/event-stream"}),
+                    timeout=10,
+                )
+                # The whole stream was read while its producer still held the slot.
+                assert without_ids(parse_sse(response.text)) == EXPECTED_STREAM
+                assert resource.scheduler.running == 1
+            finally:
+                gate.set()
+            stream = resource.streams.get(response.headers["x-stream-id"])
+            assert stream is not None
+            await stream.wait()
+            assert resource.scheduler.running == 0
 
     async def test_cancelled_tokens_are_counted(self, model_factory):
         class Permits:

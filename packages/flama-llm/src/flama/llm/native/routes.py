@@ -192,6 +192,8 @@ class NativeDialect:
                     events = stream_events(stream.id, created, self.model.name, prepared.input_tokens, generation)
                     async for name, data in events:
                         stream.push(name, data)
+                    # Its last event is out: its readers end their responses now, not once the slot is given back.
+                    stream.finish()
             except QueueFull as exc:
                 admitted.set_exception(exc)
             except Exception as exc:  # a failed generation ends its stream with an error event
