@@ -258,6 +258,49 @@ class TestCaseStreamingResponse:
         assert sent.bodies == [b"data", b""]
         assert cancelled == [True]
 
+    async def test_the_body_ends_before_the_companions_are_stopped(self, call_app: CallApp):
+        order: list[str] = []
+
+        class Watched(StreamingResponse):
+            def companions(self, send: Send) -> Sequence[Callable[[], Coroutine[Any, Any, None]]]:
+                async def companion() -> None:
+                    try:
+                        await anyio.sleep_forever()
+                    except anyio.get_cancelled_exc_class():
+                        order.append("companion stopped")
+                        raise
+
+                return (companion,)
+
+        async def on_send(message: Message) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                order.append("body ended")
+
+        sent = await call_app(Watched([b"data"]), on_send=on_send)
+
+        assert sent.bodies == [b"data", b""]
+        assert order == ["body ended", "companion stopped"]
+
+    async def test_a_companion_sends_nothing_after_the_end(self, call_app: CallApp):
+        ended = anyio.Event()
+
+        class Late(StreamingResponse):
+            def companions(self, send: Send) -> Sequence[Callable[[], Coroutine[Any, Any, None]]]:
+                async def companion() -> None:
+                    await ended.wait()
+                    await send({"type": "http.response.body", "body": b"late", "more_body": True})
+
+                return (companion,)
+
+        async def on_send(message: Message) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                ended.set()
+                await anyio.sleep(0.01)  # the server is still writing the end: the companion runs meanwhile
+
+        sent = await call_app(Late([b"data"]), on_send=on_send)
+
+        assert sent.bodies == [b"data", b""]
+
     async def test_disconnect_closes_async_producer(self, call_app: CallApp):
         disconnect = anyio.Event()
         closed = anyio.Event()

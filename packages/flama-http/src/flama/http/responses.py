@@ -15,7 +15,7 @@ import anyio.to_thread
 from flama.core import build_set_cookie, json_encode
 from flama.http.background import Background
 from flama.http.datastructures import URL, MutableHeaders
-from flama.http.types import RawHeaders, Receive, Scope, Send
+from flama.http.types import Message, RawHeaders, Receive, Scope, Send
 
 if sys.version_info < (3, 11):  # pragma: no cover
     # Installed with anyio on Python 3.10 only, so the type checker (run on a newer Python) cannot find it.
@@ -300,18 +300,28 @@ class StreamingResponse(Response):
         raise TypeError(f"{type(self).__name__} cannot send {type(item).__name__!r} items")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Stream the content until it ends or the client disconnects, then run the background work."""
+        """Stream the content until it ends or the client disconnects, then run the background work.
+
+        The body's end goes out as soon as the content ends, before the disconnect watcher and the companions are
+        stopped (cancelling them takes the event loop a turn or two more); a companion's message after it is dropped.
+        """
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-        completed = False
+        ended = False
+
+        async def companion_send(message: Message) -> None:
+            if not ended:
+                await send(message)
+
         error: BaseException | None = None
         try:
             # One task group for the disconnect watcher and the companions: each group costs a task and a cancel.
             async with anyio.create_task_group() as group:
                 group.start_soon(_cancel_on_disconnect, receive, group.cancel_scope)
-                for companion in self.companions(send):
+                for companion in self.companions(companion_send):
                     group.start_soon(companion)
                 await self.stream(send)
-                completed = True
+                ended = True
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
                 group.cancel_scope.cancel()
         except BaseExceptionGroup as group_error:
             error = _sole_error(group_error)
@@ -319,8 +329,6 @@ class StreamingResponse(Response):
             # Raised outside the handler so its own cause and context are kept: the producer's error is what the
             # caller expects to catch, not the task groups wrapped around it.
             raise error
-        if completed:
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
         if self.background is not None:
             await self.background()
 
