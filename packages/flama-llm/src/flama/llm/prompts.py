@@ -157,24 +157,25 @@ def check_messages(body: Any, limit: int | None) -> None:
     """
     if limit is None or not isinstance(body, Mapping):
         return
-    for field, what in _BOUNDED:
+    for field, what, parts in _BOUNDED:
         items = body.get(field)
         if not isinstance(items, list):
             continue
         count = len(items)
-        if field in ("messages", "input") and count <= limit:  # then at most ``limit`` messages' worth of work
+        if parts and count <= limit:  # then at most ``limit`` messages' worth of work
             count += sum(len(i["content"]) for i in items if isinstance(i, dict) and isinstance(i.get("content"), list))
         if count > limit:
             raise InvalidRequest(field, f"{count:,} {what}; this server takes at most {limit:,} (max_messages)")
 
 
 _BOUNDED = (
-    ("messages", "messages and content parts"),
-    ("input", "messages and content parts"),
-    ("tools", "tools"),
-    ("system", "system blocks"),
+    ("messages", "messages and content parts", True),
+    ("input", "messages and content parts", True),
+    ("tools", "tools", False),
+    ("system", "system blocks", False),
 )
-"""The lists `check_messages` bounds, and what their items are called in its error."""
+"""The lists `check_messages` bounds, what their items are called in its error, and whether their items' ``content``
+lists count too."""
 
 
 def _kind(value: Any) -> str:
